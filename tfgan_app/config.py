@@ -1,0 +1,283 @@
+"""Pipeline configuration: typed sections with defaults in code, strict overrides.
+
+A pipeline file (TOML, in ``pipelines/``) names only what differs from the defaults below.
+Every key is checked: an unknown key or a value of the wrong type is a ``ConfigError`` that
+names the key path (``train.batch_size``) and the file it came from. The resolved config is
+written to each run directory as ``config.json`` and can be loaded back with ``load_config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any
+
+PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
+DEFAULT_PIPELINE = "fashion_mnist_dcgan"
+
+
+class ConfigError(ValueError):
+    """A pipeline file or an override is wrong; the message names the key path."""
+
+
+@dataclasses.dataclass
+class DataConfig:
+    # A TFDS name (fashion_mnist, mnist, cifar10, ...), "image_folder", or a toy
+    # distribution ("gaussian_1d", "ring", "grid").
+    name: str = "fashion_mnist"
+    split: str = "train"
+    # TFDS data directory; empty means $TFDS_DATA_DIR or ~/tensorflow_datasets.
+    data_dir: str = ""
+    # Where IDX files are looked for when TFDS has not prepared fashion_mnist / mnist.
+    idx_dir: str = "/usr/share/datasets/fashion-mnist"
+    # TFDS may download only when this is true: tests and CI never do.
+    allow_download: bool = False
+    # For name = "image_folder": the root folder; class labels come from subfolder names.
+    folder: str = ""
+    # Output size for folder images (square); 0 keeps the source's size for TFDS/IDX data.
+    image_size: int = 0
+    # 0 keeps the source's channels; 1 converts to grayscale, 3 to RGB.
+    channels: int = 0
+    # "error" stops at the first unreadable image; "skip" skips and counts them.
+    on_bad_image: str = "error"
+    # Use only the first N examples (0 = all): quick experiments and tests.
+    limit: int = 0
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    architecture: str = "dcgan"  # "dcgan" or "mlp"
+    latent_dim: int = 100
+    # DCGAN: filters of the generator's last hidden layer / the discriminator's first layer;
+    # each resolution step halves/doubles it.
+    generator_width: int = 64
+    discriminator_width: int = 64
+    # MLP: units per hidden layer and number of hidden layers.
+    hidden_units: int = 128
+    hidden_layers: int = 2
+    spectral_norm: bool = False
+    minibatch_stddev: bool = False
+    batch_norm_momentum: float = 0.9
+
+
+@dataclasses.dataclass
+class LossConfig:
+    # "non_saturating", "minimax", "wasserstein", "least_squares" or "hinge".
+    name: str = "non_saturating"
+    # One-sided label smoothing: real targets become 1 - label_smoothing (0.1 -> 0.9).
+    label_smoothing: float = 0.0
+    # WGAN-GP weight (Gulrajani et al. use 10); 0 disables the penalty.
+    gradient_penalty_weight: float = 0.0
+    # WGAN weight clipping bound c (Arjovsky et al. use 0.01); 0 disables clipping.
+    weight_clip: float = 0.0
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+    name: str = "adam"  # "adam", "rmsprop" or "sgd"
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+
+
+@dataclasses.dataclass
+class OptimizersConfig:
+    generator: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
+    discriminator: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    batch_size: int = 64
+    # Discriminator updates per generator update (k in Goodfellow et al. 2014, Algorithm 1).
+    discriminator_steps: int = 1
+    steps: int = 1000
+    # When > 0, overrides steps with epochs * (examples // (batch_size * discriminator_steps)).
+    epochs: float = 0.0
+    log_every: int = 50
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+
+
+@dataclasses.dataclass
+class SamplingConfig:
+    every: int = 500
+    num_samples: int = 64  # images in a grid (or points in a toy plot, see toy_points)
+    toy_points: int = 2000
+
+
+@dataclasses.dataclass
+class Config:
+    seed: int = 0
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    optimizer: OptimizersConfig = dataclasses.field(default_factory=OptimizersConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    sampling: SamplingConfig = dataclasses.field(default_factory=SamplingConfig)
+    # Set by the loader: where the pipeline came from. Not a user key.
+    pipeline: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(value: Any, expected: type, key: str, origin: str) -> Any:
+    """Return value as type `expected`, or raise a ConfigError naming key and origin."""
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is bool and not isinstance(value, bool):
+        raise ConfigError(f"{origin}: {key} must be true or false, got {value!r}")
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"{origin}: {key} must be {expected.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _merge(target: Any, values: dict[str, Any], prefix: str, origin: str) -> None:
+    """Write `values` into the dataclass `target` in place, checking every key and type."""
+    hints = typing.get_type_hints(type(target))
+    fields = {f.name for f in dataclasses.fields(target) if f.name != "pipeline"}
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if key not in fields:
+            raise ConfigError(
+                f"{origin}: unknown key '{path}'; known keys here: {', '.join(sorted(fields))}"
+            )
+        expected = hints[key]
+        if dataclasses.is_dataclass(expected):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{origin}: '{path}' is a section, got {value!r}")
+            _merge(getattr(target, key), value, f"{path}.", origin)
+        else:
+            setattr(target, key, _coerce(value, expected, path, origin))
+
+
+def _field_type(path: str) -> type:
+    """The declared type of a dotted key, or ConfigError if the path names nothing."""
+    node: Any = Config
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
+        hints = typing.get_type_hints(node) if dataclasses.is_dataclass(node) else {}
+        if part not in hints or part == "pipeline":
+            known = ", ".join(sorted(k for k in hints if k != "pipeline"))
+            where = ".".join(parts[:depth]) or "top level"
+            raise ConfigError(f"--set {path}: unknown key '{part}' in {where}; known: {known}")
+        node = hints[part]
+    if dataclasses.is_dataclass(node):
+        raise ConfigError(f"--set {path}: '{path}' is a section; set one of its keys")
+    return node
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """Turn ``a.b=value`` into ``{"a": {"b": value}}`` with value typed by the field.
+
+    Values are read as TOML literals (``10``, ``1e-4``, ``true``, ``"text"``); a bare word
+    is accepted for string fields so ``--set data.name=mnist`` works without quotes.
+    """
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. train.steps=200")
+    path, raw = (part.strip() for part in text.split("=", 1))
+    expected = _field_type(path)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        if expected is not str:
+            raise ConfigError(
+                f"--set {path}: cannot read {raw!r} as {expected.__name__}"
+            ) from None
+        value = raw
+    if expected is str and not isinstance(value, str):
+        value = raw  # e.g. data.split=1 stays the string "1"
+    tree: dict[str, Any] = {}
+    node = tree
+    *parents, leaf = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return tree
+
+
+def find_pipeline(name_or_path: str) -> Path:
+    """Resolve a pipeline name (``fashion_mnist_dcgan``) or a file path to a file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".toml", ".json") and candidate.is_file():
+        return candidate
+    for folder in (Path.cwd() / "pipelines", PIPELINES_DIR):
+        for suffix in (".toml", ".json"):
+            path = folder / f"{name_or_path}{suffix}"
+            if path.is_file():
+                return path
+    raise ConfigError(
+        f"pipeline {name_or_path!r} not found; available: {', '.join(available_pipelines())}"
+    )
+
+
+def available_pipelines() -> list[str]:
+    return sorted(p.stem for p in PIPELINES_DIR.glob("*.toml"))
+
+
+def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ()) -> Config:
+    """Defaults <- pipeline file <- ``--set`` overrides, each step checked."""
+    path = find_pipeline(name_or_path)
+    try:
+        if path.suffix == ".json":
+            values = json.loads(path.read_text())
+        else:
+            values = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
+    config = Config()
+    values.pop("pipeline", None)  # a saved config.json carries it
+    _merge(config, values, "", str(path))
+    for text in overrides:
+        _merge(config, parse_override(text), "", f"--set {text}")
+    config.pipeline = str(path)
+    validate(config)
+    return config
+
+
+_CHOICES = {
+    "model.architecture": ("dcgan", "mlp"),
+    "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
+    "data.on_bad_image": ("error", "skip"),
+    "optimizer.generator.name": ("adam", "rmsprop", "sgd"),
+    "optimizer.discriminator.name": ("adam", "rmsprop", "sgd"),
+}
+
+_POSITIVE = (
+    "train.batch_size", "train.discriminator_steps", "train.log_every",
+    "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
+    "sampling.num_samples", "model.latent_dim",
+)
+
+
+def _get(config: Config, path: str) -> Any:
+    value: Any = config
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def validate(config: Config) -> None:
+    """Checks that need more than a type: choices and ranges."""
+    for path, choices in _CHOICES.items():
+        if _get(config, path) not in choices:
+            raise ConfigError(f"{path} = {_get(config, path)!r}; choose one of {list(choices)}")
+    for path in _POSITIVE:
+        if _get(config, path) < 1:
+            raise ConfigError(f"{path} must be >= 1, got {_get(config, path)}")
+    if config.train.steps < 0 or config.train.epochs < 0:
+        raise ConfigError("train.steps and train.epochs must not be negative")
+    if not 0.0 <= config.loss.label_smoothing < 1.0:
+        raise ConfigError(f"loss.label_smoothing must be in [0, 1), got {config.loss.label_smoothing}")
+    if config.data.channels not in (0, 1, 3):
+        raise ConfigError(f"data.channels must be 0 (keep), 1 or 3, got {config.data.channels}")
+
+
+def save_config(config: Config, path: Path) -> None:
+    path.write_text(json.dumps(config.to_dict(), indent=2) + "\n")

@@ -1,0 +1,124 @@
+"""``tf.data`` input pipelines for GAN training.
+
+A training batch is a dict:
+- ``real``: [batch, discriminator_steps, *element_shape] float32, images scaled to [-1, 1];
+  slice ``i`` of axis 1 is the real minibatch of the i-th discriminator update, so each of
+  the k updates of Algorithm 1 sees fresh data;
+- ``label``: [batch, discriminator_steps] int32, when the source has labels;
+- ``z_discriminator``: [batch, discriminator_steps, latent_dim] and ``z_generator``:
+  [batch, latent_dim], the noise of Algorithm 1;
+- ``epsilon``: [batch, discriminator_steps] uniform in [0, 1), the interpolation factors of a
+  gradient penalty (Gulrajani et al. 2017), drawn here so that a step has no hidden RNG.
+
+Everything, data order and noise, is a pure function of (seed, step): a run resumed at step
+s sees exactly the batches an uninterrupted run sees from step s on, and a distribution
+strategy that splits the batch axis hands each replica its slice of the same global batch.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tfgan_app.data.sources import DataError, Source
+
+_DATA_ORDER, _NOISE = 1, 2  # independent random streams derived from the run seed
+
+
+def stream_seed(seed: int, stream: int, counter: tf.Tensor) -> tf.Tensor:
+    """A [2] stateless seed for (run seed, stream, counter), e.g. counter = epoch or step."""
+    base = tf.random.experimental.stateless_fold_in(tf.constant([0, seed], tf.int64), stream)
+    return tf.random.experimental.stateless_fold_in(base, tf.cast(counter, tf.int64))
+
+
+def steps_per_epoch(source: Source, batch_size: int, discriminator_steps: int) -> int | None:
+    if source.num_examples is None:
+        return None
+    steps = source.num_examples // (batch_size * discriminator_steps)
+    if steps == 0:
+        raise DataError(
+            f"{source.description} has {source.num_examples} examples, fewer than one step needs "
+            f"(batch_size {batch_size} x discriminator_steps {discriminator_steps})"
+        )
+    return steps
+
+
+def to_model_range(values: tf.Tensor) -> tf.Tensor:
+    """uint8 pixels -> float32 in [-1, 1]; float data passes through."""
+    if values.dtype == tf.uint8:
+        return tf.cast(values, tf.float32) / 127.5 - 1.0
+    return tf.cast(values, tf.float32)
+
+
+def _finite_batches(
+    source: Source, batch_size: int, discriminator_steps: int, seed: int, start_step: int
+) -> tf.data.Dataset:
+    """Index batches of per-epoch permutations (drop_remainder), repeated forever."""
+    per_epoch = steps_per_epoch(source, batch_size, discriminator_steps)
+    count = source.num_examples
+    used = per_epoch * batch_size * discriminator_steps
+    images = tf.constant(source.images)
+    labels = None if source.labels is None else tf.constant(source.labels)
+
+    def epoch_indices(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count), stream_seed(seed, _DATA_ORDER, epoch)
+        )
+        return tf.data.Dataset.from_tensor_slices(
+            tf.reshape(order[:used], [per_epoch, batch_size, discriminator_steps])
+        )
+
+    def gather(indices):
+        batch = {"real": to_model_range(tf.gather(images, indices))}
+        if labels is not None:
+            batch["label"] = tf.gather(labels, indices)
+        return batch
+
+    start_epoch, offset = divmod(start_step, per_epoch)
+    return (
+        tf.data.Dataset.range(start_epoch, 2**62)
+        .flat_map(epoch_indices)
+        .skip(offset)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    )
+
+
+def _sampled_batches(
+    source: Source, batch_size: int, discriminator_steps: int, seed: int, start_step: int
+) -> tf.data.Dataset:
+    def sample(step):
+        values = source.sampler(stream_seed(seed, _DATA_ORDER, step), batch_size * discriminator_steps)
+        return {"real": tf.reshape(values, [batch_size, discriminator_steps, *source.element_shape])}
+
+    return tf.data.Dataset.range(start_step, 2**62).map(sample, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def make_train_dataset(
+    source: Source,
+    batch_size: int,
+    discriminator_steps: int,
+    latent_dim: int,
+    seed: int,
+    start_step: int = 0,
+) -> tf.data.Dataset:
+    """An infinite dataset of training batches (see the module docstring), from ``start_step``."""
+    make = _sampled_batches if source.sampler is not None else _finite_batches
+    batches = make(source, batch_size, discriminator_steps, seed, start_step)
+
+    def add_noise(step, batch):
+        noise_seed = stream_seed(seed, _NOISE, step)
+        noise = tf.random.stateless_normal([batch_size, discriminator_steps + 1, latent_dim], noise_seed)
+        epsilon = tf.random.stateless_uniform(
+            [batch_size, discriminator_steps], tf.random.experimental.stateless_fold_in(noise_seed, 1)
+        )
+        return {
+            **batch,
+            "z_discriminator": noise[:, :discriminator_steps],
+            "z_generator": noise[:, discriminator_steps],
+            "epsilon": epsilon,
+        }
+
+    return (
+        batches.enumerate(start=start_step)
+        .map(add_noise, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )

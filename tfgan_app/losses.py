@@ -1,0 +1,179 @@
+"""GAN losses as plain functions.
+
+Every loss returns one value per example (shape ``[batch]``), never a batch mean: the
+caller averages over the *global* batch (``tf.nn.compute_average_loss``), which is what
+makes the same code correct on one device and under ``tf.distribute`` strategies.
+
+Inputs named ``*_logits`` are the discriminator's raw outputs before the sigmoid
+(D(x) = sigmoid(logit)); inputs named ``*_scores`` are unbounded critic outputs.
+Cross-entropies are written with softplus, the numerically stable form of
+``-log sigmoid(l) = softplus(-l)`` and ``-log(1 - sigmoid(l)) = softplus(l)``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Sequence
+
+import tensorflow as tf
+
+
+def _flat(values: tf.Tensor) -> tf.Tensor:
+    """[batch, ...] -> [batch]: PatchGAN-style outputs are averaged per example."""
+    values = tf.convert_to_tensor(values)
+    if values.shape.rank is not None and values.shape.rank > 1:
+        return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+    return values
+
+
+def discriminator_loss(
+    real_logits: tf.Tensor, fake_logits: tf.Tensor, label_smoothing: float = 0.0
+) -> tf.Tensor:
+    """Discriminator cross-entropy, with optional one-sided label smoothing.
+
+    Goodfellow et al. 2014, "Generative Adversarial Nets", eq. 1: D maximises
+    ``log D(x) + log(1 - D(G(z)))``; we minimise its negative,
+    ``-[t log D(x) + (1 - t) log(1 - D(x))] - log(1 - D(G(z)))`` with real target
+    ``t = 1 - label_smoothing``. Smoothing only the real side is the one-sided label
+    smoothing of Salimans et al. 2016, "Improved Techniques for Training GANs", sec. 3.4:
+    smoothing the fake target too would reward D for keeping fakes near 0.1 and lock in
+    the generator's mistakes.
+    """
+    real_logits, fake_logits = _flat(real_logits), _flat(fake_logits)
+    real_target = 1.0 - label_smoothing
+    real_term = tf.nn.softplus(real_logits) - real_target * real_logits
+    fake_term = tf.nn.softplus(fake_logits)
+    return real_term + fake_term
+
+
+def minimax_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """Saturating generator loss ``log(1 - D(G(z)))`` (Goodfellow et al. 2014, eq. 1).
+
+    The generator minimises the same value function the discriminator maximises. Its
+    gradient vanishes when D confidently rejects the fakes (D(G(z)) -> 0), which is
+    exactly the situation early in training.
+    """
+    return -tf.nn.softplus(_flat(fake_logits))
+
+
+def non_saturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """Non-saturating generator loss ``-log D(G(z))`` (Goodfellow et al. 2014, sec. 3).
+
+    Same fixed point as the minimax loss, but "provides much stronger gradients early in
+    learning": d/dl of softplus(-l) is -(1 - sigmoid(l)) -> -1 when D(G(z)) -> 0.
+    """
+    return tf.nn.softplus(-_flat(fake_logits))
+
+
+def wasserstein_critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """WGAN critic loss ``f(G(z)) - f(x)`` (Arjovsky et al. 2017, "Wasserstein GAN", eq. 3).
+
+    Minimising it maximises ``E f(x) - E f(G(z))``, an estimate of the Earth-Mover
+    distance when f is 1-Lipschitz (kept so by ``clip_weights`` or ``gradient_penalty``).
+    """
+    return _flat(fake_scores) - _flat(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """WGAN generator loss ``-f(G(z))`` (Arjovsky et al. 2017, Algorithm 1, line 10)."""
+    return -_flat(fake_scores)
+
+
+def gradient_penalty(
+    critic: Callable[[tf.Tensor], tf.Tensor],
+    real: tf.Tensor,
+    fake: tf.Tensor,
+    interpolation: tf.Tensor,
+) -> tf.Tensor:
+    """WGAN-GP penalty ``(||grad_x_hat f(x_hat)||_2 - 1)^2`` per example.
+
+    Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", eq. 3 and Algorithm 1:
+    ``x_hat = eps x + (1 - eps) G(z)`` with ``eps ~ U[0, 1]`` per example, passed in as
+    ``interpolation`` (shape [batch]) so the caller controls randomness. The caller
+    multiplies by lambda (10 in the paper).
+    """
+    epsilon = tf.reshape(interpolation, [-1] + [1] * (len(real.shape) - 1))
+    mixed = epsilon * real + (1.0 - epsilon) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = tf.reduce_sum(_flat(critic(mixed)))
+    gradients = tape.gradient(scores, mixed)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(gradients, [tf.shape(real)[0], -1])), 1) + 1e-12)
+    return tf.square(norms - 1.0)
+
+
+def clip_weights(variables: Sequence[tf.Variable], clip_value: float) -> None:
+    """Clip each weight to ``[-c, c]`` after a critic update.
+
+    Arjovsky et al. 2017, Algorithm 1, line 7 (c = 0.01): a crude way to keep the critic
+    K-Lipschitz. Not a loss, but it belongs with the WGAN objective it enforces.
+    """
+    for variable in variables:
+        variable.assign(tf.clip_by_value(variable, -clip_value, clip_value))
+
+
+def least_squares_discriminator_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """LSGAN discriminator loss ``1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2``.
+
+    Mao et al. 2017, "Least Squares Generative Adversarial Networks", eq. 2 with the 0-1
+    coding a = 0 (fake), b = 1 (real) of eq. 9.
+    """
+    return 0.5 * tf.square(_flat(real_scores) - 1.0) + 0.5 * tf.square(_flat(fake_scores))
+
+
+def least_squares_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """LSGAN generator loss ``1/2 (D(G(z)) - 1)^2`` (Mao et al. 2017, eq. 2 and 9, c = 1)."""
+    return 0.5 * tf.square(_flat(fake_scores) - 1.0)
+
+
+def hinge_discriminator_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """Hinge loss ``max(0, 1 - D(x)) + max(0, 1 + D(G(z)))``.
+
+    Lim & Ye 2017, "Geometric GAN"; used with spectral normalisation by Miyato et al. 2018,
+    "Spectral Normalization for GANs", eq. 16.
+    """
+    return tf.nn.relu(1.0 - _flat(real_scores)) + tf.nn.relu(1.0 + _flat(fake_scores))
+
+
+def hinge_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """Hinge generator loss ``-D(G(z))`` (Miyato et al. 2018, eq. 17)."""
+    return -_flat(fake_scores)
+
+
+def feature_matching_loss(real_features: tf.Tensor, fake_features: tf.Tensor) -> tf.Tensor:
+    """Feature matching ``|| E f(x) - E f(G(z)) ||_2^2`` (Salimans et al. 2016, sec. 3.1).
+
+    f is an intermediate layer of the discriminator. The expectation is over the batch, so
+    unlike the other losses this one is a batch statistic: it returns a scalar.
+    """
+    real_mean = tf.reduce_mean(tf.reshape(real_features, [tf.shape(real_features)[0], -1]), 0)
+    fake_mean = tf.reduce_mean(tf.reshape(fake_features, [tf.shape(fake_features)[0], -1]), 0)
+    return tf.reduce_sum(tf.square(real_mean - fake_mean))
+
+
+class AdversarialLoss(NamedTuple):
+    """A discriminator loss and the generator loss it is paired with."""
+
+    discriminator: Callable[..., tf.Tensor]
+    generator: Callable[[tf.Tensor], tf.Tensor]
+    # True when D's output is a logit of "real" (so sigmoid(D) is a probability).
+    outputs_logits: bool
+
+
+ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
+    "non_saturating": AdversarialLoss(discriminator_loss, non_saturating_generator_loss, True),
+    "minimax": AdversarialLoss(discriminator_loss, minimax_generator_loss, True),
+    "wasserstein": AdversarialLoss(wasserstein_critic_loss, wasserstein_generator_loss, False),
+    "least_squares": AdversarialLoss(
+        least_squares_discriminator_loss, least_squares_generator_loss, False
+    ),
+    "hinge": AdversarialLoss(hinge_discriminator_loss, hinge_generator_loss, False),
+}
+
+
+def get_adversarial_loss(name: str) -> AdversarialLoss:
+    try:
+        return ADVERSARIAL_LOSSES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown loss {name!r}; choose one of {sorted(ADVERSARIAL_LOSSES)}"
+        ) from None

@@ -1,0 +1,43 @@
+"""Network builders; ``build_networks`` picks them from a config."""
+
+from __future__ import annotations
+
+import keras
+
+from tfgan_app.config import ModelConfig
+from tfgan_app.networks.dcgan import dcgan_discriminator, dcgan_generator
+from tfgan_app.networks.layers import MinibatchStddev
+from tfgan_app.networks.mlp import mlp_discriminator, mlp_generator
+
+__all__ = [
+    "build_networks", "dcgan_generator", "dcgan_discriminator", "mlp_generator",
+    "mlp_discriminator", "MinibatchStddev",
+]
+
+
+def build_networks(
+    model: ModelConfig, data_shape: tuple[int, ...], synchronized_batch_norm: bool = False
+) -> tuple[keras.Model, keras.Model]:
+    """(generator, discriminator) for data of shape ``data_shape`` (no batch dimension)."""
+    if model.architecture == "mlp":
+        if len(data_shape) != 1:
+            raise ValueError(f"the mlp architecture takes vectors, got data of shape {data_shape}")
+        generator = mlp_generator(model.latent_dim, data_shape[0], model.hidden_units, model.hidden_layers)
+        discriminator = mlp_discriminator(
+            data_shape[0], model.hidden_units, model.hidden_layers,
+            model.spectral_norm, model.minibatch_stddev,
+        )
+        return generator, discriminator
+    if model.architecture == "dcgan":
+        if len(data_shape) != 3 or data_shape[0] != data_shape[1]:
+            raise ValueError(f"dcgan takes square images [H, W, C], got data of shape {data_shape}")
+        generator = dcgan_generator(
+            model.latent_dim, data_shape, model.generator_width,
+            model.batch_norm_momentum, synchronized_batch_norm,
+        )
+        discriminator = dcgan_discriminator(
+            data_shape, model.discriminator_width, model.spectral_norm,
+            model.minibatch_stddev, model.batch_norm_momentum, synchronized_batch_norm,
+        )
+        return generator, discriminator
+    raise ValueError(f"unknown architecture {model.architecture!r}; choose 'dcgan' or 'mlp'")

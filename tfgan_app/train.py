@@ -1,0 +1,102 @@
+"""``python -m tfgan_app.train``: train a GAN from a pipeline file.
+
+Examples::
+
+    python -m tfgan_app.train                                   # Fashion-MNIST DCGAN
+    python -m tfgan_app.train --pipeline toy_ring_mlp --steps 200 --out runs/ring
+    python -m tfgan_app.train --set train.batch_size=128 --set loss.label_smoothing=0.1
+    python -m tfgan_app.train --out runs/ring --resume          # continue a run
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+
+from tfgan_app.config import DEFAULT_PIPELINE, ConfigError, available_pipelines, load_config  # noqa: E402
+from tfgan_app.training.strategy import STRATEGIES  # noqa: E402
+
+EXIT_CODES = {"completed": 0, "non_finite": 1, "interrupted": 130}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tfgan_app.train", description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--pipeline", default=None,
+        help=f"pipeline name or file (default {DEFAULT_PIPELINE}; "
+        f"available: {', '.join(available_pipelines())})",
+    )
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config field, e.g. --set train.batch_size=128 (repeatable)",
+    )
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="train until this step (generator updates)")
+    length.add_argument("--epochs", type=float, help="train for this many passes over the data")
+    parser.add_argument("--out", type=Path, help="run directory (default runs/<pipeline>-<time>)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--seed", type=int, help="random seed (data order, noise, weights)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="auto")
+    return parser.parse_args(argv)
+
+
+def resolve_config(args: argparse.Namespace):
+    """Pipeline file (or the run's saved config when resuming) <- --set <- flags."""
+    overrides = list(args.overrides)
+    if args.steps is not None:
+        overrides += [f"train.steps={args.steps}", "train.epochs=0"]
+    if args.epochs is not None:
+        overrides.append(f"train.epochs={args.epochs}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    saved = args.out / "config.json" if args.out else None
+    if args.resume and saved and saved.is_file() and args.pipeline is None:
+        return load_config(str(saved), overrides)
+    return load_config(args.pipeline or DEFAULT_PIPELINE, overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.resume and args.out is None:
+        print("error: --resume needs --out RUN_DIR (the run to continue)", file=sys.stderr)
+        return 2
+    try:
+        config = resolve_config(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    run_dir = args.out or Path("runs") / f"{Path(config.pipeline).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    from tfgan_app.data import DataError, IdxError, ImageFolderError  # noqa: E402 (imports TF)
+    from tfgan_app.training.trainer import RunDirError, train
+
+    try:
+        result = train(config, run_dir, resume=args.resume, strategy_name=args.strategy)
+    except (DataError, IdxError, ImageFolderError, RunDirError, NotImplementedError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    speed = f", {result.images_per_sec:.0f} images/s" if result.images_per_sec else ""
+    print(f"{result.message} in {result.wall_time_s:.1f}s{speed}")
+    print(f"run directory: {run_dir}")
+    for name in ("config.json", "run.json", "metrics.jsonl", "checkpoints", "samples", "tensorboard"):
+        if (run_dir / name).exists():
+            print(f"  {name}")
+    latest = sorted((run_dir / "samples").glob("step_*.png"))
+    if latest:
+        print(f"latest samples: {latest[-1]}")
+    print(f"TensorBoard: tensorboard --logdir {run_dir / 'tensorboard'}")
+    return EXIT_CODES[result.status]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Running a training job: strategy, callbacks, run directory (see ``trainer.train``)."""

@@ -1,0 +1,241 @@
+"""Keras callbacks that watch a GAN train: progress, logs, checkpoints, samples.
+
+They count steps globally (a resumed run continues at the checkpoint's step) and share a
+``RunState`` so that a non-finite loss seen by one stops the others from saving it.
+Metrics are read only when a callback acts, so most steps need no device-to-host copy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Callable, TextIO
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app.training.plots import save_png
+
+LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
+
+
+@dataclasses.dataclass
+class RunState:
+    """What the callbacks of one run share."""
+
+    total_steps: int
+    images_per_step: int  # real images consumed per step: batch_size x discriminator_steps
+    start_step: int = 0
+    step: int = 0
+    interrupt_requested: bool = False
+    stop_reason: str = ""  # "", "interrupted" or "non_finite"
+    non_finite: dict[str, float] = dataclasses.field(default_factory=dict)
+    last_checkpoint_step: int | None = None
+    started: float = 0.0  # perf_counter at the start of fit
+    first_step_done: float | None = None  # after tracing: throughput is measured from here
+    finished: float | None = None
+
+    def steady_images_per_second(self) -> float | None:
+        steps = self.step - self.start_step - 1
+        if self.first_step_done is None or self.finished is None or steps < 1:
+            return None
+        return steps * self.images_per_step / (self.finished - self.first_step_done)
+
+
+def read_logs(logs: dict) -> dict[str, float]:
+    return {name: float(value) for name, value in (logs or {}).items()}
+
+
+def stop_if_not_finite(state: RunState, model: keras.Model, values: dict[str, float]) -> bool:
+    """Record a NaN/Inf metric and stop training; True when all values are finite."""
+    bad = {name: value for name, value in values.items() if not math.isfinite(value)}
+    if bad and state.stop_reason != "non_finite":
+        state.stop_reason, state.non_finite = "non_finite", bad
+        model.stop_training = True
+    return not bad and state.stop_reason != "non_finite"
+
+
+class StepCallback(keras.callbacks.Callback):
+    """Calls ``on_step_end(step, logs)`` with the global step; keeps ``RunState`` current."""
+
+    def __init__(self, state: RunState):
+        super().__init__()
+        self.state = state
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.on_step_end(self.state.start_step + batch + 1, logs or {})
+
+    def on_step_end(self, step: int, logs: dict) -> None:
+        raise NotImplementedError
+
+
+class StepClock(StepCallback):
+    """Keeps the step and the timings in ``RunState``; goes first in the callback list."""
+
+    def on_train_begin(self, logs=None):
+        self.state.started = time.perf_counter()
+
+    def on_step_end(self, step, logs):
+        self.state.step = step
+        if self.state.first_step_done is None:
+            self.state.first_step_done = time.perf_counter()
+
+    def on_train_end(self, logs=None):
+        self.state.finished = time.perf_counter()
+
+
+class MetricsLogger(StepCallback):
+    """Every ``every`` steps: check the losses are finite, append to the JSONL file, write
+    TensorBoard scalars, and reset the running means so each line covers its own window."""
+
+    def __init__(self, state: RunState, jsonl_path: Path, writer, every: int):
+        super().__init__(state)
+        self.jsonl_path, self.writer, self.every = jsonl_path, writer, every
+        self.window_start: tuple[int, float] | None = None
+
+    def on_train_begin(self, logs=None):
+        self.window_start = (self.state.start_step, time.perf_counter())
+
+    def on_step_end(self, step, logs):
+        if step % self.every and step != self.state.total_steps:
+            return
+        values = read_logs(logs)
+        stop_if_not_finite(self.state, self.model, values)
+        now = time.perf_counter()
+        window_steps, window_time = step - self.window_start[0], now - self.window_start[1]
+        self.window_start = (step, now)
+        rate = window_steps / window_time if window_time > 0 else 0.0
+        record = {
+            "step": step, "time": round(now - self.state.started, 3), **values,
+            "steps_per_sec": rate, "images_per_sec": rate * self.state.images_per_step,
+        }
+        with self.jsonl_path.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        with self.writer.as_default(step=step):
+            for name, value in record.items():
+                if name not in ("step", "time"):
+                    tf.summary.scalar(name, value)
+        self.model.reset_metrics()
+
+
+class Checkpointer(StepCallback):
+    """Saves both networks, both optimizers and the step every ``every`` steps, at the end,
+    and when an interrupt was requested; never saves weights of a non-finite step."""
+
+    def __init__(self, state: RunState, manager: tf.train.CheckpointManager, every: int):
+        super().__init__(state)
+        self.manager, self.every = manager, every
+
+    def on_step_end(self, step, logs):
+        if self.state.interrupt_requested and not self.state.stop_reason:
+            self.state.stop_reason = "interrupted"
+            self.model.stop_training = True
+        elif step % self.every:
+            return
+        self.save(step, logs)
+
+    def on_train_end(self, logs=None):
+        if self.state.last_checkpoint_step != self.state.step:
+            self.save(self.state.step, logs)
+
+    def save(self, step: int, logs: dict) -> None:
+        if not stop_if_not_finite(self.state, self.model, read_logs(logs)):
+            return
+        if step > self.state.start_step:
+            self.manager.save(checkpoint_number=step)
+            self.state.last_checkpoint_step = step
+
+
+class SampleWriter(StepCallback):
+    """Every ``every`` steps and at the end: render samples from a fixed noise batch to
+    ``samples/step_NNNNNNNN.png`` and to TensorBoard."""
+
+    def __init__(
+        self, state: RunState, folder: Path, writer, every: int,
+        render: Callable[[keras.Model, int], np.ndarray],
+    ):
+        super().__init__(state)
+        self.folder, self.writer, self.every, self.render = folder, writer, every, render
+        self.last_written: int | None = None
+
+    def on_step_end(self, step, logs):
+        if step % self.every == 0:
+            self.write(step)
+
+    def on_train_end(self, logs=None):
+        if self.state.stop_reason != "non_finite" and self.last_written != self.state.step:
+            self.write(self.state.step)
+
+    def write(self, step: int) -> None:
+        picture = self.render(self.model, step)
+        save_png(picture, self.folder / f"step_{step:08d}.png")
+        with self.writer.as_default(step=step):
+            tf.summary.image("samples", picture[None].astype(np.float32) / 255.0)
+        self.last_written = step
+
+
+class ProgressBar(StepCallback):
+    """One line with step, steps/s, images/s, ETA and the losses.
+
+    On a terminal it redraws in place a few times a second; in a log file (CI) it prints a
+    line every ``log_interval`` seconds.
+    """
+
+    def __init__(self, state: RunState, stream: TextIO = sys.stderr, log_interval: float = 15.0):
+        super().__init__(state)
+        self.stream = stream
+        self.interactive = stream.isatty()
+        self.interval = 0.25 if self.interactive else log_interval
+        self.last_print = 0.0
+        self.rate_mark: tuple[int, float] | None = None
+        self.rate = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.rate_mark = (self.state.start_step, time.perf_counter())
+
+    def on_step_end(self, step, logs):
+        now = time.perf_counter()
+        if now - self.last_print < self.interval and step != self.state.total_steps:
+            return
+        self.last_print = now
+        done, elapsed = step - self.rate_mark[0], now - self.rate_mark[1]
+        if done > 0 and elapsed > 0:
+            # Exponential smoothing: stable enough to read, quick to follow a slow-down.
+            rate = done / elapsed
+            self.rate = rate if self.rate == 0 else 0.7 * self.rate + 0.3 * rate
+        self.rate_mark = (step, now)
+        total = self.state.total_steps
+        eta = (total - step) / self.rate if self.rate else float("nan")
+        width = 24
+        filled = int(width * step / total) if total else width
+        values = read_logs(logs)
+        ordered = [name for name in LABELS if name in values] + sorted(set(values) - set(LABELS))
+        metrics = " ".join(f"{LABELS.get(name, name)} {values[name]:.3f}" for name in ordered)
+        line = (
+            f"step {step}/{total} [{'=' * filled}{'.' * (width - filled)}] "
+            f"{self.rate:.1f} step/s {self.rate * self.state.images_per_step:.0f} img/s "
+            f"ETA {format_duration(eta)} {metrics}"
+        )
+        if self.interactive:
+            self.stream.write("\r" + line.ljust(140))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def on_train_end(self, logs=None):
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def format_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"

@@ -1,0 +1,58 @@
+"""Pictures of samples: image grids for images, scatter/histogram plots for toy data."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
+    """[N, H, W, C] images in [-1, 1] -> one uint8 [rows*H, columns*W, C] grid image."""
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    pixels = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    grid = np.full(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
+        255, np.uint8,
+    )
+    for index in range(count):
+        row, column = divmod(index, columns)
+        top, left = padding + row * (height + padding), padding + column * (width + padding)
+        grid[top : top + height, left : left + width] = pixels[index]
+    return grid
+
+
+def toy_plot(fake: np.ndarray, real: np.ndarray, title: str = "") -> np.ndarray:
+    """Generated vs real samples: a scatter plot for 2-D data, histograms for 1-D."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
+    if fake.shape[1] == 1:
+        low = min(real.min(), fake.min())
+        high = max(real.max(), fake.max())
+        bins = np.linspace(low, high, 60)
+        axes.hist(real[:, 0], bins=bins, alpha=0.5, density=True, label="real")
+        axes.hist(fake[:, 0], bins=bins, alpha=0.5, density=True, label="generated")
+    else:
+        axes.scatter(real[:, 0], real[:, 1], s=2, alpha=0.4, label="real")
+        axes.scatter(fake[:, 0], fake[:, 1], s=2, alpha=0.4, label="generated")
+        axes.set_aspect("equal")
+    axes.legend(loc="upper right")
+    axes.set_title(title)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+
+
+def save_png(picture: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture).save(path)

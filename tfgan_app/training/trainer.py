@@ -1,0 +1,275 @@
+"""One training run: config -> data + networks -> GAN -> fit with callbacks -> run directory.
+
+A run directory holds everything needed to inspect, resume or export the run::
+
+    config.json      the resolved pipeline config
+    run.json         status, steps, timings, data source, strategy, library versions
+    metrics.jsonl    one line per log window: losses, D(x), D(G(z)), steps/s, images/s
+    checkpoints/     tf.train checkpoints: both networks, both optimizers, the step
+    samples/         step_NNNNNNNN.png grids from a fixed noise batch
+    tensorboard/     scalars and sample images
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import platform
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tfgan_app.config import Config, OptimizerConfig, save_config
+from tfgan_app.data import Source, load_source, make_train_dataset, steps_per_epoch
+from tfgan_app.data.pipeline import stream_seed
+from tfgan_app.gans import GAN
+from tfgan_app.networks import build_networks
+from tfgan_app.training.callbacks import (
+    Checkpointer, MetricsLogger, ProgressBar, RunState, SampleWriter, StepClock,
+)
+from tfgan_app.training.plots import image_grid, toy_plot
+from tfgan_app.training.strategy import make_strategy
+
+log = logging.getLogger(__name__)
+
+_SAMPLE_NOISE, _SAMPLE_REAL = 3, 4  # random streams for the fixed sample batch
+
+
+class RunDirError(RuntimeError):
+    """The run directory cannot be used as asked (it would lose or mix up data)."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    run_dir: Path
+    status: str  # "completed", "interrupted" or "non_finite"
+    start_step: int
+    step: int
+    total_steps: int
+    last_checkpoint_step: int | None
+    wall_time_s: float
+    images_per_sec: float | None
+    message: str = ""
+
+
+def make_optimizer(config: OptimizerConfig) -> keras.optimizers.Optimizer:
+    if config.name == "adam":
+        return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+    if config.name == "rmsprop":
+        return keras.optimizers.RMSprop(config.learning_rate)
+    if config.name == "sgd":
+        return keras.optimizers.SGD(config.learning_rate)
+    raise ValueError(f"unknown optimizer {config.name!r}; choose adam, rmsprop or sgd")
+
+
+def build_gan(config: Config, source: Source, replicas: int = 1) -> GAN:
+    """Networks, optimizers and the compiled GAN; call inside the strategy's scope."""
+    generator, discriminator = build_networks(
+        config.model, source.element_shape, synchronized_batch_norm=replicas > 1
+    )
+    gan = GAN(generator, discriminator, discriminator_steps=config.train.discriminator_steps)
+    gan.compile(
+        generator_optimizer=make_optimizer(config.optimizer.generator),
+        discriminator_optimizer=make_optimizer(config.optimizer.discriminator),
+        loss=config.loss.name,
+        label_smoothing=config.loss.label_smoothing,
+        gradient_penalty_weight=config.loss.gradient_penalty_weight,
+        weight_clip=config.loss.weight_clip,
+    )
+    return gan
+
+
+def make_checkpoint(gan: GAN) -> tf.train.Checkpoint:
+    return tf.train.Checkpoint(
+        generator=gan.generator,
+        discriminator=gan.discriminator,
+        generator_optimizer=gan.generator_optimizer,
+        discriminator_optimizer=gan.discriminator_optimizer,
+    )
+
+
+def total_steps(config: Config, source: Source) -> int:
+    per_epoch = steps_per_epoch(source, config.train.batch_size, config.train.discriminator_steps)
+    if config.train.epochs:
+        if per_epoch is None:
+            raise ValueError(f"{source.description} is an endless sampler: use train.steps, not epochs")
+        return max(1, round(config.train.epochs * per_epoch))
+    return config.train.steps
+
+
+def sample_renderer(config: Config, source: Source):
+    """A function (gan, step) -> RGB/gray picture of samples from a fixed noise batch."""
+    if source.sampler is not None:
+        count = config.sampling.toy_points
+        z = tf.random.stateless_normal(
+            [count, config.model.latent_dim], stream_seed(config.seed, _SAMPLE_NOISE, 0)
+        )
+        real = source.sampler(stream_seed(config.seed, _SAMPLE_REAL, 0), count).numpy()
+        return lambda gan, step: toy_plot(gan.generate(z).numpy(), real, f"step {step}")
+    z = tf.random.stateless_normal(
+        [config.sampling.num_samples, config.model.latent_dim],
+        stream_seed(config.seed, _SAMPLE_NOISE, 0),
+    )
+    return lambda gan, step: image_grid(gan.generate(z).numpy())
+
+
+def _keep_metrics_up_to(path: Path, step: int) -> None:
+    """After a crash the JSONL may hold windows past the checkpoint; they will be redone."""
+    if not path.exists():
+        return
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    kept = [line for line in lines if json.loads(line)["step"] <= step]
+    if len(kept) != len(lines):
+        path.write_text("".join(line + "\n" for line in kept))
+
+
+def _write_run_json(run_dir: Path, info: dict) -> None:
+    temporary = run_dir / "run.json.tmp"
+    temporary.write_text(json.dumps(info, indent=2) + "\n")
+    temporary.replace(run_dir / "run.json")
+
+
+def train(
+    config: Config, run_dir: Path, resume: bool = False, strategy_name: str = "auto",
+    progress_stream=None,
+) -> TrainResult:
+    """Train (or resume) the run in ``run_dir``; see the module docstring for its layout."""
+    run_dir = Path(run_dir)
+    checkpoint_dir = run_dir / "checkpoints"
+    has_checkpoint = tf.train.latest_checkpoint(str(checkpoint_dir)) is not None
+    if has_checkpoint and not resume:
+        raise RunDirError(
+            f"{run_dir} already holds a run with checkpoints; pass --resume to continue it "
+            "or choose another --out"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+
+    strategy = make_strategy(strategy_name)
+    replicas = strategy.num_replicas_in_sync
+    if config.train.batch_size % replicas:
+        raise ValueError(
+            f"train.batch_size {config.train.batch_size} does not split over {replicas} replicas"
+        )
+    source = load_source(config.data)
+    steps = total_steps(config, source)
+    with strategy.scope():
+        gan = build_gan(config, source, replicas)
+    checkpoint = make_checkpoint(gan)
+    manager = tf.train.CheckpointManager(
+        checkpoint, str(checkpoint_dir), max_to_keep=config.train.keep_checkpoints
+    )
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        log.info("resumed from %s", manager.latest_checkpoint)
+    elif resume:
+        log.info("no checkpoint in %s yet: starting at step 0", checkpoint_dir)
+    start_step = int(gan.step.numpy())
+    save_config(config, run_dir / "config.json")
+    _keep_metrics_up_to(run_dir / "metrics.jsonl", start_step)
+
+    images_per_step = config.train.batch_size * config.train.discriminator_steps
+    log.info(
+        "strategy %s: %d replica(s), global batch %d, per-replica batch %d; steps %d -> %d",
+        type(strategy).__name__, replicas, config.train.batch_size,
+        config.train.batch_size // replicas, start_step, steps,
+    )
+    info = {
+        "status": "running", "pipeline": config.pipeline, "data": source.description,
+        "class_names": source.class_names, "element_shape": list(source.element_shape),
+        "strategy": type(strategy).__name__, "replicas": replicas,
+        "global_batch": config.train.batch_size,
+        "per_replica_batch": config.train.batch_size // replicas,
+        "start_step": start_step, "total_steps": steps,
+        "versions": {
+            "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        },
+    }
+    _write_run_json(run_dir, info)
+
+    state = RunState(total_steps=steps, images_per_step=images_per_step, start_step=start_step)
+    state.step = start_step
+    began = time.perf_counter()
+    if start_step < steps:
+        writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+        callbacks = [
+            StepClock(state),
+            MetricsLogger(state, run_dir / "metrics.jsonl", writer, config.train.log_every),
+            Checkpointer(state, manager, config.train.checkpoint_every),
+            SampleWriter(
+                state, run_dir / "samples", writer, config.sampling.every,
+                sample_renderer(config, source),
+            ),
+            ProgressBar(state, progress_stream or sys.stderr),
+        ]
+        dataset = make_train_dataset(
+            source, config.train.batch_size, config.train.discriminator_steps,
+            config.model.latent_dim, config.seed, start_step,
+        )
+        with _interrupts_request_stop(state):
+            gan.fit(
+                dataset, epochs=1, steps_per_epoch=steps - start_step, shuffle=False,
+                verbose=0, callbacks=callbacks,
+            )
+        writer.flush()
+    status = state.stop_reason or "completed"
+    wall = time.perf_counter() - began
+    last = state.last_checkpoint_step
+    if last is None and manager.latest_checkpoint:
+        last = int(manager.latest_checkpoint.rsplit("-", 1)[1])
+    message = {
+        "completed": f"trained to step {state.step}",
+        "interrupted": f"interrupted at step {state.step}; checkpoint saved, continue with --resume",
+        "non_finite": (
+            f"stopped at step {state.step}: non-finite values {state.non_finite}. "
+            f"The last good checkpoint is step {last} in {checkpoint_dir} "
+            "(lower the learning rates, then --resume)"
+        ),
+    }[status]
+    result = TrainResult(
+        run_dir, status, start_step, state.step, steps, last, wall,
+        state.steady_images_per_second(), message,
+    )
+    info.update(
+        status=status, step=state.step, last_checkpoint_step=last, wall_time_s=round(wall, 2),
+        images_per_sec=result.images_per_sec, message=message,
+    )
+    _write_run_json(run_dir, info)
+    return result
+
+
+class _interrupts_request_stop:
+    """Ctrl-C (SIGINT) or SIGTERM asks the callbacks to checkpoint and stop after the
+    current step; a second Ctrl-C interrupts at once."""
+
+    def __init__(self, state: RunState):
+        self.state = state
+
+    def __enter__(self):
+        self.previous = {}
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may install signal handlers
+        self.previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def request_stop(signum, frame):
+            if self.state.interrupt_requested:
+                raise KeyboardInterrupt
+            self.state.interrupt_requested = True
+            print("\nstopping after this step: writing a checkpoint (Ctrl-C again to abort)",
+                  file=sys.stderr, flush=True)
+
+        for sig in self.previous:
+            signal.signal(sig, request_stop)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        return False
