@@ -59,7 +59,11 @@ def resolve_config(args: argparse.Namespace):
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     saved = args.out / "config.json" if args.out else None
-    if args.resume and saved and saved.is_file() and args.pipeline is None:
+    if args.resume and saved and saved.is_file():
+        if args.pipeline is not None:
+            raise ConfigError(
+                f"--resume continues with {saved}; drop --pipeline (change fields with --set)"
+            )
         return load_config(str(saved), overrides)
     return load_config(args.pipeline or DEFAULT_PIPELINE, overrides)
 

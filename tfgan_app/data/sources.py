@@ -80,9 +80,9 @@ def tfds_prepared(name: str, data_dir: Path) -> bool:
 def _load_tfds(config: DataConfig, data_dir: Path) -> Source:
     import tensorflow_datasets as tfds
 
-    data = tfds.load(
+    data, info = tfds.load(
         config.name, split=config.split, data_dir=str(data_dir), batch_size=-1,
-        download=config.allow_download,
+        download=config.allow_download, with_info=True,
     )
     data = tfds.as_numpy(data)
     image_key = "image" if "image" in data else next(
@@ -90,8 +90,7 @@ def _load_tfds(config: DataConfig, data_dir: Path) -> Source:
     )
     if image_key is None:
         raise DataError(f"TFDS dataset {config.name!r} has no image feature (keys: {sorted(data)})")
-    builder = tfds.builder(config.name, data_dir=str(data_dir))
-    label_feature = builder.info.features.get("label") if "label" in data else None
+    label_feature = info.features["label"] if "label" in data else None
     class_names = list(getattr(label_feature, "names", []) or [])
     images = _conform(data[image_key].astype(np.uint8), config.image_size, config.channels)
     labels = data["label"].astype(np.int32) if "label" in data else None

@@ -204,7 +204,8 @@ class ProgressBar(StepCallback):
             return
         self.last_print = now
         done, elapsed = step - self.rate_mark[0], now - self.rate_mark[1]
-        if done > 0 and elapsed > 0:
+        # The window that holds the first step also holds tracing: no rate from it.
+        if done > 0 and elapsed > 0 and self.rate_mark[0] > self.state.start_step:
             # Exponential smoothing: stable enough to read, quick to follow a slow-down.
             rate = done / elapsed
             self.rate = rate if self.rate == 0 else 0.7 * self.rate + 0.3 * rate

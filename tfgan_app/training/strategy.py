@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+
 import tensorflow as tf
 
 STRATEGIES = ("auto", "mirrored", "multiworker", "one_device")
 
 
+@functools.cache
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """``auto``: MirroredStrategy over the GPUs when there are several, else the default.
+    """One strategy per kind and process.
+
+    Cached because a second MirroredStrategy in the same process reuses collective-op
+    instance keys of the first, and synchronized batch norm then fails with "Shape mismatch
+    in the collective instance" (seen with TF 2.21 when training twice in one process).
+
+``auto``: MirroredStrategy over the GPUs when there are several, else the default.
 
     ``mirrored`` on a machine without GPUs mirrors over the logical CPU devices (one unless
     they were split with ``tf.config.set_logical_device_configuration``), which is how the

@@ -94,6 +94,20 @@ def make_checkpoint(gan: GAN) -> tf.train.Checkpoint:
     )
 
 
+def _apply_learning_rates(gan: GAN, config: Config) -> None:
+    """The checkpoint restores the optimizers' learning rates; the config given for the
+    resumed run wins, so "lower the learning rate and resume" does what it says."""
+    pairs = (
+        (gan.generator_optimizer, config.optimizer.generator),
+        (gan.discriminator_optimizer, config.optimizer.discriminator),
+    )
+    for optimizer, settings in pairs:
+        restored = float(optimizer.learning_rate.numpy())
+        if restored != settings.learning_rate:
+            log.info("learning rate %g -> %g (from the config)", restored, settings.learning_rate)
+            optimizer.learning_rate = settings.learning_rate
+
+
 def total_steps(config: Config, source: Source) -> int:
     per_epoch = steps_per_epoch(source, config.train.batch_size, config.train.discriminator_steps)
     if config.train.epochs:
@@ -168,6 +182,7 @@ def train(
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         log.info("resumed from %s", manager.latest_checkpoint)
+        _apply_learning_rates(gan, config)
     elif resume:
         log.info("no checkpoint in %s yet: starting at step 0", checkpoint_dir)
     start_step = int(gan.step.numpy())

@@ -1,0 +1,32 @@
+# Quick start:  make train   (set up, train the default pipeline)
+#               make test    (set up, run the test suite)
+VENV ?= .venv
+PYTHON ?= python3
+FASHION_MNIST = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# Extra flags for the trainer, e.g. make train ARGS="--pipeline toy_ring_mlp --steps 500"
+ARGS ?=
+
+.PHONY: setup data train test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[test]"
+	touch $@
+
+# Fashion-MNIST IDX files from Debian (offline; the same files TFDS's fashion_mnist uses).
+data:
+	@test -f $(FASHION_MNIST) || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; }
+
+train: setup data
+	$(VENV)/bin/python -m tfgan_app.train $(ARGS)
+
+test: setup
+	$(VENV)/bin/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,30 @@
+"""Test setup: split the CPU into 2 logical devices before TensorFlow initialises, so the
+multi-replica tests can run MirroredStrategy on a machine without GPUs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+_cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    _cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+)
+
+
+@pytest.fixture
+def idx_dir(tmp_path: Path):
+    """A small Fashion-MNIST-like IDX folder written by the test (no download, no apt)."""
+    from tests.helpers import write_idx_dataset
+
+    return write_idx_dataset(tmp_path / "idx", count=512)

@@ -1,0 +1,46 @@
+"""Small data the tests write themselves."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    codes = {np.dtype(np.uint8): 0x08, np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D}
+    array = np.asarray(array)
+    header = bytes([0, 0, codes[array.dtype], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+def write_idx_dataset(folder: Path, count: int = 512, seed: int = 0) -> Path:
+    """train/t10k image and label IDX files of 28x28 images: class c is a bright bar in row 2c+4."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, count).astype(np.uint8)
+    images = rng.integers(0, 40, (count, 28, 28)).astype(np.uint8)
+    for index, label in enumerate(labels):
+        images[index, 2 * label + 4 : 2 * label + 6, 4:24] = 255
+    for prefix in ("train", "t10k"):
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as handle:
+            handle.write(idx_bytes(images))
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
+    return folder
+
+
+def tiny_config(**sections):
+    """A Config for fast tests; sections are dicts of overrides per section."""
+    from tfgan_app.config import Config, _merge
+
+    config = Config()
+    _merge(config, {
+        "model": {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16},
+        "train": {"batch_size": 16, "steps": 6, "log_every": 2, "checkpoint_every": 3},
+        "sampling": {"every": 3, "num_samples": 16, "toy_points": 200},
+    }, "", "test")
+    for name, values in sections.items():
+        _merge(config, {name: values}, "", "test")
+    return config

@@ -1,0 +1,115 @@
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_app import losses
+
+
+def sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+REAL = np.array([2.0, -1.0, 0.5], np.float32)
+FAKE = np.array([-3.0, 0.0, 1.5], np.float32)
+
+
+def test_discriminator_cross_entropy_matches_hand_computation():
+    expected = [
+        -math.log(sigmoid(r)) - math.log(1 - sigmoid(f)) for r, f in zip(REAL, FAKE)
+    ]
+    np.testing.assert_allclose(losses.discriminator_loss(REAL, FAKE), expected, rtol=1e-5)
+
+
+def test_one_sided_label_smoothing_changes_only_the_real_target():
+    smoothing = 0.1
+    expected = [
+        -(0.9 * math.log(sigmoid(r)) + 0.1 * math.log(1 - sigmoid(r))) - math.log(1 - sigmoid(f))
+        for r, f in zip(REAL, FAKE)
+    ]
+    np.testing.assert_allclose(losses.discriminator_loss(REAL, FAKE, smoothing), expected, rtol=1e-5)
+    # The fake term is unchanged: with identical real logits the difference is the fake part only.
+    plain = losses.discriminator_loss(REAL, FAKE) - losses.discriminator_loss(REAL, FAKE * 0)
+    smooth = losses.discriminator_loss(REAL, FAKE, smoothing) - losses.discriminator_loss(REAL, FAKE * 0, smoothing)
+    np.testing.assert_allclose(plain, smooth, rtol=1e-5)
+
+
+def test_generator_losses_match_hand_computation():
+    np.testing.assert_allclose(
+        losses.minimax_generator_loss(FAKE), [math.log(1 - sigmoid(f)) for f in FAKE], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        losses.non_saturating_generator_loss(FAKE), [-math.log(sigmoid(f)) for f in FAKE], rtol=1e-5
+    )
+
+
+def test_non_saturating_loss_gives_much_larger_gradient_when_discriminator_rejects_fakes():
+    # D(G(z)) = sigmoid(-8) ~ 3e-4: the discriminator confidently rejects the fakes.
+    logits = tf.Variable([-8.0])
+    grads = {}
+    for name, loss in (("minimax", losses.minimax_generator_loss),
+                       ("non_saturating", losses.non_saturating_generator_loss)):
+        with tf.GradientTape() as tape:
+            value = tf.reduce_sum(loss(logits))
+        grads[name] = abs(float(tape.gradient(value, logits)[0]))
+    # d/dl log(1 - s(l)) = -s(l) ~ 3e-4 ; d/dl -log s(l) = -(1 - s(l)) ~ -1
+    assert grads["minimax"] == pytest.approx(sigmoid(-8.0), rel=1e-4)
+    assert grads["non_saturating"] == pytest.approx(1 - sigmoid(-8.0), rel=1e-4)
+    assert grads["non_saturating"] > 1000 * grads["minimax"]
+
+
+def test_wasserstein_least_squares_and_hinge_losses():
+    np.testing.assert_allclose(losses.wasserstein_critic_loss(REAL, FAKE), FAKE - REAL)
+    np.testing.assert_allclose(losses.wasserstein_generator_loss(FAKE), -FAKE)
+    np.testing.assert_allclose(
+        losses.least_squares_discriminator_loss(REAL, FAKE),
+        0.5 * (REAL - 1) ** 2 + 0.5 * FAKE**2, rtol=1e-6,
+    )
+    np.testing.assert_allclose(losses.least_squares_generator_loss(FAKE), 0.5 * (FAKE - 1) ** 2, rtol=1e-6)
+    np.testing.assert_allclose(
+        losses.hinge_discriminator_loss(REAL, FAKE),
+        np.maximum(0, 1 - REAL) + np.maximum(0, 1 + FAKE), rtol=1e-6,
+    )
+    np.testing.assert_allclose(losses.hinge_generator_loss(FAKE), -FAKE)
+
+
+def test_patch_outputs_are_averaged_per_example():
+    patches = tf.reshape(tf.range(8, dtype=tf.float32), [2, 2, 2, 1])
+    np.testing.assert_allclose(losses.wasserstein_generator_loss(patches), [-1.5, -5.5])
+
+
+def test_gradient_penalty_of_linear_critic():
+    # f(x) = w . x has gradient w everywhere, so the penalty is (|w| - 1)^2 for every example.
+    w = tf.constant([[3.0], [4.0]])
+    critic = lambda x: tf.matmul(x, w)  # noqa: E731
+    real = tf.random.normal([5, 2])
+    fake = tf.random.normal([5, 2])
+    penalty = losses.gradient_penalty(critic, real, fake, tf.random.uniform([5]))
+    np.testing.assert_allclose(penalty, np.full(5, (5.0 - 1.0) ** 2), rtol=1e-5)
+
+
+def test_gradient_penalty_interpolates_between_real_and_fake():
+    # f(x) = sum(x^2)/2 has gradient x: at epsilon=1 the point is the real example.
+    critic = lambda x: 0.5 * tf.reduce_sum(tf.square(x), axis=1)  # noqa: E731
+    real = tf.constant([[3.0, 4.0]])
+    fake = tf.constant([[0.0, 0.0]])
+    np.testing.assert_allclose(losses.gradient_penalty(critic, real, fake, tf.constant([1.0])), [16.0], rtol=1e-5)
+    np.testing.assert_allclose(losses.gradient_penalty(critic, real, fake, tf.constant([0.5])), [2.25], rtol=1e-5)
+
+
+def test_clip_weights():
+    variable = tf.Variable([-0.5, 0.005, 0.3])
+    losses.clip_weights([variable], 0.01)
+    np.testing.assert_allclose(variable.numpy(), [-0.01, 0.005, 0.01])
+
+
+def test_feature_matching_is_squared_distance_of_batch_means():
+    real = tf.constant([[1.0, 2.0], [3.0, 4.0]])  # mean (2, 3)
+    fake = tf.constant([[0.0, 0.0], [2.0, 2.0]])  # mean (1, 1)
+    assert float(losses.feature_matching_loss(real, fake)) == pytest.approx(1.0 + 4.0)
+
+
+def test_unknown_loss_name_lists_choices():
+    with pytest.raises(ValueError, match="hinge"):
+        losses.get_adversarial_loss("wasserstien")

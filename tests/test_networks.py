@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_app.config import ModelConfig
+from tfgan_app.networks import (
+    MinibatchStddev, build_networks, dcgan_discriminator, dcgan_generator, mlp_discriminator,
+    mlp_generator,
+)
+from tfgan_app.networks.dcgan import resolution_plan
+
+
+@pytest.mark.parametrize("size,channels", [(28, 1), (32, 3), (64, 3), (64, 1)])
+def test_dcgan_shapes_and_output_range(size, channels):
+    generator = dcgan_generator(16, (size, size, channels), width=8)
+    discriminator = dcgan_discriminator((size, size, channels), width=8)
+    z = tf.random.normal([3, 16]) * 10  # large inputs push tanh to its limits
+    images = generator(z, training=True)
+    assert images.shape == (3, size, size, channels)
+    assert float(tf.reduce_max(tf.abs(images))) <= 1.0
+    assert discriminator(images).shape == (3, 1)
+
+
+def test_dcgan_follows_radford_guidelines():
+    generator = dcgan_generator(16, (32, 32, 3), width=8)
+    discriminator = dcgan_discriminator((32, 32, 3), width=8)
+    kinds = [type(layer).__name__ for layer in generator.layers]
+    assert "Conv2DTranspose" in kinds and "MaxPooling2D" not in kinds
+    assert generator.layers[-1].activation.__name__ == "tanh"
+    convs = [layer for layer in discriminator.layers if type(layer).__name__ == "Conv2D"]
+    assert convs and all(layer.strides == (2, 2) for layer in convs)
+    assert any(type(layer).__name__ == "LeakyReLU" for layer in discriminator.layers)
+    # No batch norm on D's input layer: the first layer after the first conv is the activation.
+    names = [layer.name for layer in discriminator.layers]
+    assert "down_0_bn" not in names and "down_1_bn" in names
+
+
+def test_width_scales_parameters():
+    small = dcgan_generator(16, (28, 28, 1), width=8).count_params()
+    large = dcgan_generator(16, (28, 28, 1), width=16).count_params()
+    assert large > 2 * small
+
+
+def test_resolution_plan_rejects_unsupported_sizes():
+    assert resolution_plan(28) == (7, 2)
+    assert resolution_plan(64) == (4, 4)
+    with pytest.raises(ValueError, match="30"):
+        resolution_plan(30)
+
+
+def test_spectral_norm_wraps_layers_and_drops_batch_norm():
+    discriminator = dcgan_discriminator((32, 32, 3), width=8, spectral_norm=True)
+    kinds = [type(layer).__name__ for layer in discriminator.layers]
+    assert "SpectralNormalization" in kinds and "BatchNormalization" not in kinds
+    assert discriminator(tf.zeros([2, 32, 32, 3]), training=True).shape == (2, 1)
+
+
+def test_minibatch_stddev_appends_group_statistic():
+    x = tf.constant(np.arange(4 * 3, dtype=np.float32).reshape(4, 3))
+    out = MinibatchStddev(group_size=2)(x).numpy()
+    assert out.shape == (4, 4)
+    np.testing.assert_array_equal(out[:, :3], x.numpy())
+    # Groups pair examples (0, 2) and (1, 3); each pair differs by 6 in every feature -> std 3.
+    np.testing.assert_allclose(out[:, 3], 3.0, rtol=1e-4)
+    # A collapsed batch (all examples equal) gets ~0.
+    same = MinibatchStddev(group_size=4)(tf.ones([4, 3])).numpy()
+    assert np.all(same[:, 3] < 1e-3)
+
+
+def test_mlp_shapes_and_discriminator_options():
+    generator = mlp_generator(2, 2, hidden_units=16, hidden_layers=3)
+    assert generator(tf.zeros([5, 2])).shape == (5, 2)
+    assert len([layer for layer in generator.layers if layer.name.startswith("hidden")]) == 3
+    discriminator = mlp_discriminator(2, 16, 2, spectral_norm=True, minibatch_stddev=True)
+    assert discriminator(tf.zeros([8, 2]), training=True).shape == (8, 1)
+
+
+def test_build_networks_checks_data_shape():
+    generator, discriminator = build_networks(ModelConfig(architecture="mlp", latent_dim=3), (2,))
+    assert generator.output_shape == (None, 2) and discriminator.input_shape == (None, 2)
+    with pytest.raises(ValueError, match="vectors"):
+        build_networks(ModelConfig(architecture="mlp"), (28, 28, 1))
+    with pytest.raises(ValueError, match="square images"):
+        build_networks(ModelConfig(architecture="dcgan"), (2,))
