@@ -155,3 +155,27 @@ def test_ctrl_c_writes_a_checkpoint_and_exits_cleanly(tmp_path):
     info = json.loads((tmp_path / "run.json").read_text())
     assert info["status"] == "interrupted"
     assert checkpoint_steps(tmp_path)[-1] == info["step"]
+
+
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+
+
+@pytest.mark.skipif(
+    not FASHION_MNIST.exists() and not os.environ.get("CI"),
+    reason="Debian package dataset-fashion-mnist not installed (CI installs it)",
+)
+def test_default_pipeline_trains_on_real_fashion_mnist(tmp_path, capsys):
+    """The README's default job, shortened: real data through the CLI, every output written."""
+    code = train_cli.main(["--steps", "40", "--out", str(tmp_path), "--set", "train.log_every=20",
+                           "--set", "sampling.every=20", "--set", "train.checkpoint_every=20",
+                           "--set", f"data.data_dir={tmp_path / 'no_tfds'}"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "trained to step 40" in out and str(tmp_path) in out
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert "fashion-mnist" in info["data"] and info["element_shape"] == [28, 28, 1]
+    lines = read_jsonl(tmp_path / "metrics.jsonl")
+    assert [line["step"] for line in lines] == [20, 40]
+    assert lines[0]["g_loss"] != lines[1]["g_loss"]
+    assert checkpoint_steps(tmp_path) == [20, 40]
+    assert (tmp_path / "samples" / "step_00000040.png").exists()
