@@ -65,7 +65,7 @@ def test_train_step_does_k_discriminator_updates_per_generator_update(idx_dir, t
     source = load_source(config.data)
     gan = build_gan(config, source)
     dataset = make_train_dataset(source, 16, 3, config.model.latent_dim, 0)
-    history = gan.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)
+    history = gan.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
     assert int(gan.discriminator_optimizer.iterations) == 6
     assert int(gan.generator_optimizer.iterations) == 2 == int(gan.step)
     assert set(history.history) == {"d_loss", "g_loss", "d_real", "d_fake"}
@@ -85,7 +85,7 @@ def test_generator_learns_the_1d_gaussian():
     z = tf.random.normal([4000, 1], seed=1)
     start = gan.generate(z).numpy()
     dataset = make_train_dataset(source, 128, 1, 1, 0)
-    gan.fit(dataset, steps_per_epoch=1500, epochs=1, verbose=0)
+    gan.fit(dataset, steps_per_epoch=1500, epochs=1, verbose=0, shuffle=False)
     end = gan.generate(z).numpy()
     # The untrained generator sits near 0; training moves it to N(4, 0.5).
     assert abs(start.mean() - 4.0) > 3.0
@@ -107,7 +107,7 @@ def test_every_loss_trains(loss, extra):
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), loss=loss, **extra)
     source = load_source(tiny_config(data={"name": "ring"}).data)
     before = values(discriminator.trainable_variables)
-    history = gan.fit(make_train_dataset(source, 32, 2, 2, 0), steps_per_epoch=5, epochs=1, verbose=0)
+    history = gan.fit(make_train_dataset(source, 32, 2, 2, 0), steps_per_epoch=5, epochs=1, verbose=0, shuffle=False)
     assert all(np.isfinite(v[0]) for v in history.history.values())
     assert any(not np.array_equal(old, v.numpy()) for old, v in zip(before, discriminator.trainable_variables))
     if "weight_clip" in extra:
