@@ -122,7 +122,8 @@ def _wait_for_checkpoint(process, run_dir, minimum, timeout=120):
     raise AssertionError("no checkpoint appeared")
 
 
-SCHEDULE = ["--steps", "6000", "--set", "train.checkpoint_every=100", "--set", "sampling.every=100000"]
+SCHEDULE = ["--steps", "6000", "--set", "train.checkpoint_every=100", "--set", "sampling.every=100000",
+            "--set", "export.enabled=false"]
 
 
 def test_sigkill_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
@@ -168,7 +169,8 @@ def test_default_pipeline_trains_on_real_fashion_mnist(tmp_path, capsys):
     """The README's default job, shortened: real data through the CLI, every output written."""
     code = train_cli.main(["--steps", "40", "--out", str(tmp_path), "--set", "train.log_every=20",
                            "--set", "sampling.every=20", "--set", "train.checkpoint_every=20",
-                           "--set", f"data.data_dir={tmp_path / 'no_tfds'}"])
+                           "--set", f"data.data_dir={tmp_path / 'no_tfds'}",
+                           "--set", f"export.out={tmp_path / 'saved_models'}"])
     assert code == 0
     out = capsys.readouterr().out
     assert "trained to step 40" in out and str(tmp_path) in out
@@ -179,3 +181,7 @@ def test_default_pipeline_trains_on_real_fashion_mnist(tmp_path, capsys):
     assert lines[0]["g_loss"] != lines[1]["g_loss"]
     assert checkpoint_steps(tmp_path) == [20, 40]
     assert (tmp_path / "samples" / "step_00000040.png").exists()
+    # The pipeline's export stage ran: version 1 with both formats and a manifest.
+    export = tmp_path / "saved_models" / "fashion_mnist_dcgan" / "1"
+    assert {"saved_model.pb", "model.onnx", "export.json"} <= {p.name for p in export.iterdir()}
+    assert json.loads((export / "export.json").read_text())["step"] == 40

@@ -110,6 +110,20 @@ class SamplingConfig:
 
 
 @dataclasses.dataclass
+class ExportConfig:
+    # Export the generator when `train` completes (the last stage of a pipeline).
+    enabled: bool = True
+    # Model name under `out`; empty means the pipeline file's name.
+    name: str = ""
+    # Comma-separated: "savedmodel", "onnx" or both.
+    formats: str = "savedmodel,onnx"
+    out: str = "saved_models"
+    onnx_opset: int = 17
+    # Largest tolerated |Keras - export| difference on the parity inputs.
+    tolerance: float = 1e-4
+
+
+@dataclasses.dataclass
 class Config:
     seed: int = 0
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
@@ -118,6 +132,7 @@ class Config:
     optimizer: OptimizersConfig = dataclasses.field(default_factory=OptimizersConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     sampling: SamplingConfig = dataclasses.field(default_factory=SamplingConfig)
+    export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
     # Set by the loader: where the pipeline came from. Not a user key.
     pipeline: str = ""
 
@@ -232,11 +247,12 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
         raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
     config = Config()
-    values.pop("pipeline", None)  # a saved config.json carries it
+    # A run's saved config.json names the pipeline file it was resolved from: keep that.
+    origin = values.pop("pipeline", "") or str(path)
     _merge(config, values, "", str(path))
     for text in overrides:
         _merge(config, parse_override(text), "", f"--set {text}")
-    config.pipeline = str(path)
+    config.pipeline = origin
     validate(config)
     return config
 
@@ -248,6 +264,8 @@ _CHOICES = {
     "optimizer.generator.name": ("adam", "rmsprop", "sgd"),
     "optimizer.discriminator.name": ("adam", "rmsprop", "sgd"),
 }
+
+EXPORT_FORMATS = ("savedmodel", "onnx")
 
 _POSITIVE = (
     "train.batch_size", "train.discriminator_steps", "train.log_every",
@@ -275,6 +293,13 @@ def validate(config: Config) -> None:
         raise ConfigError("train.steps and train.epochs must not be negative")
     if not 0.0 <= config.loss.label_smoothing < 1.0:
         raise ConfigError(f"loss.label_smoothing must be in [0, 1), got {config.loss.label_smoothing}")
+    formats = [part.strip() for part in config.export.formats.split(",")]
+    if not formats or any(part not in EXPORT_FORMATS for part in formats):
+        raise ConfigError(
+            f"export.formats = {config.export.formats!r}; a comma-separated list of {list(EXPORT_FORMATS)}"
+        )
+    if config.export.onnx_opset < 17:
+        raise ConfigError(f"export.onnx_opset must be >= 17, got {config.export.onnx_opset}")
     if config.data.channels not in (0, 1, 3):
         raise ConfigError(f"data.channels must be 0 (keep), 1 or 3, got {config.data.channels}")
 

@@ -27,23 +27,23 @@ def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2)
     return grid
 
 
-def toy_plot(fake: np.ndarray, real: np.ndarray, title: str = "") -> np.ndarray:
-    """Generated vs real samples: a scatter plot for 2-D data, histograms for 1-D."""
+def toy_plot(fake: np.ndarray, real: np.ndarray | None, title: str = "") -> np.ndarray:
+    """Generated (vs real) samples: a scatter plot for 2-D data, histograms for 1-D."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
+    series = ([("real", real)] if real is not None else []) + [("generated", fake)]
     if fake.shape[1] == 1:
-        low = min(real.min(), fake.min())
-        high = max(real.max(), fake.max())
-        bins = np.linspace(low, high, 60)
-        axes.hist(real[:, 0], bins=bins, alpha=0.5, density=True, label="real")
-        axes.hist(fake[:, 0], bins=bins, alpha=0.5, density=True, label="generated")
+        everything = np.concatenate([values[:, 0] for _, values in series])
+        bins = np.linspace(everything.min(), everything.max(), 60)
+        for label, values in series:
+            axes.hist(values[:, 0], bins=bins, alpha=0.5, density=True, label=label)
     else:
-        axes.scatter(real[:, 0], real[:, 1], s=2, alpha=0.4, label="real")
-        axes.scatter(fake[:, 0], fake[:, 1], s=2, alpha=0.4, label="generated")
+        for label, values in series:
+            axes.scatter(values[:, 0], values[:, 1], s=2, alpha=0.4, label=label)
         axes.set_aspect("equal")
     axes.legend(loc="upper right")
     axes.set_title(title)

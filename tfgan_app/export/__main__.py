@@ -1,0 +1,51 @@
+"""``python -m tfgan_app.export``: export a run's generator as SavedModel and ONNX.
+
+    python -m tfgan_app.export --run runs/fashion_mnist_dcgan-... [--name NAME] [--version N]
+                               [--out saved_models] [--formats savedmodel,onnx]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tfgan_app.export", description=__doc__.split("\n")[0])
+    parser.add_argument("--run", type=Path, required=True, help="run directory with checkpoints")
+    parser.add_argument("--name", default="", help="model name (default: the run's pipeline name)")
+    parser.add_argument("--version", type=int, help="version number (default: the next free one)")
+    parser.add_argument("--out", type=Path, default=Path("saved_models"))
+    parser.add_argument("--formats", default="savedmodel,onnx", help="savedmodel, onnx or both")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17)")
+    args = parser.parse_args(argv)
+
+    from tfgan_app.config import ConfigError
+    from tfgan_app.export.exporter import ExportError, export_run
+
+    try:
+        result = export_run(
+            args.run, args.out, args.name, args.version,
+            tuple(part.strip() for part in args.formats.split(",") if part.strip()), args.opset,
+        )
+    except (ExportError, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print_result(result)
+    return 0
+
+
+def print_result(result) -> None:
+    parity = result.manifest["parity"]["max_abs_difference"]
+    print(f"exported {result.name} version {result.version} to {result.path}")
+    for label, differences in parity.items():
+        print(f"  {label}: max |difference| vs Keras {max(differences.values()):.2e}")
+    print(f"  TF Serving: --model_name={result.name} --model_base_path={result.path.parent.resolve()}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Export a run's generator: versioned, verified, atomic.
+
+Layout (``saved_models/<name>`` is TF Serving's ``model_base_path`` as is)::
+
+    saved_models/<name>/<version>/saved_model.pb, variables/, assets/   the SavedModel
+                                  model.onnx                             the ONNX model
+                                  export.json                            the manifest
+
+TF Serving reads only the SavedModel files of numeric version folders; the ONNX model and
+the manifest sit beside them. Everything is written and verified in a staging folder first
+and renamed into place, so a crash or a failed check never leaves a half-written version
+where TF Serving would load it, and an existing version is never overwritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tfgan_app.config import Config, load_config
+from tfgan_app.export import artifacts
+
+PARITY_BATCHES = (1, 7)
+VERIFY_SCRIPT = Path(__file__).with_name("verify_savedmodel.py")
+
+
+class ExportError(RuntimeError):
+    """The export cannot be made or failed its checks; nothing was left in place."""
+
+
+@dataclasses.dataclass
+class ExportResult:
+    name: str
+    version: int
+    path: Path
+    manifest: dict
+
+
+def load_run_generator(run_dir: Path):
+    """(generator restored from the run's latest checkpoint, config, step, run info)."""
+    import tensorflow as tf
+
+    from tfgan_app.networks import build_networks
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file() or not (run_dir / "run.json").is_file():
+        raise ExportError(f"{run_dir} is not a run directory (no config.json / run.json)")
+    checkpoint = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    if checkpoint is None:
+        raise ExportError(f"{run_dir} has no checkpoint to export; train it first")
+    config = load_config(str(run_dir / "config.json"))
+    info = json.loads((run_dir / "run.json").read_text())
+    generator, _ = build_networks(config.model, tuple(info["element_shape"]))
+    status = tf.train.Checkpoint(generator=generator).restore(checkpoint)
+    status.assert_existing_objects_matched().expect_partial()
+    return generator, config, int(checkpoint.rsplit("-", 1)[1]), info
+
+
+def next_version(model_dir: Path) -> int:
+    versions = [int(p.name) for p in model_dir.iterdir() if p.name.isdigit()] if model_dir.is_dir() else []
+    return max(versions, default=0) + 1
+
+
+def parity_inputs(latent_dim: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1234)
+    return {f"batch_{n}": rng.standard_normal((n, latent_dim)).astype(np.float32) for n in PARITY_BATCHES}
+
+
+def max_differences(expected: dict, got: dict) -> dict[str, float]:
+    return {key: float(np.max(np.abs(expected[key] - got[key]))) for key in expected}
+
+
+def verify_in_fresh_process(model_dir: Path, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    with tempfile.TemporaryDirectory() as scratch:
+        inputs_path, outputs_path = Path(scratch) / "in.npz", Path(scratch) / "out.npz"
+        np.savez(inputs_path, **inputs)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ""}
+        done = subprocess.run(
+            [sys.executable, str(VERIFY_SCRIPT), str(model_dir), str(inputs_path), str(outputs_path)],
+            capture_output=True, text=True, env=env, cwd=scratch,
+        )
+        if done.returncode != 0:
+            raise ExportError(f"the SavedModel does not load in a fresh process:\n{done.stderr[-2000:]}")
+        with np.load(outputs_path) as outputs:
+            return {key: outputs[key] for key in outputs.files}
+
+
+def _check_parity(label: str, expected: dict, got: dict, tolerance: float) -> dict[str, float]:
+    differences = max_differences(expected, got)
+    if max(differences.values()) > tolerance:
+        raise ExportError(
+            f"{label} differs from the Keras generator: max |difference| per batch "
+            f"{differences} exceeds the tolerance {tolerance}"
+        )
+    return differences
+
+
+def export_run(
+    run_dir: Path,
+    out: Path = Path("saved_models"),
+    name: str = "",
+    version: int | None = None,
+    formats: tuple[str, ...] = ("savedmodel", "onnx"),
+    onnx_opset: int = 17,
+    tolerance: float = 1e-4,
+) -> ExportResult:
+    """Export the run's generator to ``out/name/version`` and verify every artifact."""
+    import keras
+    import tensorflow as tf
+
+    unknown = set(formats) - {"savedmodel", "onnx"}
+    if unknown or not formats:
+        raise ExportError(f"unknown export formats {sorted(unknown) or formats}; use savedmodel, onnx")
+    generator, config, step, info = load_run_generator(Path(run_dir))
+    name = name or Path(config.pipeline).stem
+    if not name or "/" in name or name.startswith("."):
+        raise ExportError(f"invalid model name {name!r}")
+    model_dir = Path(out) / name
+    version = version if version is not None else next_version(model_dir)
+    if version < 1:
+        raise ExportError(f"versions are positive integers, got {version}")
+    target = model_dir / str(version)
+    if target.exists():
+        raise ExportError(f"{target} already exists; versions are never overwritten (omit --version for the next)")
+
+    inputs = parity_inputs(generator.input_shape[-1])
+    expected = {key: generator(z, training=False).numpy() for key, z in inputs.items()}
+    staging_root = Path(out) / ".staging"
+    staging_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{name}-{version}-", dir=staging_root))
+    started = time.perf_counter()
+    try:
+        parity: dict[str, dict[str, float]] = {}
+        files = []
+        if "savedmodel" in formats:
+            artifacts.write_savedmodel(generator, staging)
+            parity["savedmodel_fresh_process"] = _check_parity(
+                "the reloaded SavedModel", expected, verify_in_fresh_process(staging, inputs), tolerance
+            )
+            files += ["saved_model.pb", "variables/"]
+        if "onnx" in formats:
+            onnx_path = staging / artifacts.ONNX_FILE
+            artifacts.write_onnx(generator, onnx_path, onnx_opset)
+            artifacts.check_onnx(onnx_path)
+            session = artifacts.onnx_session(onnx_path)
+            got = {key: artifacts.run_onnx(session, z) for key, z in inputs.items()}
+            parity["onnx"] = _check_parity("the ONNX model", expected, got, tolerance)
+            files.append(artifacts.ONNX_FILE)
+        manifest = {
+            "name": name, "version": version, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "source_run": str(Path(run_dir).resolve()), "step": step,
+            "pipeline": config.pipeline, "latent_dim": int(generator.input_shape[-1]),
+            "output_shape": [int(d) for d in generator.output_shape[1:]],
+            "input": artifacts.INPUT_NAME,
+            "output": artifacts.output_name(len(generator.output_shape)),
+            "conditional": False, "class_names": info.get("class_names", []),
+            "signatures": [artifacts.SERVING_SIGNATURE]
+            + ([artifacts.PIXELS_SIGNATURE] if len(generator.output_shape) == 4 else []),
+            "formats": list(formats), "files": files, "onnx_opset": onnx_opset if "onnx" in formats else None,
+            "parity": {"batches": list(PARITY_BATCHES), "tolerance": tolerance, "max_abs_difference": parity},
+            "versions": {
+                "python": platform.python_version(), "tensorflow": tf.__version__,
+                "keras": keras.__version__, **_optional_versions(),
+            },
+            "export_seconds": round(time.perf_counter() - started, 2),
+        }
+        (staging / "export.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # another export took this version meanwhile
+            raise ExportError(f"{target} appeared during the export; nothing was overwritten")
+        mode = 0o777 & ~_umask()  # mkdtemp makes 0700: a serving user must be able to read it
+        for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
+            folder.chmod(mode)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        if staging_root.is_dir() and not any(staging_root.iterdir()):
+            staging_root.rmdir()
+    return ExportResult(name, version, target, manifest)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _optional_versions() -> dict[str, str]:
+    found = {}
+    for module in ("tf2onnx", "onnx", "onnxruntime"):
+        try:
+            found[module] = __import__(module).__version__
+        except ImportError:
+            pass
+    return found
+
+
+def export_from_config(config: Config, run_dir: Path) -> ExportResult:
+    """The ``export`` stage of a pipeline, as the trainer runs it after training."""
+    return export_run(
+        run_dir, Path(config.export.out), config.export.name,
+        formats=tuple(part.strip() for part in config.export.formats.split(",")),
+        onnx_opset=config.export.onnx_opset, tolerance=config.export.tolerance,
+    )
