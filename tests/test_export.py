@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,6 +90,14 @@ def test_next_export_takes_next_version_and_never_overwrites(trained_run, tmp_pa
     assert (tmp_path / "tiny_dcgan" / "1" / "saved_model.pb").read_bytes() == before
     assert export_cli.main(["--run", str(trained_run), "--out", str(tmp_path), "--version", "2",
                             "--formats", "savedmodel"]) == 2
+
+
+def test_export_to_a_relative_out_folder(trained_run, tmp_path, monkeypatch):
+    """The README's `make train` exports to the relative saved_models/ of the checkout."""
+    monkeypatch.chdir(tmp_path)
+    result = export_run(trained_run, Path("saved_models"), formats=("savedmodel",))
+    assert (tmp_path / "saved_models" / "tiny_dcgan" / "1" / "saved_model.pb").is_file()
+    assert result.manifest["parity"]["max_abs_difference"]["savedmodel_fresh_process"]["batch_7"] <= 1e-4
 
 
 def test_parity_failure_fails_the_export_and_leaves_nothing(trained_run, tmp_path, capsys):

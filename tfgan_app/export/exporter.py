@@ -81,6 +81,7 @@ def max_differences(expected: dict, got: dict) -> dict[str, float]:
 
 
 def verify_in_fresh_process(model_dir: Path, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    model_dir = Path(model_dir).resolve()  # the check runs in a scratch working directory
     with tempfile.TemporaryDirectory() as scratch:
         inputs_path, outputs_path = Path(scratch) / "in.npz", Path(scratch) / "out.npz"
         np.savez(inputs_path, **inputs)
