@@ -103,15 +103,22 @@ def classifier_score(probabilities: np.ndarray, splits: int = 10) -> tuple[float
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def _kth_neighbour_radii(features: np.ndarray, k: int) -> np.ndarray:
-    squared = _pairwise_squared(features, features)
-    # Column 0 of the sorted distances is the point itself.
-    return np.sqrt(np.sort(squared, axis=1)[:, k])
-
-
 def _pairwise_squared(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     squared = (x**2).sum(1)[:, None] + (y**2).sum(1)[None] - 2 * x @ y.T
     return np.clip(squared, 0, None)
+
+
+def _row_chunks(count: int, size: int = 1000):
+    return (slice(start, min(start + size, count)) for start in range(0, count, size))
+
+
+def _kth_neighbour_radii(features: np.ndarray, k: int) -> np.ndarray:
+    # In chunks of rows: 10,000 samples would otherwise need an 800 MB distance matrix.
+    # Column 0 of each sorted row is the point itself.
+    return np.concatenate([
+        np.sqrt(np.partition(_pairwise_squared(features[rows], features), k, axis=1)[:, k])
+        for rows in _row_chunks(len(features))
+    ])
 
 
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
@@ -126,7 +133,9 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
         raise ValueError(f"precision/recall with k={k} needs more than {k} samples per set")
 
     def covered(points, support):
-        radii = _kth_neighbour_radii(support, k)
-        return float(np.mean(np.any(np.sqrt(_pairwise_squared(points, support)) <= radii[None], axis=1)))
+        radii_squared = _kth_neighbour_radii(support, k)[None] ** 2
+        inside = [np.any(_pairwise_squared(points[rows], support) <= radii_squared, axis=1)
+                  for rows in _row_chunks(len(points))]
+        return float(np.mean(np.concatenate(inside)))
 
     return covered(fake, real), covered(real, fake)

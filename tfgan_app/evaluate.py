@@ -1,0 +1,219 @@
+"""``python -m tfgan_app.evaluate``: measure a generator, offline.
+
+    python -m tfgan_app.evaluate --run RUN_DIR | --model saved_models/NAME [--version V]
+        [--num N] [--json F] [--real-floor] [--classifier DIR | --inception-weights F.h5]
+    python -m tfgan_app.evaluate train-classifier [--dataset fashion_mnist] [--epochs 8]
+
+Image generators: FID, KID, classifier score and precision/recall on features of the
+project's domain classifier (or InceptionV3 from a local weights file) against the real
+test split; ``--real-floor`` adds the same metrics between the train and test splits, the
+floor a generator is measured against. Toy generators: the PacGAN mode metrics (2-D) or the
+KS statistic and Wasserstein-1 distance (1-D). Every number carries the extractor, layer
+and sample counts; the table is printed and, with --json, written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class EvaluateError(ValueError):
+    pass
+
+
+def generator_samples(run: Path | None, model: Path | None, version: int | None, num: int, seed: int):
+    """(samples [num, ...] float32, data config, description) from a run or an export."""
+    from tfgan_app.config import load_config
+
+    if run is not None:
+        from tfgan_app.export.exporter import load_run_generator
+
+        generator, config, step, _ = load_run_generator(run)
+        latent = generator.input_shape[-1]
+        z = np.random.default_rng(seed).standard_normal((num, latent)).astype(np.float32)
+        samples = np.concatenate([generator(z[i : i + 500], training=False).numpy() for i in range(0, num, 500)])
+        return samples, config, f"run {run} step {step}"
+    from tfgan_app.export import artifacts
+    from tfgan_app.generate import resolve_version
+
+    version_dir = resolve_version(model, version)
+    manifest = json.loads((version_dir / "export.json").read_text())
+    source_config = Path(manifest["source_run"]) / "config.json"
+    if not source_config.is_file():
+        raise EvaluateError(f"{version_dir}: its source run {manifest['source_run']} is gone; pass --pipeline for the data")
+    signature = artifacts.load_savedmodel_signature(version_dir)
+    z = np.random.default_rng(seed).standard_normal((num, manifest["latent_dim"])).astype(np.float32)
+    samples = np.concatenate([artifacts.run_savedmodel(signature, z[i : i + 500]) for i in range(0, num, 500)])
+    return samples, load_config(str(source_config)), f"export {version_dir} step {manifest['step']}"
+
+
+def _row(metric, value, std=None, extractor="", layer="", num_real=0, num_fake=0) -> dict:
+    return {"metric": metric, "value": value, "std": std, "extractor": extractor, "layer": layer,
+            "num_real": num_real, "num_fake": num_fake}
+
+
+def toy_metrics(samples: np.ndarray, data_name: str, seed: int) -> list[dict]:
+    import tensorflow as tf
+
+    from tfgan_app.data import TOY_DISTRIBUTIONS
+    from tfgan_app.metrics import ks_statistic, mode_metrics, wasserstein_1d
+
+    toy = TOY_DISTRIBUTIONS[data_name]
+    where = f"toy:{data_name}"
+    if toy.dim == 1:
+        reference = toy.sample(tf.constant([seed, 99], tf.int64), 100_000).numpy()
+        return [
+            _row("ks_statistic", ks_statistic(samples, toy.modes, toy.sigma), None, where, "samples", 0, len(samples)),
+            _row("wasserstein_1", wasserstein_1d(samples, reference), None, where, "samples", len(reference), len(samples)),
+        ]
+    result = mode_metrics(samples, toy.modes, toy.sigma)
+    return [
+        _row("modes_covered", result.modes_covered, None, where, f"of {result.num_modes}", 0, result.samples),
+        _row("high_quality", result.high_quality, None, where, "within 3 sigma", 0, result.samples),
+        _row("reverse_kl", result.reverse_kl, None, where, "mode histogram", 0, result.samples),
+    ]
+
+
+def image_metrics(real: np.ndarray, fake: np.ndarray, extractor) -> list[dict]:
+    from tfgan_app.metrics import (
+        classifier_score, feature_statistics, frechet_distance, kernel_distance, precision_recall,
+    )
+
+    real_features, _ = extractor.run(real)
+    fake_features, fake_probabilities = extractor.run(fake)
+    meta = dict(extractor=extractor.name, layer=extractor.layer, num_real=len(real), num_fake=len(fake))
+    rows = [_row("fid", frechet_distance(feature_statistics(real_features), feature_statistics(fake_features)), **meta)]
+    kid, kid_std = kernel_distance(real_features, fake_features)
+    rows.append(_row("kid", kid, kid_std, **meta))
+    precision, recall = precision_recall(real_features, fake_features, k=3)
+    rows += [_row("precision", precision, **meta), _row("recall", recall, **meta)]
+    if fake_probabilities is not None:
+        score, score_std = classifier_score(fake_probabilities)
+        rows.append(_row("classifier_score", score, score_std, **{**meta, "layer": "logits", "num_real": 0}))
+    return rows
+
+
+def real_images(data_config, split: str, num: int, seed: int) -> np.ndarray:
+    from tfgan_app.data import load_source
+
+    source = load_source(dataclasses.replace(data_config, split=split, limit=0))
+    order = np.random.default_rng(seed).permutation(len(source.images))[:num]
+    return source.images[order].astype(np.float32) / 127.5 - 1.0
+
+
+def make_extractor(args, dataset: str):
+    from tfgan_app.metrics.features import cache_dir, load_domain_classifier, load_inception
+
+    if args.inception_weights:
+        return load_inception(args.inception_weights)
+    extractor, info = load_domain_classifier(args.classifier or cache_dir() / dataset)
+    return extractor
+
+
+def format_table(rows: list[dict], title: str) -> str:
+    lines = [title, f"{'metric':<18}{'value':>12}{'std':>10}  {'extractor / layer':<50}{'real':>7}{'fake':>7}"]
+    for row in rows:
+        std = "" if row["std"] is None else f"{row['std']:.4f}"
+        lines.append(
+            f"{row['metric']:<18}{row['value']:>12.4f}{std:>10}  "
+            f"{(row['extractor'] + ' / ' + row['layer'])[:50]:<50}{row['num_real']:>7}{row['num_fake']:>7}"
+        )
+    return "\n".join(lines)
+
+
+def evaluate(args) -> dict:
+    from tfgan_app.data import TOY_DISTRIBUTIONS
+
+    toy_default, image_default = 2500, 10000
+    num = args.num or image_default
+    samples, config, description = generator_samples(args.run, args.model, args.version, num, args.seed)
+    if config.data.name in TOY_DISTRIBUTIONS:
+        if not args.num:
+            samples = samples[:toy_default]
+        return {"source": description, "metrics": toy_metrics(samples, config.data.name, args.seed)}
+    extractor = make_extractor(args, config.data.name)
+    real = real_images(config.data, args.real_split, num, args.seed)
+    result = {"source": description, "metrics": image_metrics(real, samples[: len(real)], extractor)}
+    if args.real_floor:
+        train = real_images(config.data, "train", len(real), args.seed + 1)
+        result["real_floor"] = image_metrics(real, train, extractor)
+    return result
+
+
+def train_classifier_command(argv: list[str]) -> int:
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import DataError, load_source
+    from tfgan_app.metrics.features import cache_dir, train_classifier
+
+    parser = argparse.ArgumentParser(prog="python -m tfgan_app.evaluate train-classifier")
+    parser.add_argument("--dataset", default="fashion_mnist")
+    parser.add_argument("--idx-dir", default=DataConfig.idx_dir)
+    parser.add_argument("--data-dir", default="")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--out", type=Path, help="default: the cache folder for the dataset")
+    args = parser.parse_args(argv)
+    try:
+        splits = [load_source(DataConfig(name=args.dataset, split=split, idx_dir=args.idx_dir,
+                                         data_dir=args.data_dir)) for split in ("train", "test")]
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    train, test = splits
+    if train.labels is None or not train.class_names:
+        print(f"error: {args.dataset} has no class labels to train a classifier on", file=sys.stderr)
+        return 2
+    out = args.out or cache_dir() / args.dataset
+    info = train_classifier((train.images, train.labels), (test.images, test.labels), train.class_names,
+                            out, args.dataset, epochs=args.epochs)
+    print(f"domain classifier for {args.dataset}: test accuracy {info['test_accuracy']:.4f} "
+          f"after {args.epochs} epochs ({info['train_seconds']} s) -> {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train-classifier"]:
+        return train_classifier_command(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m tfgan_app.evaluate", description=__doc__.split("\n")[0])
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--run", type=Path, help="a run directory (its latest checkpoint)")
+    what.add_argument("--model", type=Path, help="an export: saved_models/NAME")
+    parser.add_argument("--version", type=int)
+    parser.add_argument("--num", type=int, help="samples (default 10000 images, 2500 toy points)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--real-split", default="test")
+    parser.add_argument("--real-floor", action="store_true", help="also measure train vs test split")
+    parser.add_argument("--classifier", type=Path, help="domain classifier folder (default: the cache)")
+    parser.add_argument("--inception-weights", type=Path, help="InceptionV3 no-top weights (.h5)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+
+    from tfgan_app.data import DataError
+    from tfgan_app.export.exporter import ExportError
+    from tfgan_app.generate import GenerateError
+    from tfgan_app.metrics.features import ExtractorError
+
+    try:
+        result = evaluate(args)
+    except (EvaluateError, ExportError, GenerateError, ExtractorError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(format_table(result["metrics"], f"generator: {result['source']}"))
+    if "real_floor" in result:
+        print(format_table(result["real_floor"], "real floor: train split vs test split"))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

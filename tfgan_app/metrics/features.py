@@ -1,0 +1,184 @@
+"""Feature extractors for the metrics: the project's domain classifier and InceptionV3.
+
+An extractor maps images in [-1, 1] (NHWC) to features [N, D] and, where it classifies,
+to class probabilities [N, K]. Its ``name`` and ``layer`` go with every number reported.
+
+The domain classifier is a small CNN the project trains itself (offline) on the dataset's
+train split; it is cached with its test accuracy and the SHA-256 of its weights file, which
+is checked at every load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+FEATURE_LAYER = "features"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TFGAN_APP_CACHE", "~/.cache/tfgan_app")).expanduser() / "classifiers"
+
+
+class ExtractorError(ValueError):
+    """An extractor cannot be built or loaded; the message says how to provide it."""
+
+
+def build_classifier(image_shape: tuple[int, int, int], num_classes: int):
+    """Conv(32)-Conv(32)-pool, Conv(64)-Conv(64)-pool, Dense(128) "features", Dense(K) logits."""
+    import keras
+
+    inputs = keras.Input(image_shape, name="image")
+    x = inputs
+    for filters in (32, 64):
+        for _ in range(2):
+            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+        x = keras.layers.Dropout(0.25)(x)
+    x = keras.layers.Flatten()(x)
+    features = keras.layers.Dense(128, activation="relu", name=FEATURE_LAYER)(x)
+    x = keras.layers.Dropout(0.5)(features)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name="domain_classifier")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def train_classifier(
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    class_names: list[str],
+    out_dir: Path,
+    dataset: str,
+    epochs: int = 5,
+    batch_size: int = 128,
+    seed: int = 0,
+) -> dict:
+    """Train on uint8 images, evaluate on the test split, save weights + metadata in out_dir."""
+    import keras
+    import tensorflow as tf
+
+    from tfgan_app.data import to_model_range
+
+    keras.utils.set_random_seed(seed)
+    (train_x, train_y), (test_x, test_y) = train, test
+    model = build_classifier(tuple(train_x.shape[1:]), len(class_names))
+    model.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+
+    def dataset_of(x, y, shuffle):
+        data = tf.data.Dataset.from_tensor_slices((x, y))
+        if shuffle:
+            data = data.shuffle(len(x), seed=seed)
+        return data.batch(batch_size).map(lambda i, l: (to_model_range(i), l)).prefetch(tf.data.AUTOTUNE)
+
+    started = time.perf_counter()
+    model.fit(dataset_of(train_x, train_y, True), epochs=epochs, verbose=0, shuffle=False)
+    _, accuracy = model.evaluate(dataset_of(test_x, test_y, False), verbose=0)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / "classifier.keras"
+    model.save(weights)
+    info = {
+        "dataset": dataset, "test_accuracy": float(accuracy), "train_examples": len(train_x),
+        "test_examples": len(test_x), "epochs": epochs, "image_shape": list(train_x.shape[1:]),
+        "class_names": class_names, "feature_layer": FEATURE_LAYER, "sha256": _sha256(weights),
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    (out_dir / "classifier.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+@dataclasses.dataclass
+class Extractor:
+    name: str
+    layer: str
+    model: object  # keras.Model: images -> (features, logits or None)
+    input_size: int | None = None  # resize side (InceptionV3: 299)
+    channels: int | None = None
+    batch_size: int = 256
+
+    def _prepare(self, images: np.ndarray):
+        import tensorflow as tf
+
+        images = tf.convert_to_tensor(images, tf.float32)
+        if self.channels == 3 and images.shape[-1] == 1:
+            images = tf.tile(images, [1, 1, 1, 3])
+        if self.input_size and images.shape[1] != self.input_size:
+            images = tf.image.resize(images, (self.input_size, self.input_size), method="bilinear")
+        return images
+
+    def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(features [N, D], probabilities [N, K] or None) for images in [-1, 1]."""
+        features, logits = [], []
+        for start in range(0, len(images), self.batch_size):
+            out_features, out_logits = self.model(self._prepare(images[start : start + self.batch_size]), training=False)
+            features.append(np.asarray(out_features))
+            if out_logits is not None:
+                logits.append(np.asarray(out_logits))
+        probabilities = None
+        if logits:
+            stacked = np.concatenate(logits).astype(np.float64)
+            stacked -= stacked.max(1, keepdims=True)
+            probabilities = np.exp(stacked) / np.exp(stacked).sum(1, keepdims=True)
+        return np.concatenate(features), probabilities
+
+
+def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
+    """The cached classifier in ``folder``, after checking its weights' SHA-256."""
+    import keras
+
+    folder = Path(folder)
+    meta_path, weights = folder / "classifier.json", folder / "classifier.keras"
+    if not meta_path.is_file() or not weights.is_file():
+        raise ExtractorError(
+            f"no domain classifier in {folder}; train one with "
+            "`python -m tfgan_app.evaluate train-classifier` (offline, a few minutes)"
+        )
+    info = json.loads(meta_path.read_text())
+    if _sha256(weights) != info["sha256"]:
+        raise ExtractorError(f"{weights} does not match the SHA-256 in {meta_path}: retrain the classifier")
+    classifier = keras.models.load_model(weights)
+    two_heads = keras.Model(
+        classifier.inputs, [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]]
+    )
+    return Extractor(f"domain_classifier[{info['dataset']}]", FEATURE_LAYER, two_heads), info
+
+
+def load_inception(weights_path: Path) -> Extractor:
+    """InceptionV3 2048-d average-pool features (the standard FID layer) from a local weights file.
+
+    Images in [-1, 1] are what InceptionV3's preprocessing produces; grayscale is repeated to
+    three channels and every image is resized to 299x299 bilinearly (tf.image.resize). Nothing
+    is downloaded: without a file this fails and says how to provide one.
+    """
+    import keras
+
+    weights_path = Path(weights_path)
+    if not weights_path.is_file():
+        raise ExtractorError(
+            f"InceptionV3 weights {weights_path} not found. This machine has no internet: copy "
+            "Keras's inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5 here from a machine "
+            "that has it (keras.applications.InceptionV3(include_top=False) saves it in "
+            "~/.keras/models/) and pass --inception-weights PATH"
+        )
+    model = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=None, input_shape=(299, 299, 3))
+    try:
+        model.load_weights(str(weights_path))
+    except (ValueError, OSError) as error:
+        raise ExtractorError(f"{weights_path}: not InceptionV3 (no-top) weights: {error}") from None
+
+    def features_only(images, training=False):
+        return model(images, training=training), None
+
+    return Extractor("inception_v3", "avg_pool (2048)", features_only, input_size=299, channels=3, batch_size=64)
