@@ -100,3 +100,64 @@ def test_evaluate_without_classifier_says_how_to_get_one(trained_run, tmp_path, 
     monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path))
     assert evaluate_cli.main(["--run", str(trained_run), "--num", "50"]) == 2
     assert "train-classifier" in capsys.readouterr().err
+
+
+def _ring_config(steps, **evaluation):
+    return tiny_config(
+        data={"name": "ring"}, model={"architecture": "mlp", "latent_dim": 2},
+        train={"steps": steps, "log_every": 20, "checkpoint_every": 20, "batch_size": 128},
+        sampling={"every": 1000}, evaluation={"every": 20, "num_samples": 500, **evaluation},
+        optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
+    )
+
+
+def test_periodic_evaluation_logs_and_keeps_the_best_checkpoint(tmp_path):
+    from tfgan_app.export import export_run
+    from tfgan_app.metrics.report import LOWER_IS_BETTER
+
+    quiet = open(os.devnull, "w")
+    config = _ring_config(60, metric="high_quality")
+    train(config, tmp_path / "run", progress_stream=quiet)
+    lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    evaluations = [line for line in lines if "eval_high_quality" in line]
+    assert [line["step"] for line in evaluations] == [20, 40, 60]
+    assert {"eval_modes_covered", "eval_reverse_kl"} <= set(evaluations[0])
+    best = json.loads((tmp_path / "run" / "checkpoints" / "best" / "best.json").read_text())
+    assert "high_quality" not in LOWER_IS_BETTER
+    expected = max(evaluations, key=lambda line: line["eval_high_quality"])  # first of equal maxima
+    assert best["metric"] == "high_quality" and best["value"] == expected["eval_high_quality"]
+    assert best["step"] == expected["step"]
+    # Resuming keeps the best value; export can pick the best checkpoint.
+    config.train.steps = 80
+    train(config, tmp_path / "run", resume=True, progress_stream=quiet)
+    again = json.loads((tmp_path / "run" / "checkpoints" / "best" / "best.json").read_text())
+    assert again["value"] >= best["value"]
+    result = export_run(tmp_path / "run", tmp_path / "models", formats=("savedmodel",), checkpoint="best")
+    assert result.manifest["checkpoint"] == "best" and result.manifest["step"] == again["step"]
+
+
+def test_best_checkpoint_export_needs_evaluation(trained_run, tmp_path):  # noqa: F811
+    from tfgan_app.export import ExportError, export_run
+
+    with pytest.raises(ExportError, match="no best checkpoint"):
+        export_run(trained_run, tmp_path, checkpoint="best")
+
+
+def test_image_evaluation_without_classifier_fails_before_training(trained_run, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path / "cache"))
+    config = tiny_config(data=json.loads((trained_run / "config.json").read_text())["data"],
+                         evaluation={"every": 2, "num_samples": 64})
+    with pytest.raises(ExtractorError, match="train-classifier"):
+        train(config, tmp_path / "run", progress_stream=open(os.devnull, "w"))
+    assert not (tmp_path / "run" / "run.json").exists() and not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_image_evaluation_during_training(trained_run, classifier, tmp_path):  # noqa: F811
+    config = tiny_config(data=json.loads((trained_run / "config.json").read_text())["data"],
+                         evaluation={"every": 3, "num_samples": 64, "classifier": str(classifier[0])})
+    train(config, tmp_path / "run", progress_stream=open(os.devnull, "w"))
+    lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    evaluations = [line for line in lines if "eval_fid" in line]
+    assert [line["step"] for line in evaluations] == [3, 6]
+    assert {"eval_kid", "eval_classifier_score"} <= set(evaluations[0])
+    assert (tmp_path / "run" / "checkpoints" / "best" / "best.json").is_file()

@@ -110,6 +110,18 @@ class SamplingConfig:
 
 
 @dataclasses.dataclass
+class EvaluationConfig:
+    # Evaluate the generator every N steps while training (0: never) and keep the best
+    # checkpoint by `metric` in checkpoints/best/.
+    every: int = 0
+    # Empty: fid for images, reverse_kl for the ring/grid, ks_statistic for 1-D data.
+    metric: str = ""
+    num_samples: int = 2000
+    # Domain classifier folder for image metrics; empty: the cache for the dataset.
+    classifier: str = ""
+
+
+@dataclasses.dataclass
 class ExportConfig:
     # Export the generator when `train` completes (the last stage of a pipeline).
     enabled: bool = True
@@ -119,6 +131,8 @@ class ExportConfig:
     formats: str = "savedmodel,onnx"
     out: str = "saved_models"
     onnx_opset: int = 17
+    # "latest" checkpoint, or "best" by the periodic evaluation's metric.
+    checkpoint: str = "latest"
     # Largest tolerated |Keras - export| difference on the parity inputs.
     tolerance: float = 1e-4
 
@@ -132,6 +146,7 @@ class Config:
     optimizer: OptimizersConfig = dataclasses.field(default_factory=OptimizersConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     sampling: SamplingConfig = dataclasses.field(default_factory=SamplingConfig)
+    evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
     export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
     # Set by the loader: where the pipeline came from. Not a user key.
     pipeline: str = ""
@@ -261,6 +276,11 @@ _CHOICES = {
     "model.architecture": ("dcgan", "mlp"),
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
     "data.on_bad_image": ("error", "skip"),
+    "export.checkpoint": ("latest", "best"),
+    "evaluation.metric": (
+        "", "fid", "kid", "precision", "recall", "classifier_score", "modes_covered",
+        "high_quality", "reverse_kl", "ks_statistic", "wasserstein_1",
+    ),
     "optimizer.generator.name": ("adam", "rmsprop", "sgd"),
     "optimizer.discriminator.name": ("adam", "rmsprop", "sgd"),
 }
@@ -289,6 +309,8 @@ def validate(config: Config) -> None:
     for path in _POSITIVE:
         if _get(config, path) < 1:
             raise ConfigError(f"{path} must be >= 1, got {_get(config, path)}")
+    if config.evaluation.every < 0 or config.evaluation.num_samples < 10:
+        raise ConfigError("evaluation.every must be >= 0 and evaluation.num_samples >= 10")
     if config.train.steps < 0 or config.train.epochs < 0:
         raise ConfigError("train.steps and train.epochs must not be negative")
     if not 0.0 <= config.loss.label_smoothing < 1.0:

@@ -56,52 +56,6 @@ def generator_samples(run: Path | None, model: Path | None, version: int | None,
     return samples, load_config(str(source_config)), f"export {version_dir} step {manifest['step']}"
 
 
-def _row(metric, value, std=None, extractor="", layer="", num_real=0, num_fake=0) -> dict:
-    return {"metric": metric, "value": value, "std": std, "extractor": extractor, "layer": layer,
-            "num_real": num_real, "num_fake": num_fake}
-
-
-def toy_metrics(samples: np.ndarray, data_name: str, seed: int) -> list[dict]:
-    import tensorflow as tf
-
-    from tfgan_app.data import TOY_DISTRIBUTIONS
-    from tfgan_app.metrics import ks_statistic, mode_metrics, wasserstein_1d
-
-    toy = TOY_DISTRIBUTIONS[data_name]
-    where = f"toy:{data_name}"
-    if toy.dim == 1:
-        reference = toy.sample(tf.constant([seed, 99], tf.int64), 100_000).numpy()
-        return [
-            _row("ks_statistic", ks_statistic(samples, toy.modes, toy.sigma), None, where, "samples", 0, len(samples)),
-            _row("wasserstein_1", wasserstein_1d(samples, reference), None, where, "samples", len(reference), len(samples)),
-        ]
-    result = mode_metrics(samples, toy.modes, toy.sigma)
-    return [
-        _row("modes_covered", result.modes_covered, None, where, f"of {result.num_modes}", 0, result.samples),
-        _row("high_quality", result.high_quality, None, where, "within 3 sigma", 0, result.samples),
-        _row("reverse_kl", result.reverse_kl, None, where, "mode histogram", 0, result.samples),
-    ]
-
-
-def image_metrics(real: np.ndarray, fake: np.ndarray, extractor) -> list[dict]:
-    from tfgan_app.metrics import (
-        classifier_score, feature_statistics, frechet_distance, kernel_distance, precision_recall,
-    )
-
-    real_features, _ = extractor.run(real)
-    fake_features, fake_probabilities = extractor.run(fake)
-    meta = dict(extractor=extractor.name, layer=extractor.layer, num_real=len(real), num_fake=len(fake))
-    rows = [_row("fid", frechet_distance(feature_statistics(real_features), feature_statistics(fake_features)), **meta)]
-    kid, kid_std = kernel_distance(real_features, fake_features)
-    rows.append(_row("kid", kid, kid_std, **meta))
-    precision, recall = precision_recall(real_features, fake_features, k=3)
-    rows += [_row("precision", precision, **meta), _row("recall", recall, **meta)]
-    if fake_probabilities is not None:
-        score, score_std = classifier_score(fake_probabilities)
-        rows.append(_row("classifier_score", score, score_std, **{**meta, "layer": "logits", "num_real": 0}))
-    return rows
-
-
 def real_images(data_config, split: str, num: int, seed: int) -> np.ndarray:
     from tfgan_app.data import load_source
 
@@ -132,20 +86,25 @@ def format_table(rows: list[dict], title: str) -> str:
 
 def evaluate(args) -> dict:
     from tfgan_app.data import TOY_DISTRIBUTIONS
+    from tfgan_app.metrics.report import image_rows, toy_rows
 
     toy_default, image_default = 2500, 10000
     num = args.num or image_default
     samples, config, description = generator_samples(args.run, args.model, args.version, num, args.seed)
     if config.data.name in TOY_DISTRIBUTIONS:
-        if not args.num:
-            samples = samples[:toy_default]
-        return {"source": description, "metrics": toy_metrics(samples, config.data.name, args.seed)}
+        import tensorflow as tf
+
+        toy = TOY_DISTRIBUTIONS[config.data.name]
+        reference = toy.sample(tf.constant([args.seed, 99], tf.int64), 100_000).numpy()
+        samples = samples if args.num else samples[:toy_default]
+        return {"source": description, "metrics": toy_rows(samples, toy, reference)}
     extractor = make_extractor(args, config.data.name)
     real = real_images(config.data, args.real_split, num, args.seed)
-    result = {"source": description, "metrics": image_metrics(real, samples[: len(real)], extractor)}
+    real_features = extractor.run(real)[0]
+    result = {"source": description, "metrics": image_rows(real_features, samples[: len(real)], extractor)}
     if args.real_floor:
         train = real_images(config.data, "train", len(real), args.seed + 1)
-        result["real_floor"] = image_metrics(real, train, extractor)
+        result["real_floor"] = image_rows(real_features, train, extractor)
     return result
 
 

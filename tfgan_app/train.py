@@ -82,11 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.out or Path("runs") / f"{Path(config.pipeline).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     from tfgan_app.data import DataError, IdxError, ImageFolderError  # noqa: E402 (imports TF)
+    from tfgan_app.metrics.features import ExtractorError
     from tfgan_app.training.trainer import RunDirError, train
 
     try:
         result = train(config, run_dir, resume=args.resume, strategy_name=args.strategy)
-    except (DataError, IdxError, ImageFolderError, RunDirError, NotImplementedError, ValueError) as error:
+    except (DataError, IdxError, ImageFolderError, RunDirError, ExtractorError, NotImplementedError,
+            ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     speed = f", {result.images_per_sec:.0f} images/s" if result.images_per_sec else ""

@@ -2,6 +2,7 @@
 
     python -m tfgan_app.export --run runs/fashion_mnist_dcgan-... [--name NAME] [--version N]
                                [--out saved_models] [--formats savedmodel,onnx]
+                               [--checkpoint latest|best]
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("saved_models"))
     parser.add_argument("--formats", default="savedmodel,onnx", help="savedmodel, onnx or both")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17)")
+    parser.add_argument("--checkpoint", choices=("latest", "best"), default="latest",
+                        help="best: the checkpoint the run's periodic evaluation kept")
     args = parser.parse_args(argv)
 
     from tfgan_app.config import ConfigError
@@ -31,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         result = export_run(
             args.run, args.out, args.name, args.version,
             tuple(part.strip() for part in args.formats.split(",") if part.strip()), args.opset,
+            checkpoint=args.checkpoint,
         )
     except (ExportError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -46,8 +46,8 @@ class ExportResult:
     manifest: dict
 
 
-def load_run_generator(run_dir: Path):
-    """(generator restored from the run's latest checkpoint, config, step, run info)."""
+def load_run_generator(run_dir: Path, which: str = "latest"):
+    """(generator restored from the run's latest or best checkpoint, config, step, run info)."""
     import tensorflow as tf
 
     from tfgan_app.networks import build_networks
@@ -55,7 +55,12 @@ def load_run_generator(run_dir: Path):
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file() or not (run_dir / "run.json").is_file():
         raise ExportError(f"{run_dir} is not a run directory (no config.json / run.json)")
-    checkpoint = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    if which not in ("latest", "best"):
+        raise ExportError(f"checkpoint must be 'latest' or 'best', got {which!r}")
+    folder = run_dir / "checkpoints" / ("best" if which == "best" else "")
+    checkpoint = tf.train.latest_checkpoint(str(folder))
+    if checkpoint is None and which == "best":
+        raise ExportError(f"{run_dir} has no best checkpoint: it was trained without evaluation.every")
     if checkpoint is None:
         raise ExportError(f"{run_dir} has no checkpoint to export; train it first")
     config = load_config(str(run_dir / "config.json"))
@@ -114,15 +119,17 @@ def export_run(
     formats: tuple[str, ...] = ("savedmodel", "onnx"),
     onnx_opset: int = 17,
     tolerance: float = 1e-4,
+    checkpoint: str = "latest",
 ) -> ExportResult:
-    """Export the run's generator to ``out/name/version`` and verify every artifact."""
+    """Export the run's generator (its latest or best checkpoint) to ``out/name/version``
+    and verify every artifact."""
     import keras
     import tensorflow as tf
 
     unknown = set(formats) - {"savedmodel", "onnx"}
     if unknown or not formats:
         raise ExportError(f"unknown export formats {sorted(unknown) or formats}; use savedmodel, onnx")
-    generator, config, step, info = load_run_generator(Path(run_dir))
+    generator, config, step, info = load_run_generator(Path(run_dir), checkpoint)
     name = name or Path(config.pipeline).stem
     if not name or "/" in name or name.startswith("."):
         raise ExportError(f"invalid model name {name!r}")
@@ -159,7 +166,7 @@ def export_run(
             files.append(artifacts.ONNX_FILE)
         manifest = {
             "name": name, "version": version, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "source_run": str(Path(run_dir).resolve()), "step": step,
+            "source_run": str(Path(run_dir).resolve()), "step": step, "checkpoint": checkpoint,
             "pipeline": config.pipeline, "latent_dim": int(generator.input_shape[-1]),
             "output_shape": [int(d) for d in generator.output_shape[1:]],
             "input": artifacts.INPUT_NAME,
@@ -214,4 +221,5 @@ def export_from_config(config: Config, run_dir: Path) -> ExportResult:
         run_dir, Path(config.export.out), config.export.name,
         formats=tuple(part.strip() for part in config.export.formats.split(",")),
         onnx_opset=config.export.onnx_opset, tolerance=config.export.tolerance,
+        checkpoint=config.export.checkpoint,
     )

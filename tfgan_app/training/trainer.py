@@ -186,6 +186,8 @@ def train(
     elif resume:
         log.info("no checkpoint in %s yet: starting at step 0", checkpoint_dir)
     start_step = int(gan.step.numpy())
+    # Built before anything is written: a missing classifier fails here, not mid-run.
+    evaluator = _make_evaluator(config, source)
     save_config(config, run_dir / "config.json")
     _keep_metrics_up_to(run_dir / "metrics.jsonl", start_step)
 
@@ -218,6 +220,7 @@ def train(
             StepClock(state),
             MetricsLogger(state, run_dir / "metrics.jsonl", writer, config.train.log_every),
             Checkpointer(state, manager, config.train.checkpoint_every),
+            *_evaluation_callbacks(config, evaluator, state, checkpoint, checkpoint_dir, writer, run_dir),
             SampleWriter(
                 state, run_dir / "samples", writer, config.sampling.every,
                 sample_renderer(config, source),
@@ -258,6 +261,25 @@ def train(
     )
     _write_run_json(run_dir, info)
     return result
+
+
+def _make_evaluator(config: Config, source: Source):
+    if not config.evaluation.every:
+        return None
+    from tfgan_app.training.evaluation import GeneratorEvaluator
+
+    return GeneratorEvaluator(config, source)
+
+
+def _evaluation_callbacks(config, evaluator, state, checkpoint, checkpoint_dir, writer, run_dir) -> list:
+    if evaluator is None:
+        return []
+    from tfgan_app.training.evaluation import BEST_DIR, PeriodicEvaluation
+
+    best = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir / BEST_DIR), max_to_keep=1)
+    return [PeriodicEvaluation(
+        state, evaluator, config.evaluation.every, writer, run_dir / "metrics.jsonl", best,
+    )]
 
 
 class _interrupts_request_stop:

@@ -1,0 +1,56 @@
+"""Samples -> rows of metrics, each row naming its extractor, layer and sample counts.
+
+Shared by ``python -m tfgan_app.evaluate`` and the trainer's periodic evaluation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfgan_app.metrics.distances import (
+    classifier_score, feature_statistics, frechet_distance, kernel_distance, precision_recall,
+)
+from tfgan_app.metrics.toy import ks_statistic, mode_metrics, wasserstein_1d
+
+# Which direction is better, for choosing a "best" checkpoint.
+LOWER_IS_BETTER = {"fid", "kid", "reverse_kl", "ks_statistic", "wasserstein_1"}
+HIGHER_IS_BETTER = {"modes_covered", "high_quality", "precision", "recall", "classifier_score"}
+
+
+def row(metric, value, std=None, extractor="", layer="", num_real=0, num_fake=0) -> dict:
+    return {"metric": metric, "value": float(value), "std": std, "extractor": extractor,
+            "layer": layer, "num_real": num_real, "num_fake": num_fake}
+
+
+def toy_rows(samples: np.ndarray, toy, reference: np.ndarray | None = None) -> list[dict]:
+    """PacGAN mode metrics for 2-D mixtures; KS and W1 (against ``reference``) for 1-D."""
+    where = f"toy:{toy.name}"
+    if toy.dim == 1:
+        rows = [row("ks_statistic", ks_statistic(samples, toy.modes, toy.sigma), None, where, "samples", 0, len(samples))]
+        if reference is not None:
+            rows.append(row("wasserstein_1", wasserstein_1d(samples, reference), None, where, "samples",
+                            len(reference), len(samples)))
+        return rows
+    result = mode_metrics(samples, toy.modes, toy.sigma)
+    return [
+        row("modes_covered", result.modes_covered, None, where, f"of {result.num_modes}", 0, result.samples),
+        row("high_quality", result.high_quality, None, where, "within 3 sigma", 0, result.samples),
+        row("reverse_kl", result.reverse_kl, None, where, "mode histogram", 0, result.samples),
+    ]
+
+
+def image_rows(real_features: np.ndarray, fake: np.ndarray, extractor, precision_and_recall: bool = True) -> list[dict]:
+    """FID, KID, (precision, recall) and the classifier score of generated images ``fake``
+    against precomputed real features (computed once, reused across evaluations)."""
+    fake_features, fake_probabilities = extractor.run(fake)
+    meta = dict(extractor=extractor.name, layer=extractor.layer, num_real=len(real_features), num_fake=len(fake))
+    rows = [row("fid", frechet_distance(feature_statistics(real_features), feature_statistics(fake_features)), **meta)]
+    kid, kid_std = kernel_distance(real_features, fake_features)
+    rows.append(row("kid", kid, kid_std, **meta))
+    if precision_and_recall:
+        precision, recall = precision_recall(real_features, fake_features, k=3)
+        rows += [row("precision", precision, **meta), row("recall", recall, **meta)]
+    if fake_probabilities is not None:
+        score, score_std = classifier_score(fake_probabilities)
+        rows.append(row("classifier_score", score, score_std, **{**meta, "layer": "logits", "num_real": 0}))
+    return rows
