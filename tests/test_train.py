@@ -122,8 +122,10 @@ def _wait_for_checkpoint(process, run_dir, minimum, timeout=120):
     raise AssertionError("no checkpoint appeared")
 
 
+# A small network keeps these subprocess runs fast whatever the pipeline's default size.
 SCHEDULE = ["--steps", "6000", "--set", "train.checkpoint_every=100", "--set", "sampling.every=100000",
-            "--set", "export.enabled=false"]
+            "--set", "export.enabled=false", "--set", "model.hidden_units=128",
+            "--set", "model.hidden_layers=2", "--set", "train.batch_size=256"]
 
 
 def test_sigkill_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
