@@ -57,7 +57,11 @@ def load_run_generator(run_dir: Path, which: str = "latest"):
         raise ExportError(f"{run_dir} is not a run directory (no config.json / run.json)")
     if which not in ("latest", "best"):
         raise ExportError(f"checkpoint must be 'latest' or 'best', got {which!r}")
-    folder = run_dir / "checkpoints" / ("best" if which == "best" else "")
+    folder = run_dir / "checkpoints"
+    if which == "best":
+        from tfgan_app.training.evaluation import BEST_DIR
+
+        folder = folder / BEST_DIR
     checkpoint = tf.train.latest_checkpoint(str(folder))
     if checkpoint is None and which == "best":
         raise ExportError(f"{run_dir} has no best checkpoint: it was trained without evaluation.every")

@@ -78,7 +78,12 @@ class PeriodicEvaluation(StepCallback):
         self.evaluator, self.every, self.writer, self.jsonl_path = evaluator, every, writer, jsonl_path
         self.best_manager = best_manager
         self.best_path = Path(best_manager.directory) / "best.json"
-        self.best = json.loads(self.best_path.read_text())["value"] if self.best_path.is_file() else None
+        self.best = None
+        if self.best_path.is_file():
+            previous = json.loads(self.best_path.read_text())
+            # A resumed run evaluating another metric starts its own record.
+            if previous["metric"] == evaluator.metric:
+                self.best = previous["value"]
 
     def on_step_end(self, step, logs):
         if step % self.every or self.state.stop_reason == "non_finite":
