@@ -120,12 +120,14 @@ class Extractor:
 
     def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(features [N, D], probabilities [N, K] or None) for images in [-1, 1]."""
+        from keras import ops
+
         features, logits = [], []
         for start in range(0, len(images), self.batch_size):
             out_features, out_logits = self.model(self._prepare(images[start : start + self.batch_size]), training=False)
-            features.append(np.asarray(out_features))
+            features.append(ops.convert_to_numpy(out_features))
             if out_logits is not None:
-                logits.append(np.asarray(out_logits))
+                logits.append(ops.convert_to_numpy(out_logits))
         probabilities = None
         if logits:
             stacked = np.concatenate(logits).astype(np.float64)
