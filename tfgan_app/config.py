@@ -287,6 +287,11 @@ _CHOICES = {
 
 EXPORT_FORMATS = ("savedmodel", "onnx")
 
+
+def export_formats(text: str) -> tuple[str, ...]:
+    """``"savedmodel, onnx"`` -> ("savedmodel", "onnx"); unknown names are left for the caller to refuse."""
+    return tuple(part.strip() for part in text.split(","))
+
 _POSITIVE = (
     "train.batch_size", "train.discriminator_steps", "train.log_every",
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
@@ -315,8 +320,8 @@ def validate(config: Config) -> None:
         raise ConfigError("train.steps and train.epochs must not be negative")
     if not 0.0 <= config.loss.label_smoothing < 1.0:
         raise ConfigError(f"loss.label_smoothing must be in [0, 1), got {config.loss.label_smoothing}")
-    formats = [part.strip() for part in config.export.formats.split(",")]
-    if not formats or any(part not in EXPORT_FORMATS for part in formats):
+    formats = export_formats(config.export.formats)
+    if any(part not in EXPORT_FORMATS for part in formats):
         raise ConfigError(
             f"export.formats = {config.export.formats!r}; a comma-separated list of {list(EXPORT_FORMATS)}"
         )

@@ -33,6 +33,7 @@ class EvaluateError(ValueError):
 def generator_samples(run: Path | None, model: Path | None, version: int | None, num: int, seed: int):
     """(samples [num, ...] float32, data config, description) from a run or an export."""
     from tfgan_app.config import load_config
+    from tfgan_app.metrics.report import in_batches
 
     if run is not None:
         from tfgan_app.export.exporter import load_run_generator
@@ -40,7 +41,7 @@ def generator_samples(run: Path | None, model: Path | None, version: int | None,
         generator, config, step, _ = load_run_generator(run)
         latent = generator.input_shape[-1]
         z = np.random.default_rng(seed).standard_normal((num, latent)).astype(np.float32)
-        samples = np.concatenate([generator(z[i : i + 500], training=False).numpy() for i in range(0, num, 500)])
+        samples = in_batches(lambda chunk: generator(chunk, training=False).numpy(), z)
         return samples, config, f"run {run} step {step}"
     from tfgan_app.export import artifacts
     from tfgan_app.generate import resolve_version
@@ -52,16 +53,16 @@ def generator_samples(run: Path | None, model: Path | None, version: int | None,
         raise EvaluateError(f"{version_dir}: its source run {manifest['source_run']} is gone; pass --pipeline for the data")
     signature = artifacts.load_savedmodel_signature(version_dir)
     z = np.random.default_rng(seed).standard_normal((num, manifest["latent_dim"])).astype(np.float32)
-    samples = np.concatenate([artifacts.run_savedmodel(signature, z[i : i + 500]) for i in range(0, num, 500)])
+    samples = in_batches(lambda chunk: artifacts.run_savedmodel(signature, chunk), z)
     return samples, load_config(str(source_config)), f"export {version_dir} step {manifest['step']}"
 
 
 def real_images(data_config, split: str, num: int, seed: int) -> np.ndarray:
     from tfgan_app.data import load_source
+    from tfgan_app.metrics.report import real_subset
 
     source = load_source(dataclasses.replace(data_config, split=split, limit=0))
-    order = np.random.default_rng(seed).permutation(len(source.images))[:num]
-    return source.images[order].astype(np.float32) / 127.5 - 1.0
+    return real_subset(source.images, num, seed)
 
 
 def make_extractor(args, dataset: str):

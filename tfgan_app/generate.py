@@ -26,9 +26,11 @@ class GenerateError(ValueError):
 
 
 def resolve_version(model: Path, version: int | None) -> Path:
+    from tfgan_app.export.artifacts import versions as list_versions
+
     if not model.is_dir():
         raise GenerateError(f"{model} is not an exported model folder (saved_models/NAME)")
-    versions = sorted(int(p.name) for p in model.iterdir() if p.name.isdigit())
+    versions = list_versions(model)
     if not versions:
         raise GenerateError(f"{model} holds no numeric version folders; export a run first")
     if version is None:

@@ -27,13 +27,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="best: the checkpoint the run's periodic evaluation kept")
     args = parser.parse_args(argv)
 
-    from tfgan_app.config import ConfigError
+    from tfgan_app.config import ConfigError, export_formats
     from tfgan_app.export.exporter import ExportError, export_run
 
     try:
         result = export_run(
             args.run, args.out, args.name, args.version,
-            tuple(part.strip() for part in args.formats.split(",") if part.strip()), args.opset,
+            export_formats(args.formats), args.opset,
             checkpoint=args.checkpoint,
         )
     except (ExportError, ConfigError) as error:

@@ -19,6 +19,14 @@ INPUT_NAME = "z"
 ONNX_FILE = "model.onnx"
 
 
+def versions(model_dir: Path) -> list[int]:
+    """The numeric version folders under ``saved_models/<name>`` (what TF Serving loads), sorted."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
+
 def output_name(output_rank: int) -> str:
     """``images`` for [batch, H, W, C] outputs, ``samples`` for [batch, D]."""
     return "images" if output_rank == 4 else "samples"
@@ -71,13 +79,11 @@ def check_onnx(path: Path) -> None:
     onnx.checker.check_model(str(path), full_check=True)
 
 
-def onnx_session(path: Path, threads: int = 0):
+def onnx_session(path: Path):
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

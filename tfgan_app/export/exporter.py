@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfgan_app.config import Config, load_config
+from tfgan_app.config import EXPORT_FORMATS, Config, export_formats, load_config
 from tfgan_app.export import artifacts
 
 PARITY_BATCHES = (1, 7)
@@ -76,8 +76,7 @@ def load_run_generator(run_dir: Path, which: str = "latest"):
 
 
 def next_version(model_dir: Path) -> int:
-    versions = [int(p.name) for p in model_dir.iterdir() if p.name.isdigit()] if model_dir.is_dir() else []
-    return max(versions, default=0) + 1
+    return max(artifacts.versions(model_dir), default=0) + 1
 
 
 def parity_inputs(latent_dim: int) -> dict[str, np.ndarray]:
@@ -130,9 +129,9 @@ def export_run(
     import keras
     import tensorflow as tf
 
-    unknown = set(formats) - {"savedmodel", "onnx"}
+    unknown = set(formats) - set(EXPORT_FORMATS)
     if unknown or not formats:
-        raise ExportError(f"unknown export formats {sorted(unknown) or formats}; use savedmodel, onnx")
+        raise ExportError(f"unknown export formats {sorted(unknown) or formats}; use {', '.join(EXPORT_FORMATS)}")
     generator, config, step, info = load_run_generator(Path(run_dir), checkpoint)
     name = name or Path(config.pipeline).stem
     if not name or "/" in name or name.startswith("."):
@@ -223,7 +222,7 @@ def export_from_config(config: Config, run_dir: Path) -> ExportResult:
     """The ``export`` stage of a pipeline, as the trainer runs it after training."""
     return export_run(
         run_dir, Path(config.export.out), config.export.name,
-        formats=tuple(part.strip() for part in config.export.formats.split(",")),
+        formats=export_formats(config.export.formats),
         onnx_opset=config.export.onnx_opset, tolerance=config.export.tolerance,
         checkpoint=config.export.checkpoint,
     )

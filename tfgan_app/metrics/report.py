@@ -17,6 +17,19 @@ LOWER_IS_BETTER = {"fid", "kid", "reverse_kl", "ks_statistic", "wasserstein_1"}
 HIGHER_IS_BETTER = {"modes_covered", "high_quality", "precision", "recall", "classifier_score"}
 
 
+def in_batches(generate, z: np.ndarray, batch: int = 500) -> np.ndarray:
+    """``generate`` (a Keras generator or an export's runner) over ``z`` in memory-sized chunks."""
+    return np.concatenate([np.asarray(generate(z[start : start + batch])) for start in range(0, len(z), batch)])
+
+
+def real_subset(images: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """``count`` random uint8 images of a source, scaled to the generator's [-1, 1]."""
+    from tfgan_app.data.pipeline import to_model_range
+
+    order = np.random.default_rng(seed).permutation(len(images))[:count]
+    return to_model_range(images[order]).numpy()
+
+
 def row(metric, value, std=None, extractor="", layer="", num_real=0, num_fake=0) -> dict:
     return {"metric": metric, "value": float(value), "std": std, "extractor": extractor,
             "layer": layer, "num_real": num_real, "num_fake": num_fake}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tfgan_app.export.artifacts import versions
+
 
 def models_config_text(models: dict[str, Path]) -> str:
     """``{name: saved_models/NAME}`` -> the text of a models.config serving all their versions'
@@ -13,7 +15,7 @@ def models_config_text(models: dict[str, Path]) -> str:
         if not name or any(char in name for char in "'\"\\\n"):
             raise ValueError(f"invalid model name {name!r}")
         path = Path(base_path).resolve()
-        if not path.is_dir() or not any(p.name.isdigit() for p in path.iterdir()):
+        if not versions(path):
             raise ValueError(f"{path} holds no numeric version folder: not a TF Serving model base path")
         entries.append(
             "  config {\n"
@@ -38,5 +40,5 @@ def discover_models(saved_models: Path) -> dict[str, Path]:
     """Every exported model under ``saved_models``, by folder name."""
     return {
         folder.name: folder for folder in sorted(Path(saved_models).iterdir())
-        if folder.is_dir() and not folder.name.startswith(".") and any(p.name.isdigit() for p in folder.iterdir())
+        if not folder.name.startswith(".") and versions(folder)
     }

@@ -16,7 +16,7 @@ import tensorflow as tf
 from tfgan_app.config import Config
 from tfgan_app.data import TOY_DISTRIBUTIONS, Source
 from tfgan_app.data.pipeline import stream_seed
-from tfgan_app.metrics.report import LOWER_IS_BETTER, image_rows, toy_rows
+from tfgan_app.metrics.report import LOWER_IS_BETTER, image_rows, in_batches, real_subset, toy_rows
 from tfgan_app.training.callbacks import RunState, StepCallback
 
 _EVALUATION_NOISE, _EVALUATION_REAL = 5, 6
@@ -46,14 +46,10 @@ class GeneratorEvaluator:
 
         folder = Path(config.evaluation.classifier) if config.evaluation.classifier else cache_dir() / config.data.name
         self.extractor, _ = load_domain_classifier(folder)
-        order = np.random.default_rng(config.seed).permutation(len(source.images))[:count]
-        real = source.images[order].astype(np.float32) / 127.5 - 1.0
-        self.real_features = self.extractor.run(real)[0]
+        self.real_features = self.extractor.run(real_subset(source.images, count, config.seed))[0]
 
     def __call__(self, generator) -> dict[str, float]:
-        samples = np.concatenate(
-            [generator(self.z[i : i + 500], training=False).numpy() for i in range(0, len(self.z), 500)]
-        )
+        samples = in_batches(lambda chunk: generator(chunk, training=False).numpy(), self.z)
         if self.toy is not None:
             rows = toy_rows(samples, self.toy, self.reference)
         else:
