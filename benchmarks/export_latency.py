@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     print(f"model: {version_dir} (latent {manifest['latent_dim']}, output {manifest['output_shape']})")
     print(f"machine: {machine()}")
     print(f"versions: TensorFlow {tf.__version__}, Keras {keras.__version__}, ONNX Runtime {onnxruntime.__version__}")
-    print(f"\n| runtime | batch 1 latency (ms) | batch 256 throughput (images/s) |\n|---|---:|---:|")
+    print("\n| runtime | batch 1 latency (ms) | batch 256 throughput (images/s) |\n|---|---:|---:|")
     for row in rows:
         print(f"| {row['runtime']} | {row['batch1_latency_ms']:.2f} | {row['batch256_images_per_s']:.0f} |")
     if args.json:

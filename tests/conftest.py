@@ -28,3 +28,28 @@ def idx_dir(tmp_path: Path):
     from tests.helpers import write_idx_dataset
 
     return write_idx_dataset(tmp_path / "idx", count=512)
+
+
+# A tiny trained DCGAN run and its export, shared by the export, serving and evaluation tests
+# (trained once per session).
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    import os
+
+    from tests.helpers import tiny_config, write_idx_dataset
+    from tfgan_app.training.trainer import train
+
+    root = tmp_path_factory.mktemp("run")
+    idx = write_idx_dataset(root / "idx", count=256)
+    config = tiny_config(data={"idx_dir": str(idx), "data_dir": str(root / "tfds")})
+    config.pipeline = "tiny_dcgan.toml"
+    train(config, root / "run", progress_stream=open(os.devnull, "w"))
+    return root / "run"
+
+
+@pytest.fixture(scope="session")
+def exported(trained_run, tmp_path_factory):
+    from tfgan_app.export import export_run
+
+    out = tmp_path_factory.mktemp("saved_models")
+    return export_run(trained_run, out), out

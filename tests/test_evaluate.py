@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from tests.helpers import tiny_config
-from tests.test_export import exported, trained_run  # noqa: F401 (module fixtures)
 from tfgan_app import evaluate as evaluate_cli
 from tfgan_app.config import DataConfig
 from tfgan_app.data import load_source
@@ -16,7 +15,7 @@ from tfgan_app.training.trainer import train
 
 
 @pytest.fixture(scope="module")
-def classifier(trained_run):  # noqa: F811
+def classifier(trained_run):
     config = json.loads((trained_run / "config.json").read_text())["data"]
     splits = [load_source(DataConfig(**{**config, "split": split})) for split in ("train", "test")]
     train_split, test_split = splits
@@ -59,7 +58,7 @@ def test_inception_never_downloads(tmp_path):
         load_inception(tmp_path / "bad.h5")
 
 
-def test_evaluate_a_run_with_real_floor(trained_run, classifier, tmp_path, capsys):  # noqa: F811
+def test_evaluate_a_run_with_real_floor(trained_run, classifier, tmp_path, capsys):
     out = tmp_path / "eval.json"
     code = evaluate_cli.main(["--run", str(trained_run), "--classifier", str(classifier[0]),
                               "--num", "200", "--real-floor", "--json", str(out)])
@@ -77,7 +76,7 @@ def test_evaluate_a_run_with_real_floor(trained_run, classifier, tmp_path, capsy
     assert floor["recall"] > metrics["recall"]["value"]
 
 
-def test_evaluate_an_export(exported, classifier, tmp_path):  # noqa: F811
+def test_evaluate_an_export(exported, classifier, tmp_path):
     result, out = exported
     target = tmp_path / "eval.json"
     assert evaluate_cli.main(["--model", str(out / "tiny_dcgan"), "--classifier", str(classifier[0]),
@@ -96,7 +95,7 @@ def test_evaluate_a_toy_run(tmp_path, capsys):
     assert rows["modes_covered"]["num_fake"] == 2500 and 0 <= rows["modes_covered"]["value"] <= 8
 
 
-def test_evaluate_without_classifier_says_how_to_get_one(trained_run, tmp_path, capsys, monkeypatch):  # noqa: F811
+def test_evaluate_without_classifier_says_how_to_get_one(trained_run, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path))
     assert evaluate_cli.main(["--run", str(trained_run), "--num", "50"]) == 2
     assert "train-classifier" in capsys.readouterr().err
@@ -136,14 +135,14 @@ def test_periodic_evaluation_logs_and_keeps_the_best_checkpoint(tmp_path):
     assert result.manifest["checkpoint"] == "best" and result.manifest["step"] == again["step"]
 
 
-def test_best_checkpoint_export_needs_evaluation(trained_run, tmp_path):  # noqa: F811
+def test_best_checkpoint_export_needs_evaluation(trained_run, tmp_path):
     from tfgan_app.export import ExportError, export_run
 
     with pytest.raises(ExportError, match="no best checkpoint"):
         export_run(trained_run, tmp_path, checkpoint="best")
 
 
-def test_image_evaluation_without_classifier_fails_before_training(trained_run, tmp_path, monkeypatch):  # noqa: F811
+def test_image_evaluation_without_classifier_fails_before_training(trained_run, tmp_path, monkeypatch):
     monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path / "cache"))
     config = tiny_config(data=json.loads((trained_run / "config.json").read_text())["data"],
                          evaluation={"every": 2, "num_samples": 64})
@@ -152,7 +151,7 @@ def test_image_evaluation_without_classifier_fails_before_training(trained_run, 
     assert not (tmp_path / "run" / "run.json").exists() and not (tmp_path / "run" / "checkpoints").exists()
 
 
-def test_image_evaluation_during_training(trained_run, classifier, tmp_path):  # noqa: F811
+def test_image_evaluation_during_training(trained_run, classifier, tmp_path):
     config = tiny_config(data=json.loads((trained_run / "config.json").read_text())["data"],
                          evaluation={"every": 3, "num_samples": 64, "classifier": str(classifier[0])})
     train(config, tmp_path / "run", progress_stream=open(os.devnull, "w"))

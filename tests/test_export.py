@@ -1,35 +1,16 @@
 """Export stage: TF Serving layout, verified SavedModel and ONNX, manifest, bad input."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.helpers import tiny_config, write_idx_dataset
 from tfgan_app import generate as generate_cli
 from tfgan_app.export import ExportError, artifacts, export_run
 from tfgan_app.export import __main__ as export_cli
 from tfgan_app.export.exporter import load_run_generator, parity_inputs
 from tfgan_app.serving import read_signature_def
-from tfgan_app.training.trainer import train
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    idx = write_idx_dataset(root / "idx", count=256)
-    config = tiny_config(data={"idx_dir": str(idx), "data_dir": str(root / "tfds")})
-    config.pipeline = "tiny_dcgan.toml"
-    train(config, root / "run", progress_stream=open(os.devnull, "w"))
-    return root / "run"
-
-
-@pytest.fixture(scope="module")
-def exported(trained_run, tmp_path_factory):
-    out = tmp_path_factory.mktemp("saved_models")
-    return export_run(trained_run, out), out
 
 
 def test_export_writes_tf_serving_layout_with_manifest(exported, trained_run):

@@ -1,7 +1,6 @@
 """Serving: the TF Serving client against a test double (REST + gRPC), models.config, and
 the real tensorflow_model_server when its binary is on PATH."""
 
-import os
 import shutil
 import socket
 import subprocess
@@ -11,7 +10,6 @@ import numpy as np
 import pytest
 
 from tests import serving_double
-from tests.test_export import exported, trained_run  # noqa: F401 (module fixtures)
 from tfgan_app.export.exporter import load_run_generator
 from tfgan_app.serving import (
     GrpcClient, RestClient, ServingError, check_inputs, discover_models, models_config_text,
@@ -20,7 +18,7 @@ from tfgan_app.serving import (
 
 
 @pytest.fixture(scope="module")
-def servers(exported):  # noqa: F811
+def servers(exported):
     result, out = exported
     repository = serving_double.ModelRepository({"tiny_dcgan": out / "tiny_dcgan"})
     rest, base_url = serving_double.start_rest(repository)
@@ -31,7 +29,7 @@ def servers(exported):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def reference(trained_run):  # noqa: F811
+def reference(trained_run):
     generator = load_run_generator(trained_run)[0]
     z = np.random.default_rng(0).standard_normal((3, 16)).astype(np.float32)
     return z, generator(z, training=False).numpy()
@@ -83,7 +81,7 @@ def test_wrong_width_and_dtype_get_clear_errors(servers):
         RestClient("http://127.0.0.1:9", timeout=2).status("tiny_dcgan")
 
 
-def test_client_side_checks_against_the_signature(exported):  # noqa: F811
+def test_client_side_checks_against_the_signature(exported):
     signature = read_signature_def(exported[0].path)["inputs"]
     ok = check_inputs({"z": np.zeros((4, 16), np.float64)}, signature)
     assert ok["z"].dtype == np.float32
@@ -95,7 +93,7 @@ def test_client_side_checks_against_the_signature(exported):  # noqa: F811
         check_inputs({"noise": np.zeros((1, 16))}, signature)
 
 
-def test_models_config_lists_every_export(exported, tmp_path):  # noqa: F811
+def test_models_config_lists_every_export(exported, tmp_path):
     _, out = exported
     models = discover_models(out)
     assert list(models) == ["tiny_dcgan"]
@@ -116,7 +114,7 @@ def _free_port():
 
 @pytest.mark.skipif(shutil.which("tensorflow_model_server") is None,
                     reason="tensorflow_model_server is not on PATH (it cannot be installed on these machines)")
-def test_real_tensorflow_model_server(exported, reference):  # noqa: F811
+def test_real_tensorflow_model_server(exported, reference):
     _, out = exported
     rest_port, grpc_port = _free_port(), _free_port()
     server = subprocess.Popen([
