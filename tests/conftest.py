@@ -52,4 +52,4 @@ def exported(trained_run, tmp_path_factory):
     from tfgan_app.export import export_run
 
     out = tmp_path_factory.mktemp("saved_models")
-    return export_run(trained_run, out), out
+    return export_run(trained_run, out)[0], out

@@ -131,7 +131,7 @@ def test_periodic_evaluation_logs_and_keeps_the_best_checkpoint(tmp_path):
     train(config, tmp_path / "run", resume=True, progress_stream=quiet)
     again = json.loads((tmp_path / "run" / "checkpoints" / "best" / "best.json").read_text())
     assert again["value"] >= best["value"]
-    result = export_run(tmp_path / "run", tmp_path / "models", formats=("savedmodel",), checkpoint="best")
+    [result] = export_run(tmp_path / "run", tmp_path / "models", formats=("savedmodel",), checkpoint="best")
     assert result.manifest["checkpoint"] == "best" and result.manifest["step"] == again["step"]
 
 

@@ -9,7 +9,7 @@ import pytest
 from tfgan_app import generate as generate_cli
 from tfgan_app.export import ExportError, artifacts, export_run
 from tfgan_app.export import __main__ as export_cli
-from tfgan_app.export.exporter import load_run_generator, parity_inputs
+from tfgan_app.export.exporter import load_run_model, parity_inputs
 from tfgan_app.serving import read_signature_def
 
 
@@ -52,18 +52,19 @@ def test_onnx_model_matches_keras_with_dynamic_batch(exported, trained_run):
     assert model.opset_import[0].version >= 17
     assert [i.name for i in model.graph.input] == ["z"] and [o.name for o in model.graph.output] == ["images"]
     assert not model.graph.input[0].type.tensor_type.shape.dim[0].HasField("dim_value")  # dynamic
-    generator = load_run_generator(trained_run)[0]
+    generator = load_run_model(trained_run)[0].sampling_generator
     session = artifacts.onnx_session(result.path / "model.onnx")
-    for z in list(parity_inputs(16).values()) + [np.random.default_rng(5).standard_normal((33, 16)).astype(np.float32)]:
-        expected = generator(z, training=False).numpy()
-        got = artifacts.run_onnx(session, z)
+    cases = list(parity_inputs(result.manifest["inputs"]).values())
+    for inputs in cases + [{"z": np.random.default_rng(5).standard_normal((33, 16)).astype(np.float32)}]:
+        expected = generator(inputs["z"], training=False).numpy()
+        got = artifacts.run_onnx(session, inputs)
         assert got.shape == expected.shape and np.abs(got - expected).max() <= 1e-4
         assert got.min() >= -1.0 and got.max() <= 1.0
 
 
 def test_next_export_takes_next_version_and_never_overwrites(trained_run, tmp_path):
-    first = export_run(trained_run, tmp_path, formats=("savedmodel",))
-    second = export_run(trained_run, tmp_path, formats=("savedmodel",))
+    [first] = export_run(trained_run, tmp_path, formats=("savedmodel",))
+    [second] = export_run(trained_run, tmp_path, formats=("savedmodel",))
     assert (first.version, second.version) == (1, 2)
     before = (tmp_path / "tiny_dcgan" / "1" / "saved_model.pb").read_bytes()
     with pytest.raises(ExportError, match="already exists"):
@@ -76,7 +77,7 @@ def test_next_export_takes_next_version_and_never_overwrites(trained_run, tmp_pa
 def test_export_to_a_relative_out_folder(trained_run, tmp_path, monkeypatch):
     """The README's `make train` exports to the relative saved_models/ of the checkout."""
     monkeypatch.chdir(tmp_path)
-    result = export_run(trained_run, Path("saved_models"), formats=("savedmodel",))
+    [result] = export_run(trained_run, Path("saved_models"), formats=("savedmodel",))
     assert (tmp_path / "saved_models" / "tiny_dcgan" / "1" / "saved_model.pb").is_file()
     assert result.manifest["parity"]["max_abs_difference"]["savedmodel_fresh_process"]["batch_7"] <= 1e-4
 

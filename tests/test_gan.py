@@ -8,7 +8,7 @@ from tfgan_app.data import load_source, make_train_dataset
 from tfgan_app.gans import GAN
 from tfgan_app.networks import mlp_discriminator, mlp_generator
 from tfgan_app.training.strategy import make_strategy
-from tfgan_app.training.trainer import build_gan
+from tfgan_app.gans import build_model
 
 
 def values(variables):
@@ -32,7 +32,7 @@ def one_batch(source, config, seed=0):
 def dcgan(idx_dir, tmp_path):
     config = tiny_config(data={"idx_dir": str(idx_dir), "data_dir": str(tmp_path)})
     source = load_source(config.data)
-    return config, source, build_gan(config, source)
+    return config, source, build_model(config, source.element_shape)
 
 
 def test_discriminator_step_changes_only_the_discriminator(dcgan):
@@ -40,7 +40,7 @@ def test_discriminator_step_changes_only_the_discriminator(dcgan):
     batch = one_batch(source, config)
     generator_before = values(gan.generator.variables)  # batch-norm statistics included
     discriminator_before = values(gan.discriminator.trainable_variables)
-    gan.discriminator_step(batch["real"][:, 0], batch["z_discriminator"][:, 0])
+    gan.discriminator_step(gan._minibatch(batch, 0))
     assert_unchanged(generator_before, gan.generator.variables)
     changed = [not np.array_equal(old, v.numpy())
                for old, v in zip(discriminator_before, gan.discriminator.trainable_variables)]
@@ -52,7 +52,7 @@ def test_generator_step_leaves_discriminator_untouched(dcgan):
     batch = one_batch(source, config)
     discriminator_before = values(gan.discriminator.variables)  # moving mean/variance included
     generator_before = values(gan.generator.trainable_variables)
-    gan.generator_step(batch["z_generator"])
+    gan.generator_step(gan._generator_minibatch(batch))
     assert_unchanged(discriminator_before, gan.discriminator.variables)
     assert all(not np.array_equal(old, v.numpy())
                for old, v in zip(generator_before, gan.generator.trainable_variables))
@@ -63,7 +63,7 @@ def test_train_step_does_k_discriminator_updates_per_generator_update(idx_dir, t
         data={"idx_dir": str(idx_dir), "data_dir": str(tmp_path)}, train={"discriminator_steps": 3}
     )
     source = load_source(config.data)
-    gan = build_gan(config, source)
+    gan = build_model(config, source.element_shape)
     dataset = make_train_dataset(source, 16, 3, config.model.latent_dim, 0)
     history = gan.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
     assert int(gan.discriminator_optimizer.iterations) == 6
@@ -81,7 +81,7 @@ def test_generator_learns_the_1d_gaussian():
     )
     source = load_source(config.data)
     keras.utils.set_random_seed(0)
-    gan = build_gan(config, source)
+    gan = build_model(config, source.element_shape)
     z = tf.random.normal([4000, 1], seed=1)
     start = gan.generate(z).numpy()
     dataset = make_train_dataset(source, 128, 1, 1, 0)
@@ -122,7 +122,7 @@ def test_label_smoothing_is_refused_for_non_cross_entropy_losses():
 
 def _one_step_weights(config, source, strategy, initial):
     with strategy.scope():
-        gan = build_gan(config, source, strategy.num_replicas_in_sync)
+        gan = build_model(config, source.element_shape, 0, strategy.num_replicas_in_sync)
     networks = gan.generator.variables + gan.discriminator.variables
     for variable, value in zip(networks, initial or values(networks)):
         variable.assign(value)

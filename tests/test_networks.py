@@ -18,7 +18,7 @@ def test_dcgan_shapes_and_output_range(size, channels):
     images = generator(z, training=True)
     assert images.shape == (3, size, size, channels)
     assert float(tf.reduce_max(tf.abs(images))) <= 1.0
-    assert discriminator(images).shape == (3, 1)
+    assert discriminator(images)["logit"].shape == (3, 1)
 
 
 def test_dcgan_follows_radford_guidelines():
@@ -52,7 +52,7 @@ def test_spectral_norm_wraps_layers_and_drops_batch_norm():
     discriminator = dcgan_discriminator((32, 32, 3), width=8, spectral_norm=True)
     kinds = [type(layer).__name__ for layer in discriminator.layers]
     assert "SpectralNormalization" in kinds and "BatchNormalization" not in kinds
-    assert discriminator(tf.zeros([2, 32, 32, 3]), training=True).shape == (2, 1)
+    assert discriminator(tf.zeros([2, 32, 32, 3]), training=True)["logit"].shape == (2, 1)
 
 
 def test_minibatch_stddev_appends_group_statistic():
@@ -72,7 +72,7 @@ def test_mlp_shapes_and_discriminator_options():
     assert generator(tf.zeros([5, 2])).shape == (5, 2)
     assert len([layer for layer in generator.layers if layer.name.startswith("hidden")]) == 3
     discriminator = mlp_discriminator(2, 16, 2, spectral_norm=True, minibatch_stddev=True)
-    assert discriminator(tf.zeros([8, 2]), training=True).shape == (8, 1)
+    assert discriminator(tf.zeros([8, 2]), training=True)["logit"].shape == (8, 1)
 
 
 def test_build_networks_checks_data_shape():

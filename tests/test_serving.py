@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests import serving_double
-from tfgan_app.export.exporter import load_run_generator
+from tfgan_app.export.exporter import load_run_model
 from tfgan_app.serving import (
     GrpcClient, RestClient, ServingError, check_inputs, discover_models, models_config_text,
     read_signature_def, write_models_config,
@@ -30,7 +30,7 @@ def servers(exported):
 
 @pytest.fixture(scope="module")
 def reference(trained_run):
-    generator = load_run_generator(trained_run)[0]
+    generator = load_run_model(trained_run)[0].sampling_generator
     z = np.random.default_rng(0).standard_normal((3, 16)).astype(np.float32)
     return z, generator(z, training=False).numpy()
 

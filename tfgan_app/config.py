@@ -45,11 +45,23 @@ class DataConfig:
     on_bad_image: str = "error"
     # Use only the first N examples (0 = all): quick experiments and tests.
     limit: int = 0
+    # CycleGAN domains. Labelled data (fashion_mnist, ...): a class index or name per
+    # domain. Image folders: subfolders, default "<split>A" and "<split>B" (trainA/trainB).
+    # TFDS cycle_gan/<name>: its splits, default "<split>A" and "<split>B".
+    domain_a: str = ""
+    domain_b: str = ""
+    # pix2pix pairs: "edges" (input = edge map of the target, computed in the pipeline),
+    # "side_by_side" (each image file is input|target), or "folders" (<split>A/ and
+    # <split>B/ with matching file names).
+    pairs: str = "edges"
 
 
 @dataclasses.dataclass
 class ModelConfig:
-    architecture: str = "dcgan"  # "dcgan" or "mlp"
+    # The GAN family: "gan" (unconditional), "cgan" (class-conditional), "infogan",
+    # "pix2pix" (paired image-to-image) or "cyclegan" (unpaired image-to-image).
+    family: str = "gan"
+    architecture: str = "dcgan"  # "dcgan" or "mlp" (gan, cgan, infogan)
     latent_dim: int = 100
     # DCGAN: filters of the generator's last hidden layer / the discriminator's first layer;
     # each resolution step halves/doubles it.
@@ -61,6 +73,16 @@ class ModelConfig:
     spectral_norm: bool = False
     minibatch_stddev: bool = False
     batch_norm_momentum: float = 0.9
+    # PacGAN (Lin et al. 2018): D judges `packing` samples at once (1 = off).
+    packing: int = 1
+    # InfoGAN latent codes: one categorical code of this many values, and continuous codes.
+    categorical_code: int = 10
+    continuous_codes: int = 2
+    # Image-to-image: CycleGAN's residual blocks, pix2pix's U-Net depth (capped by the image
+    # size), the PatchGAN's stride-2 layers (3 = the 70x70 PatchGAN at 256 pixels).
+    residual_blocks: int = 9
+    unet_depth: int = 8
+    patch_layers: int = 3
 
 
 @dataclasses.dataclass
@@ -73,6 +95,17 @@ class LossConfig:
     gradient_penalty_weight: float = 0.0
     # WGAN weight clipping bound c (Arjovsky et al. use 0.01); 0 disables clipping.
     weight_clip: float = 0.0
+    # R1 penalty gamma on real data (Mescheder et al. 2018); 0 disables it.
+    r1_weight: float = 0.0
+    # Feature matching (Salimans et al. 2016) added to G's loss with this weight; 0 = off.
+    feature_matching_weight: float = 0.0
+    # InfoGAN's lambda for the information loss.
+    information_weight: float = 1.0
+    # pix2pix's lambda for the L1 loss (Isola et al. use 100).
+    l1_weight: float = 100.0
+    # CycleGAN's lambda for cycle consistency (10) and the identity loss as a fraction of it (0.5).
+    cycle_weight: float = 10.0
+    identity_weight: float = 0.5
 
 
 @dataclasses.dataclass
@@ -100,6 +133,22 @@ class TrainConfig:
     log_every: int = 50
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
+    # Exponential moving average of G's weights, used for samples, evaluation and export
+    # (0 = off; 0.999 is typical).
+    ema_decay: float = 0.0
+    # Differentiable augmentation (Zhao et al. 2020), comma-separated from "color",
+    # "translation", "cutout"; empty = off.
+    augment: str = ""
+    # Unrolled discriminator (Metz et al. 2017): G is scored by D after this many
+    # differentiable SGD steps of `unrolled_learning_rate` (0 = off).
+    unrolled_steps: int = 0
+    unrolled_learning_rate: float = 0.01
+    # "none", or "linear": constant, then linear decay to 0 from `decay_start` (a fraction
+    # of the run) to the end, as CycleGAN does.
+    learning_rate_decay: str = "none"
+    decay_start: float = 0.5
+    # CycleGAN's history of generated images shown to the discriminators (0 = off).
+    image_pool: int = 50
 
 
 @dataclasses.dataclass
@@ -272,8 +321,14 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
     return config
 
 
+FAMILIES = ("gan", "cgan", "infogan", "pix2pix", "cyclegan")
+NOISE_FAMILIES = ("gan", "cgan", "infogan")
+
 _CHOICES = {
+    "model.family": FAMILIES,
     "model.architecture": ("dcgan", "mlp"),
+    "data.pairs": ("edges", "side_by_side", "folders"),
+    "train.learning_rate_decay": ("none", "linear"),
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
     "data.on_bad_image": ("error", "skip"),
     "export.checkpoint": ("latest", "best"),
@@ -295,7 +350,13 @@ def export_formats(text: str) -> tuple[str, ...]:
 _POSITIVE = (
     "train.batch_size", "train.discriminator_steps", "train.log_every",
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
-    "sampling.num_samples", "model.latent_dim",
+    "sampling.num_samples", "model.latent_dim", "model.packing", "model.residual_blocks",
+    "model.unet_depth", "model.patch_layers",
+)
+_NOT_NEGATIVE = (
+    "loss.r1_weight", "loss.feature_matching_weight", "loss.information_weight", "loss.l1_weight",
+    "loss.cycle_weight", "loss.identity_weight", "train.unrolled_steps", "train.image_pool",
+    "model.continuous_codes", "loss.gradient_penalty_weight", "loss.weight_clip",
 )
 
 
@@ -329,6 +390,62 @@ def validate(config: Config) -> None:
         raise ConfigError(f"export.onnx_opset must be >= 17, got {config.export.onnx_opset}")
     if config.data.channels not in (0, 1, 3):
         raise ConfigError(f"data.channels must be 0 (keep), 1 or 3, got {config.data.channels}")
+    for path in _NOT_NEGATIVE:
+        if _get(config, path) < 0:
+            raise ConfigError(f"{path} must be >= 0, got {_get(config, path)}")
+    if not 0.0 <= config.train.ema_decay < 1.0:
+        raise ConfigError(f"train.ema_decay must be in [0, 1), got {config.train.ema_decay}")
+    if not 0.0 <= config.train.decay_start < 1.0:
+        raise ConfigError(f"train.decay_start must be in [0, 1), got {config.train.decay_start}")
+    try:
+        parse_augmentations(config.train.augment)
+    except ValueError as error:
+        raise ConfigError(f"train.augment = {config.train.augment!r}: {error}") from None
+    _validate_family(config)
+
+
+AUGMENTATIONS = ("color", "translation", "cutout")
+
+
+def parse_augmentations(text: str) -> tuple[str, ...]:
+    """``"color,translation"`` -> ("color", "translation"); ValueError naming an unknown one."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(f"unknown augmentation(s) {unknown}; choose from {list(AUGMENTATIONS)}")
+    return names
+
+
+def _validate_family(config: Config) -> None:
+    """Switches that do not combine with the chosen family, refused before any work."""
+    family, model, train = config.model.family, config.model, config.train
+    if config.train.batch_size % model.packing:
+        raise ConfigError(f"train.batch_size {train.batch_size} is not a multiple of model.packing {model.packing}")
+    if family == "cgan" and model.packing > 1:
+        raise ConfigError("model.packing mixes examples of different labels: not available for family 'cgan'")
+    if family == "infogan" and model.categorical_code < 2:
+        raise ConfigError(f"model.categorical_code must be >= 2 for InfoGAN, got {model.categorical_code}")
+    if family not in NOISE_FAMILIES:
+        used = [
+            name for name, on in (
+                ("train.ema_decay", train.ema_decay), ("train.augment", train.augment),
+                ("train.unrolled_steps", train.unrolled_steps), ("model.packing", model.packing > 1),
+                ("evaluation.every", config.evaluation.every),
+                ("loss.feature_matching_weight", config.loss.feature_matching_weight),
+                ("loss.r1_weight", config.loss.r1_weight),
+                ("loss.gradient_penalty_weight", config.loss.gradient_penalty_weight),
+            ) if on
+        ]
+        if used:
+            raise ConfigError(
+                f"{', '.join(used)}: available for the noise-to-image families {list(NOISE_FAMILIES)}, "
+                f"not for model.family = {family!r}"
+            )
+    if family == "cyclegan" and train.discriminator_steps != 1:
+        raise ConfigError("CycleGAN updates each discriminator once per step: train.discriminator_steps must be 1")
+    if train.unrolled_steps and model.architecture != "mlp":
+        raise ConfigError("train.unrolled_steps is implemented for the mlp architecture (second-order "
+                          "gradients through batch norm are not supported)")
 
 
 def save_config(config: Config, path: Path) -> None:

@@ -36,24 +36,23 @@ def generator_samples(run: Path | None, model: Path | None, version: int | None,
     from tfgan_app.metrics.report import in_batches
 
     if run is not None:
-        from tfgan_app.export.exporter import load_run_generator
+        from tfgan_app.export.exporter import load_run_model
 
-        generator, config, step, _ = load_run_generator(run)
-        latent = generator.input_shape[-1]
-        z = np.random.default_rng(seed).standard_normal((num, latent)).astype(np.float32)
-        samples = in_batches(lambda chunk: generator(chunk, training=False).numpy(), z)
+        model, config, step, _ = load_run_model(run)
+        if not hasattr(model, "generate"):
+            raise EvaluateError(f"{run} is a {config.model.family} run: evaluate measures noise-to-image generators")
+        z = np.random.default_rng(seed).standard_normal((num, model.noise_dim)).astype(np.float32)
+        samples = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
         return samples, config, f"run {run} step {step}"
-    from tfgan_app.export import artifacts
-    from tfgan_app.generate import resolve_version
+    from tfgan_app.generate import load_runner, noise_inputs, resolve_version
 
     version_dir = resolve_version(model, version)
-    manifest = json.loads((version_dir / "export.json").read_text())
+    runner, manifest = load_runner(version_dir, "tf")
     source_config = Path(manifest["source_run"]) / "config.json"
     if not source_config.is_file():
         raise EvaluateError(f"{version_dir}: its source run {manifest['source_run']} is gone; pass --pipeline for the data")
-    signature = artifacts.load_savedmodel_signature(version_dir)
-    z = np.random.default_rng(seed).standard_normal((num, manifest["latent_dim"])).astype(np.float32)
-    samples = in_batches(lambda chunk: artifacts.run_savedmodel(signature, chunk), z)
+    inputs, _ = noise_inputs(manifest, num, seed)
+    samples = in_batches(runner, inputs)
     return samples, load_config(str(source_config)), f"export {version_dir} step {manifest['step']}"
 
 

@@ -1,16 +1,22 @@
-"""``python -m tfgan_app.generate``: samples from an exported generator, no training code.
+"""``python -m tfgan_app.generate``: samples from an exported model, no training code.
 
     python -m tfgan_app.generate --model saved_models/fashion_mnist_dcgan [--version V]
         [--runtime tf|onnx] [--num 64] [--seed S] [--label L] --out grid.png
+    python -m tfgan_app.generate --model saved_models/fashion_mnist_cyclegan_a2b
+        --input photos/ --out translated/
 
-Image generators write a PNG grid; vector generators write .png (scatter/histogram),
-.csv or .npy by the --out suffix. Reads the export's manifest (export.json) for the shapes.
+Noise-to-image models write a PNG grid (a conditional model without --label: one row per
+class); vector generators write .png (scatter/histogram), .csv or .npy by the --out
+suffix. Image-to-image models translate every image of --input (a file or a folder) into
+the --out folder under the same relative names, plus ``grid.png`` (input | output pairs).
+Reads the export's manifest (export.json) for the inputs and shapes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -40,37 +46,90 @@ def resolve_version(model: Path, version: int | None) -> Path:
     return model / str(version)
 
 
-def generate(
-    version_dir: Path, runtime: str, num: int, seed: int, label: int | None = None
-) -> tuple[np.ndarray, dict, float]:
-    """(samples, manifest, seconds spent generating, excluding model loading)."""
+def load_runner(version_dir: Path, runtime: str):
+    """(function named inputs -> outputs for the chosen runtime, manifest)."""
     from tfgan_app.export import artifacts
 
     manifest = json.loads((version_dir / "export.json").read_text())
-    if label is not None and not manifest.get("conditional"):
-        raise GenerateError(f"{version_dir} is an unconditional generator: --label does not apply")
     if runtime not in manifest["formats"] and not (runtime == "tf" and "savedmodel" in manifest["formats"]):
         raise GenerateError(f"{version_dir} has no {runtime} export (formats: {manifest['formats']})")
-    z = np.random.default_rng(seed).standard_normal((num, manifest["latent_dim"])).astype(np.float32)
     if runtime == "onnx":
         session = artifacts.onnx_session(version_dir / artifacts.ONNX_FILE)
-        started = time.perf_counter()
-        samples = artifacts.run_onnx(session, z)
+        return (lambda inputs: artifacts.run_onnx(session, inputs)), manifest
+    signature = artifacts.load_savedmodel_signature(version_dir)
+    return (lambda inputs: artifacts.run_savedmodel(signature, inputs)), manifest
+
+
+def input_names(manifest: dict) -> list[str]:
+    return [entry["name"] for entry in manifest["inputs"]]
+
+
+def noise_inputs(manifest: dict, num: int, seed: int, label: int | None = None) -> tuple[dict, int | None]:
+    """(named inputs for ``num`` samples, grid columns). A label is checked against the
+    model's classes; a conditional model without one gets one grid row per class."""
+    from tfgan_app.export import artifacts
+
+    if "image" in input_names(manifest):
+        raise GenerateError(f"{manifest['name']} translates images: pass --input FOLDER, not noise options")
+    label_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "label"), None)
+    if label is not None and label_entry is None:
+        raise GenerateError(f"{manifest['name']} is an unconditional generator: --label does not apply")
+    inputs = artifacts.random_inputs(manifest["inputs"], num, np.random.default_rng(seed), label)
+    if label_entry is None:
+        return inputs, None
+    classes = label_entry["classes"]
+    if label is not None and not 0 <= label < classes:
+        names = manifest.get("class_names") or []
+        listing = ", ".join(f"{i}={n}" for i, n in enumerate(names)) if names else f"0..{classes - 1}"
+        raise GenerateError(f"--label {label} is outside the {classes} classes of {manifest['name']} ({listing})")
+    if label is not None:
+        return inputs, None
+    columns = math.ceil(num / classes)
+    inputs["label"] = np.repeat(np.arange(classes), columns)[:num].astype(np.int32)
+    return inputs, columns
+
+
+def generate(
+    version_dir: Path, runtime: str, num: int, seed: int, label: int | None = None
+) -> tuple[np.ndarray, dict, float, int | None]:
+    """(samples, manifest, seconds spent generating excluding model loading, grid columns)."""
+    run, manifest = load_runner(version_dir, runtime)
+    inputs, columns = noise_inputs(manifest, num, seed, label)
+    started = time.perf_counter()
+    samples = run(inputs)
+    return samples, manifest, time.perf_counter() - started, columns
+
+
+def translate(version_dir: Path, runtime: str, source: Path) -> tuple[np.ndarray, np.ndarray, list[Path], dict, float]:
+    """(inputs, outputs, files, manifest, seconds): an image-to-image export over a file or folder."""
+    from tfgan_app.data.folder import folder_files, load_images
+    from tfgan_app.data.pipeline import to_model_range
+
+    run, manifest = load_runner(version_dir, runtime)
+    if input_names(manifest) != ["image"]:
+        raise GenerateError(f"{manifest['name']} does not translate images (inputs {input_names(manifest)}); omit --input")
+    height, width, channels = next(entry["shape"] for entry in manifest["inputs"])
+    if source.is_file():
+        files = [source]
     else:
-        signature = artifacts.load_savedmodel_signature(version_dir)
-        started = time.perf_counter()
-        samples = artifacts.run_savedmodel(signature, z)
-    return samples, manifest, time.perf_counter() - started
+        files = folder_files(source, height, channels)
+    pixels, files, _ = load_images(files, height, channels, on_bad_image="skip")
+    if not files:
+        raise GenerateError(f"no readable images in {source}")
+    images = to_model_range(pixels).numpy()
+    started = time.perf_counter()
+    outputs = np.concatenate([run({"image": images[i : i + 64]}) for i in range(0, len(images), 64)])
+    return images, outputs, files, manifest, time.perf_counter() - started
 
 
-def write_samples(samples: np.ndarray, out: Path) -> None:
+def write_samples(samples: np.ndarray, out: Path, columns: int | None = None) -> None:
     from tfgan_app.training.plots import image_grid, save_png, toy_plot
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if samples.ndim == 4:
         if out.suffix.lower() != ".png":
             raise GenerateError(f"image samples are written as PNG, not {out.suffix!r}")
-        save_png(image_grid(samples), out)
+        save_png(image_grid(samples, columns), out)
     elif out.suffix.lower() == ".npy":
         np.save(out, samples)
     elif out.suffix.lower() == ".csv":
@@ -81,6 +140,17 @@ def write_samples(samples: np.ndarray, out: Path) -> None:
         raise GenerateError(f"--out {out}: use .png, .csv or .npy for vector samples")
 
 
+def write_translations(inputs: np.ndarray, outputs: np.ndarray, files: list[Path], root: Path, out: Path) -> None:
+    """One PNG per input under ``out`` (same relative name), and ``grid.png`` of pairs."""
+    from tfgan_app.training.plots import image_grid, save_png
+
+    for image, path in zip(outputs, files):
+        relative = path.name if path == root else path.relative_to(root)
+        save_png(image_grid(image[None], padding=0), (out / relative).with_suffix(".png"))
+    pairs = np.stack([inputs[:32], outputs[:32]], axis=1).reshape(-1, *outputs.shape[1:])
+    save_png(image_grid(pairs, 8), out / "grid.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tfgan_app.generate", description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="saved_models/NAME")
@@ -89,22 +159,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--label", type=int, help="class label, for conditional generators")
+    parser.add_argument("--input", type=Path, help="image file or folder, for image-to-image models")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.num < 1:
         print("error: --num must be >= 1", file=sys.stderr)
         return 2
+    from tfgan_app.data.folder import ImageFolderError
+
     try:
         version_dir = resolve_version(args.model, args.version)
-        samples, manifest, seconds = generate(version_dir, args.runtime, args.num, args.seed, args.label)
-        write_samples(samples, args.out)
-    except (GenerateError, FileNotFoundError) as error:
+        if args.input is not None:
+            inputs, outputs, files, manifest, seconds = translate(version_dir, args.runtime, args.input)
+            write_translations(inputs, outputs, files, args.input, args.out)
+            what = f"translated {len(files)} images"
+        else:
+            samples, manifest, seconds, columns = generate(version_dir, args.runtime, args.num, args.seed, args.label)
+            write_samples(samples, args.out, columns)
+            what = f"{args.num} samples"
+    except (GenerateError, FileNotFoundError, ImageFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(
-        f"{args.num} samples from {manifest['name']} v{manifest['version']} ({args.runtime}) "
-        f"in {seconds * 1000:.1f} ms -> {args.out}"
-    )
+    print(f"{what} from {manifest['name']} v{manifest['version']} ({args.runtime}) in {seconds * 1000:.1f} ms -> {args.out}")
     return 0
 
 

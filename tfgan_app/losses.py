@@ -93,12 +93,26 @@ def gradient_penalty(
     """
     epsilon = tf.reshape(interpolation, [-1] + [1] * (len(real.shape) - 1))
     mixed = epsilon * real + (1.0 - epsilon) * fake
+    return tf.square(_input_gradient_norms(critic, mixed) - 1.0)
+
+
+def _input_gradient_norms(critic: Callable[[tf.Tensor], tf.Tensor], points: tf.Tensor) -> tf.Tensor:
+    """||d critic(x) / dx||_2 per example."""
     with tf.GradientTape() as tape:
-        tape.watch(mixed)
-        scores = tf.reduce_sum(_flat(critic(mixed)))
-    gradients = tape.gradient(scores, mixed)
-    norms = tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(gradients, [tf.shape(real)[0], -1])), 1) + 1e-12)
-    return tf.square(norms - 1.0)
+        tape.watch(points)
+        scores = tf.reduce_sum(_flat(critic(points)))
+    gradients = tape.gradient(scores, points)
+    return tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(gradients, [tf.shape(points)[0], -1])), 1) + 1e-12)
+
+
+def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor) -> tf.Tensor:
+    """R1 regulariser ``1/2 ||grad_x D(x)||^2`` on real data, per example.
+
+    Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?", eq. 9:
+    penalising D's gradient on the data manifold makes the game locally convergent. The
+    caller multiplies by gamma.
+    """
+    return 0.5 * tf.square(_input_gradient_norms(critic, real))
 
 
 def clip_weights(variables: Sequence[tf.Variable], clip_value: float) -> None:
@@ -148,6 +162,30 @@ def feature_matching_loss(real_features: tf.Tensor, fake_features: tf.Tensor) ->
     real_mean = tf.reduce_mean(tf.reshape(real_features, [tf.shape(real_features)[0], -1]), 0)
     fake_mean = tf.reduce_mean(tf.reshape(fake_features, [tf.shape(fake_features)[0], -1]), 0)
     return tf.reduce_sum(tf.square(real_mean - fake_mean))
+
+
+def information_loss(
+    q_outputs: tf.Tensor, categorical_code: tf.Tensor, continuous_code: tf.Tensor
+) -> tf.Tensor:
+    """InfoGAN's variational mutual-information term, as a loss, per example.
+
+    Chen et al. 2016, "InfoGAN", eq. 4-5: maximise ``L_I = E[log Q(c | G(z, c))] + H(c)``.
+    H(c) is a constant, so we minimise ``-log Q(c|x)``: the cross-entropy of the categorical
+    code (``q_outputs[:, :C]`` are its logits, ``categorical_code`` the one-hot code) plus,
+    for the continuous codes, the negative log-likelihood of a unit-variance Gaussian whose
+    mean is ``q_outputs[:, C:]`` (up to a constant: half the squared error), as in sec. 6.
+    """
+    categories = categorical_code.shape[-1]
+    categorical = tf.nn.softmax_cross_entropy_with_logits(categorical_code, q_outputs[:, :categories])
+    continuous = 0.5 * tf.reduce_sum(tf.square(q_outputs[:, categories:] - continuous_code), axis=-1)
+    return categorical + continuous
+
+
+def l1_loss(target: tf.Tensor, output: tf.Tensor) -> tf.Tensor:
+    """Mean absolute error per example: pix2pix's ``L_L1(G) = E ||y - G(x)||_1`` (Isola et
+    al. 2017, eq. 3) and CycleGAN's cycle-consistency and identity losses (Zhu et al. 2017,
+    eq. 2 and sec. 5.2), which are L1 distances between images."""
+    return _flat(tf.abs(target - output))
 
 
 class AdversarialLoss(NamedTuple):

@@ -102,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"latest samples: {latest[-1]}")
     print(f"TensorBoard: tensorboard --logdir {run_dir / 'tensorboard'}")
     if result.status == "completed" and config.export.enabled:
-        from tfgan_app.export.__main__ import print_result
+        from tfgan_app.export.__main__ import print_results
         from tfgan_app.export.exporter import ExportError, export_from_config
 
         try:
-            print_result(export_from_config(config, run_dir))
+            print_results(export_from_config(config, run_dir))
         except ExportError as error:
             print(f"error: export failed, the run is intact: {error}", file=sys.stderr)
             return 2

@@ -42,6 +42,61 @@ def load_image(path: Path, image_size: int, channels: int) -> np.ndarray:
     return pixels[..., None] if channels == 1 else pixels
 
 
+def folder_files(root: Path, image_size: int, channels: int, limit: int = 0) -> list[Path]:
+    """The image files under ``root`` (sorted), after checking the folder and the settings."""
+    if not root.is_dir():
+        raise ImageFolderError(f"image folder {root} does not exist or is not a directory")
+    if image_size < 1:
+        raise ImageFolderError("data.image_size must be set for image folders (e.g. 64)")
+    if channels not in (1, 3):
+        raise ImageFolderError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+    files = list_images(root)[: limit or None]
+    if not files:
+        raise ImageFolderError(f"image folder {root} holds no {'/'.join(IMAGE_SUFFIXES)} files")
+    return files
+
+
+def load_images(
+    files: list[Path], image_size: int, channels: int, on_bad_image: str = "error", split: bool = False
+) -> tuple[np.ndarray, list[Path], list[Path]]:
+    """Decode ``files`` (``load_image``; with ``split``, each file's left and right halves
+    as two images, for side-by-side pairs). Returns (images [N, (2,) size, size, C],
+    files read, files skipped). An unreadable file raises unless ``on_bad_image`` is "skip"."""
+    images, kept, skipped = [], [], []
+    for path in files:
+        try:
+            images.append(load_side_by_side(path, image_size, channels) if split else load_image(path, image_size, channels))
+        except (UnidentifiedImageError, OSError, ValueError) as error:
+            if on_bad_image != "skip":
+                raise ImageFolderError(
+                    f"cannot read image {path}: {error} "
+                    "(set data.on_bad_image=skip to skip unreadable files)"
+                ) from None
+            skipped.append(path)
+            continue
+        kept.append(path)
+    if skipped:
+        log.warning("skipped %d unreadable image(s), first: %s", len(skipped), skipped[0])
+    shape = (0, *((2,) if split else ()), image_size, image_size, channels)
+    return (np.stack(images) if images else np.zeros(shape, np.uint8)), kept, skipped
+
+
+def load_side_by_side(path: Path, image_size: int, channels: int) -> np.ndarray:
+    """A pix2pix-style pair file, input | target side by side -> [2, size, size, C]."""
+    with Image.open(path) as image:
+        image = image.convert("L" if channels == 1 else "RGB")
+        width, height = image.size
+        if width < 2 or width % 2:
+            raise ValueError(f"a side-by-side pair needs an even width (input | target), got {width}x{height}")
+        halves = [image.crop((0, 0, width // 2, height)), image.crop((width // 2, 0, width, height))]
+        pixels = [
+            np.asarray(half.resize((image_size, image_size), Image.Resampling.BICUBIC), dtype=np.uint8)
+            for half in halves
+        ]
+    stacked = np.stack(pixels)
+    return stacked[..., None] if channels == 1 else stacked
+
+
 def load_image_folder(
     root: str | Path, image_size: int, channels: int, on_bad_image: str = "error", limit: int = 0
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[Path]]:
@@ -52,37 +107,47 @@ def load_image_folder(
     otherwise each first-level subfolder is a class (sorted by name).
     """
     root = Path(root)
-    if not root.is_dir():
-        raise ImageFolderError(f"image folder {root} does not exist or is not a directory")
-    if image_size < 1:
-        raise ImageFolderError("data.image_size must be set for image folders (e.g. 64)")
-    if channels not in (1, 3):
-        raise ImageFolderError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {channels}")
-    files = list_images(root)
-    if limit:
-        files = files[:limit]
-    if not files:
-        raise ImageFolderError(f"image folder {root} holds no {'/'.join(IMAGE_SUFFIXES)} files")
+    files = folder_files(root, image_size, channels, limit)
     classes = sorted({path.relative_to(root).parts[0] for path in files if path.parent != root})
     if any(path.parent == root for path in files):
         classes = sorted(set(classes) | {root.name})
     class_index = {name: index for index, name in enumerate(classes)}
-    images, labels, skipped = [], [], []
-    for path in files:
-        try:
-            images.append(load_image(path, image_size, channels))
-        except (UnidentifiedImageError, OSError, ValueError) as error:
-            if on_bad_image != "skip":
-                raise ImageFolderError(
-                    f"cannot read image {path}: {error} "
-                    "(set data.on_bad_image=skip to skip unreadable files)"
-                ) from None
-            skipped.append(path)
-            continue
-        top = path.relative_to(root).parts[0] if path.parent != root else root.name
-        labels.append(class_index[top])
-    if skipped:
-        log.warning("skipped %d unreadable image(s) in %s, first: %s", len(skipped), root, skipped[0])
-    if not images:
+    images, kept, skipped = load_images(files, image_size, channels, on_bad_image)
+    labels = [
+        class_index[path.relative_to(root).parts[0] if path.parent != root else root.name] for path in kept
+    ]
+    if not images.size:
         raise ImageFolderError(f"image folder {root}: none of its {len(files)} files could be read")
-    return np.stack(images), np.array(labels, np.int32), classes, skipped
+    return images, np.array(labels, np.int32), classes, skipped
+
+
+def load_paired_folders(
+    folder_a: Path, folder_b: Path, image_size: int, channels: int, on_bad_image: str = "error", limit: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (input from ``folder_a``, target from ``folder_b``) matched by relative path
+    without suffix (``a/x.png`` pairs with ``b/x.jpg``). Every file needs its partner: a
+    pair missing a side is an error naming the files, since training on the wrong pairs
+    would teach the wrong mapping. Returns two uint8 arrays [N, size, size, C]."""
+    files_a = folder_files(folder_a, image_size, channels)
+    files_b = folder_files(folder_b, image_size, channels)
+    key = lambda root, path: str(path.relative_to(root).with_suffix(""))  # noqa: E731
+    by_key_a = {key(folder_a, path): path for path in files_a}
+    by_key_b = {key(folder_b, path): path for path in files_b}
+    only_a, only_b = sorted(set(by_key_a) - set(by_key_b)), sorted(set(by_key_b) - set(by_key_a))
+    if only_a or only_b:
+        raise ImageFolderError(
+            f"unpaired files: {len(only_a)} in {folder_a} without a partner in {folder_b} "
+            f"(e.g. {only_a[:3]}), {len(only_b)} in {folder_b} without one in {folder_a} (e.g. {only_b[:3]})"
+        )
+    keys = sorted(by_key_a)[: limit or None]
+    images_a, kept_a, _ = load_images([by_key_a[k] for k in keys], image_size, channels, on_bad_image)
+    images_b, kept_b, _ = load_images([by_key_b[k] for k in keys], image_size, channels, on_bad_image)
+    # A skipped file drops its partner too.
+    read_a = {key(folder_a, path) for path in kept_a}
+    read_b = {key(folder_b, path) for path in kept_b}
+    both = [k in read_a and k in read_b for k in keys]
+    keep_a = [k in read_b for k in sorted(read_a)]
+    keep_b = [k in read_a for k in sorted(read_b)]
+    if not any(both):
+        raise ImageFolderError(f"no readable pairs in {folder_a} and {folder_b}")
+    return images_a[np.array(keep_a, bool)], images_b[np.array(keep_b, bool)]

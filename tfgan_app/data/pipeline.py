@@ -5,10 +5,14 @@ A training batch is a dict:
   slice ``i`` of axis 1 is the real minibatch of the i-th discriminator update, so each of
   the k updates of Algorithm 1 sees fresh data;
 - ``label``: [batch, discriminator_steps] int32, when the source has labels;
-- ``z_discriminator``: [batch, discriminator_steps, latent_dim] and ``z_generator``:
-  [batch, latent_dim], the noise of Algorithm 1;
+- ``condition``: like ``real``, pix2pix's input images (paired with ``real``, the targets);
+- ``real_b``: like ``real``, CycleGAN's second domain, drawn independently of ``real``;
+- ``z_discriminator``: [batch, discriminator_steps, noise_dim] and ``z_generator``:
+  [batch, noise_dim], the noise of Algorithm 1 (noise_dim: what the model asks for);
 - ``epsilon``: [batch, discriminator_steps] uniform in [0, 1), the interpolation factors of a
-  gradient penalty (Gulrajani et al. 2017), drawn here so that a step has no hidden RNG.
+  gradient penalty (Gulrajani et al. 2017), drawn here so that a step has no hidden RNG;
+- ``augment``: [batch, discriminator_steps + 1, 2, 8] uniforms for differentiable
+  augmentation (real and fake, per D step and the G step), when it is on.
 
 Everything, data order and noise, is a pure function of (seed, step): a run resumed at step
 s sees exactly the batches an uninterrupted run sees from step s on, and a distribution
@@ -21,7 +25,8 @@ import tensorflow as tf
 
 from tfgan_app.data.sources import DataError, Source
 
-_DATA_ORDER, _NOISE = 1, 2  # independent random streams derived from the run seed
+_DATA_ORDER, _NOISE, _DATA_ORDER_B = 1, 2, 7  # independent random streams from the run seed
+AUGMENT_UNIFORMS = 8
 
 
 def stream_seed(seed: int, stream: int, counter: tf.Tensor) -> tf.Tensor:
@@ -49,37 +54,81 @@ def to_model_range(values: tf.Tensor) -> tf.Tensor:
     return tf.cast(values, tf.float32)
 
 
+def edge_maps(images: tf.Tensor) -> tf.Tensor:
+    """Sketch-like inputs for the pix2pix demo: Sobel edge strength of [n, H, W, C] images in
+    [-1, 1], scaled per image, drawn dark on white, same channel count."""
+    gray = tf.reduce_mean(images, axis=-1, keepdims=True)
+    gradients = tf.image.sobel_edges(gray)  # [n, H, W, 1, 2]
+    magnitude = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=-1) + 1e-12)
+    strength = magnitude / (tf.reduce_max(magnitude, axis=[1, 2, 3], keepdims=True) + 1e-6)
+    edges = 1.0 - 2.0 * tf.cast(strength > 0.2, tf.float32)
+    return tf.repeat(edges, tf.shape(images)[-1], axis=-1)
+
+
+def add_conditions(batch: dict, source: Source) -> dict:
+    """pix2pix inputs for a batch whose ``real`` are the targets, when they are computed."""
+    if source.pairs != "edges":
+        return batch
+    real = batch["real"]
+    flat = tf.reshape(real, [-1, *source.element_shape])
+    return {**batch, "condition": tf.reshape(edge_maps(flat), tf.shape(real))}
+
+
+def _index_batches(
+    count: int, per_epoch: int, batch_size: int, discriminator_steps: int, seed: int, stream: int, start_step: int
+) -> tf.data.Dataset:
+    """Index batches [batch, k] of per-epoch permutations of ``count`` examples, forever."""
+    used = per_epoch * batch_size * discriminator_steps
+
+    def epoch_indices(epoch):
+        order = tf.random.experimental.stateless_shuffle(tf.range(count), stream_seed(seed, stream, epoch))
+        # A second domain smaller than an epoch's draw wraps around its permutation.
+        order = tf.tile(order, [used // count + 1])[:used]
+        return tf.data.Dataset.from_tensor_slices(tf.reshape(order, [per_epoch, batch_size, discriminator_steps]))
+
+    start_epoch, offset = divmod(start_step, per_epoch)
+    return tf.data.Dataset.range(start_epoch, 2**62).flat_map(epoch_indices).skip(offset)
+
+
 def _finite_batches(
     source: Source, batch_size: int, discriminator_steps: int, seed: int, start_step: int
 ) -> tf.data.Dataset:
-    """Index batches of per-epoch permutations (drop_remainder), repeated forever."""
+    """Batches of in-memory examples; CycleGAN's second domain in its own random order."""
     per_epoch = steps_per_epoch(source, batch_size, discriminator_steps)
-    count = source.num_examples
-    used = per_epoch * batch_size * discriminator_steps
     images = tf.constant(source.images)
     labels = None if source.labels is None else tf.constant(source.labels)
+    conditions = None if source.conditions is None else tf.constant(source.conditions)
+    indices = _index_batches(source.num_examples, per_epoch, batch_size, discriminator_steps, seed, _DATA_ORDER, start_step)
 
-    def epoch_indices(epoch):
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(count), stream_seed(seed, _DATA_ORDER, epoch)
-        )
-        return tf.data.Dataset.from_tensor_slices(
-            tf.reshape(order[:used], [per_epoch, batch_size, discriminator_steps])
-        )
-
-    def gather(indices):
-        batch = {"real": to_model_range(tf.gather(images, indices))}
+    def gather(index):
+        batch = {"real": to_model_range(tf.gather(images, index))}
         if labels is not None:
-            batch["label"] = tf.gather(labels, indices)
-        return batch
+            batch["label"] = tf.gather(labels, index)
+        if conditions is not None:
+            batch["condition"] = to_model_range(tf.gather(conditions, index))
+        return add_conditions(batch, source)
 
-    start_epoch, offset = divmod(start_step, per_epoch)
-    return (
-        tf.data.Dataset.range(start_epoch, 2**62)
-        .flat_map(epoch_indices)
-        .skip(offset)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    if source.images_b is None:
+        return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    images_b = tf.constant(source.images_b)
+    indices_b = _index_batches(
+        len(source.images_b), per_epoch, batch_size, discriminator_steps, seed, _DATA_ORDER_B, start_step
     )
+    return tf.data.Dataset.zip(indices, indices_b).map(
+        lambda index, index_b: {**gather(index), "real_b": to_model_range(tf.gather(images_b, index_b))},
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+
+def example_batch(source: Source, count: int) -> dict:
+    """The first ``count`` examples in model range (with inputs / second domain): the fixed
+    examples of the translation families' sample grids."""
+    batch = {"real": to_model_range(source.images[:count])}
+    if source.conditions is not None:
+        batch["condition"] = to_model_range(source.conditions[:count])
+    if source.images_b is not None:
+        batch["real_b"] = to_model_range(source.images_b[:count])
+    return {key: value.numpy() for key, value in add_conditions(batch, source).items()}
 
 
 def _sampled_batches(
@@ -96,9 +145,10 @@ def make_train_dataset(
     source: Source,
     batch_size: int,
     discriminator_steps: int,
-    latent_dim: int,
+    noise_dim: int,
     seed: int,
     start_step: int = 0,
+    augment: bool = False,
 ) -> tf.data.Dataset:
     """An infinite dataset of training batches (see the module docstring), from ``start_step``."""
     make = _sampled_batches if source.sampler is not None else _finite_batches
@@ -106,16 +156,22 @@ def make_train_dataset(
 
     def add_noise(step, batch):
         noise_seed = stream_seed(seed, _NOISE, step)
-        noise = tf.random.stateless_normal([batch_size, discriminator_steps + 1, latent_dim], noise_seed)
+        noise = tf.random.stateless_normal([batch_size, discriminator_steps + 1, noise_dim], noise_seed)
         epsilon = tf.random.stateless_uniform(
             [batch_size, discriminator_steps], tf.random.experimental.stateless_fold_in(noise_seed, 1)
         )
-        return {
+        batch = {
             **batch,
             "z_discriminator": noise[:, :discriminator_steps],
             "z_generator": noise[:, discriminator_steps],
             "epsilon": epsilon,
         }
+        if augment:
+            batch["augment"] = tf.random.stateless_uniform(
+                [batch_size, discriminator_steps + 1, 2, AUGMENT_UNIFORMS],
+                tf.random.experimental.stateless_fold_in(noise_seed, 2),
+            )
+        return batch
 
     return (
         batches.enumerate(start=start_step)

@@ -17,7 +17,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.config import DataConfig
-from tfgan_app.data.folder import load_image_folder
+from tfgan_app.data.folder import (
+    folder_files, load_image_folder, load_images, load_paired_folders,
+)
 from tfgan_app.data.idx import find_idx_pair, read_idx
 from tfgan_app.data.toy import TOY_DISTRIBUTIONS
 
@@ -44,10 +46,20 @@ class Source:
     labels: np.ndarray | None = None  # int32 [N]
     class_names: list[str] = dataclasses.field(default_factory=list)
     sampler: Callable[[tf.Tensor, int], tf.Tensor] | None = None  # (seed [2], count) -> data
+    # pix2pix: uint8 input images aligned with `images` (the targets), or pairs = "edges"
+    # to compute the inputs from the targets in the pipeline.
+    conditions: np.ndarray | None = None
+    pairs: str = ""
+    # CycleGAN: the second domain's uint8 images (unpaired with `images`, domain A).
+    images_b: np.ndarray | None = None
 
     @property
     def num_examples(self) -> int | None:
         return None if self.images is None else len(self.images)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names) if self.labels is not None else 0
 
 
 def _conform(images: np.ndarray, image_size: int, channels: int) -> np.ndarray:
@@ -117,7 +129,23 @@ def _known_tfds_names() -> list[str]:
     return tfds.list_builders(with_community_datasets=False)
 
 
-def load_source(config: DataConfig) -> Source:
+def load_source(config: DataConfig, family: str = "gan") -> Source:
+    """The data a pipeline's family trains on: one set of examples (with labels for the
+    conditional GAN), input/target pairs for pix2pix, or two unpaired domains for CycleGAN."""
+    if family == "cyclegan":
+        return _load_unpaired(config)
+    if family == "pix2pix":
+        return _load_paired(config)
+    source = _load_single(config)
+    if family == "cgan" and (source.labels is None or len(source.class_names) < 2):
+        raise DataError(
+            f"model.family 'cgan' needs labelled data with at least 2 classes; {source.description} "
+            "has none (image folders get labels from class subfolders)"
+        )
+    return source
+
+
+def _load_single(config: DataConfig) -> Source:
     """Load the data a config names, preferring what is already on this machine.
 
     Order for TFDS names: a prepared TFDS copy in ``data_dir``; for fashion_mnist / mnist,
@@ -163,3 +191,90 @@ def load_source(config: DataConfig) -> Source:
         source.labels = None if source.labels is None else source.labels[: config.limit]
     log.info("data: %s, %d examples of shape %s", source.description, len(source.images), source.element_shape)
     return source
+
+
+def _class_index(spec: str, class_names: list[str], key: str, description: str) -> int:
+    if spec.isdigit() and int(spec) < len(class_names):
+        return int(spec)
+    if spec in class_names:
+        return class_names.index(spec)
+    choices = ", ".join(f"{index}={name}" for index, name in enumerate(class_names))
+    raise DataError(f"{key} = {spec!r} is not a class of {description}; choose an index or a name: {choices}")
+
+
+def _load_unpaired(config: DataConfig) -> Source:
+    """CycleGAN's two domains: folders (``<split>A``/``<split>B``), TFDS cycle_gan splits, or
+    two classes of a labelled dataset (the offline demo: two Fashion-MNIST classes)."""
+    name_a, name_b = config.domain_a or f"{config.split}A", config.domain_b or f"{config.split}B"
+    if config.name == "image_folder":
+        root = Path(config.folder)
+        domains = []
+        for key, name in (("data.domain_a", name_a), ("data.domain_b", name_b)):
+            if not (root / name).is_dir():
+                raise DataError(
+                    f"CycleGAN domain folder {root / name} is missing ({key}); an unpaired image "
+                    f"folder holds {config.split}A/ and {config.split}B/ (set data.domain_a/domain_b for other names)"
+                )
+            files = folder_files(root / name, config.image_size, config.channels or 3, config.limit)
+            domains.append(load_images(files, config.image_size, config.channels or 3, config.on_bad_image)[0])
+        images_a, images_b = domains
+        description = f"image folders {root / name_a} and {root / name_b}"
+    elif config.name.startswith("cycle_gan"):
+        data_dir = tfds_data_dir(config)
+        if not tfds_prepared(config.name, data_dir) and not config.allow_download:
+            raise DataError(
+                f"TFDS dataset {config.name!r} is not prepared in {data_dir}; prepare it (tfds build "
+                f"{config.name}), or use image folders trainA/ and trainB/ (data.name=image_folder)"
+            )
+        images_a = _load_tfds(dataclasses.replace(config, split=name_a), data_dir).images
+        images_b = _load_tfds(dataclasses.replace(config, split=name_b), data_dir).images
+        description = f"TFDS {config.name} splits {name_a!r} and {name_b!r}"
+    else:
+        source = _load_single(dataclasses.replace(config, limit=0))
+        if source.labels is None or not (config.domain_a and config.domain_b):
+            raise DataError(
+                f"CycleGAN on {source.description} needs data.domain_a and data.domain_b: two of its classes "
+                f"({', '.join(source.class_names) or 'it has no labels'})"
+            )
+        index_a = _class_index(config.domain_a, source.class_names, "data.domain_a", source.description)
+        index_b = _class_index(config.domain_b, source.class_names, "data.domain_b", source.description)
+        if index_a == index_b:
+            raise DataError(f"data.domain_a and data.domain_b are the same class ({source.class_names[index_a]})")
+        images_a = source.images[source.labels == index_a][: config.limit or None]
+        images_b = source.images[source.labels == index_b][: config.limit or None]
+        description = (
+            f"{source.description}, domain A = class {source.class_names[index_a]!r}, "
+            f"domain B = class {source.class_names[index_b]!r}"
+        )
+    if images_a.shape[1:] != images_b.shape[1:]:
+        raise DataError(f"the domains' images differ in shape: {images_a.shape[1:]} vs {images_b.shape[1:]}")
+    log.info("data: %s, %d + %d unpaired images of shape %s", description, len(images_a), len(images_b), images_a.shape[1:])
+    return Source(description, tuple(images_a.shape[1:]), images_a, images_b=images_b)
+
+
+def _load_paired(config: DataConfig) -> Source:
+    """pix2pix pairs: edge maps of any image source, or a folder of pairs."""
+    if config.pairs == "edges":
+        source = _load_single(config)
+        if source.sampler is not None:
+            raise DataError(f"data.pairs = 'edges' needs images, not {source.description}")
+        source.pairs, source.labels, source.class_names = "edges", None, []
+        source.description += ", inputs = their edge maps"
+        return source
+    if config.name != "image_folder":
+        raise DataError(f"data.pairs = {config.pairs!r} reads image folders: set data.name = 'image_folder'")
+    root, channels = Path(config.folder), config.channels or 3
+    if config.pairs == "folders":
+        inputs, targets = load_paired_folders(
+            root / f"{config.split}A", root / f"{config.split}B", config.image_size, channels,
+            config.on_bad_image, config.limit,
+        )
+        description = f"paired folders {root / (config.split + 'A')} -> {root / (config.split + 'B')}"
+    else:
+        folder = root / config.split if (root / config.split).is_dir() else root
+        files = folder_files(folder, config.image_size, channels, config.limit)
+        pairs = load_images(files, config.image_size, channels, config.on_bad_image, split=True)[0]
+        inputs, targets = pairs[:, 0], pairs[:, 1]
+        description = f"side-by-side pairs (input | target) in {folder}"
+    log.info("data: %s, %d pairs of shape %s", description, len(targets), targets.shape[1:])
+    return Source(description, tuple(targets.shape[1:]), targets, conditions=inputs, pairs=config.pairs)

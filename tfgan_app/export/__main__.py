@@ -1,4 +1,4 @@
-"""``python -m tfgan_app.export``: export a run's generator as SavedModel and ONNX.
+"""``python -m tfgan_app.export``: export a run's generator(s) as SavedModel and ONNX.
 
     python -m tfgan_app.export --run runs/fashion_mnist_dcgan-... [--name NAME] [--version N]
                                [--out saved_models] [--formats savedmodel,onnx]
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from tfgan_app.export.exporter import ExportError, export_run
 
     try:
-        result = export_run(
+        results = export_run(
             args.run, args.out, args.name, args.version,
             export_formats(args.formats), args.opset,
             checkpoint=args.checkpoint,
@@ -39,16 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     except (ExportError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print_result(result)
+    print_results(results)
     return 0
 
 
-def print_result(result) -> None:
-    parity = result.manifest["parity"]["max_abs_difference"]
-    print(f"exported {result.name} version {result.version} to {result.path}")
-    for label, differences in parity.items():
-        print(f"  {label}: max |difference| vs Keras {max(differences.values()):.2e}")
-    print(f"  TF Serving: --model_name={result.name} --model_base_path={result.path.parent.resolve()}")
+def print_results(results) -> None:
+    for result in results:
+        parity = result.manifest["parity"]["max_abs_difference"]
+        print(f"exported {result.name} version {result.version} to {result.path}")
+        for label, differences in parity.items():
+            print(f"  {label}: max |difference| vs Keras {max(differences.values()):.2e}")
+        print(f"  TF Serving: --model_name={result.name} --model_base_path={result.path.parent.resolve()}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
 """The exported files: a SavedModel for TF Serving and an ONNX model, and how to run each.
 
-Contract (both formats): input ``z`` float32 [batch, latent_dim] (batch dynamic), output
-``images`` float32 [batch, H, W, C] in [-1, 1] for image generators, ``samples`` [batch, D]
-for vector generators. The SavedModel's ``serving_default`` signature uses the predict
-method, so TF Serving's REST and gRPC Predict APIs serve it as is; a second signature,
-``uint8_pixels``, returns ``pixels`` uint8 in [0, 255] for image generators.
+Contract (both formats): the inputs are the Keras network's own named inputs, batch
+dynamic:
+- ``z`` float32 [batch, latent_dim]: noise, for the noise-to-image families;
+- ``label`` int32 [batch]: the class, for the conditional GAN;
+- ``code`` float32 [batch, C + K]: InfoGAN's one-hot categorical code then its continuous codes;
+- ``image`` float32 [batch, H, W, C] in [-1, 1]: the input of image-to-image translators.
+The output is ``images`` float32 [batch, H, W, C] in [-1, 1] for image generators and
+``samples`` [batch, D] for vector generators. The SavedModel's ``serving_default``
+signature uses the predict method, so TF Serving's REST and gRPC Predict APIs serve it as
+is; a second signature, ``uint8_pixels``, returns ``pixels`` uint8 in [0, 255] for images.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import numpy as np
 
 SERVING_SIGNATURE = "serving_default"
 PIXELS_SIGNATURE = "uint8_pixels"
-INPUT_NAME = "z"
 ONNX_FILE = "model.onnx"
 
 
@@ -32,45 +36,84 @@ def output_name(output_rank: int) -> str:
     return "images" if output_rank == 4 else "samples"
 
 
-def _serving_functions(generator):
+def describe_inputs(network, num_classes: int = 0, categorical_code: int = 0) -> list[dict]:
+    """The manifest's description of a network's inputs: name, dtype, shape without the
+    batch axis, and what a caller must know to fill them (classes, the code layout)."""
+    described = []
+    for tensor in network.inputs:
+        entry = {"name": tensor.name, "dtype": str(tensor.dtype), "shape": [int(d) for d in tensor.shape[1:]]}
+        if tensor.name == "label":
+            entry["classes"] = num_classes
+        if tensor.name == "code":
+            entry["categorical"] = categorical_code
+        described.append(entry)
+    return described
+
+
+def random_inputs(
+    inputs: list[dict], count: int, rng: np.random.Generator, label: int | None = None
+) -> dict[str, np.ndarray]:
+    """Inputs for ``count`` samples: normal noise, the given label (or the classes in turn),
+    a random InfoGAN code, or uniform images (for parity checks)."""
+    values = {}
+    for entry in inputs:
+        shape = (count, *entry["shape"])
+        if entry["name"] == "label":
+            labels = np.full(count, label) if label is not None else np.arange(count) % entry["classes"]
+            values["label"] = labels.astype(np.int32)
+        elif entry["name"] == "code":
+            categorical = entry["categorical"]
+            code = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+            code[:, :categorical] = np.eye(categorical, dtype=np.float32)[rng.integers(0, categorical, count)]
+            values["code"] = code
+        elif entry["name"] == "image":
+            values["image"] = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+        else:
+            values[entry["name"]] = rng.standard_normal(shape).astype(entry["dtype"])
+    return values
+
+
+def _serving_functions(network):
     import tensorflow as tf
 
-    latent_dim = generator.input_shape[-1]
-    name = output_name(len(generator.output_shape))
-    spec = tf.TensorSpec([None, latent_dim], tf.float32, name=INPUT_NAME)
+    specs = [
+        tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=tensor.name) for tensor in network.inputs
+    ]
+    name = output_name(len(network.output_shape))
 
-    def serve(z):
-        return {name: generator(z, training=False)}
+    def call(args):
+        return network(args[0] if len(args) == 1 else list(args), training=False)
 
-    def pixels(z):
-        images = generator(z, training=False)
+    def serve(*args):
+        return {name: call(args)}
+
+    def pixels(*args):
+        images = call(args)
         return {"pixels": tf.cast(tf.round((tf.clip_by_value(images, -1.0, 1.0) + 1.0) * 127.5), tf.uint8)}
 
-    return spec, serve, (pixels if name == "images" else None)
+    return specs, serve, (pixels if name == "images" else None)
 
 
-def write_savedmodel(generator, path: Path) -> None:
-    """Write the generator (inference mode: batch norm uses its moving averages) to ``path``."""
+def write_savedmodel(network, path: Path) -> None:
+    """Write the network (inference mode: batch norm uses its moving averages) to ``path``."""
     import keras
 
-    spec, serve, pixels = _serving_functions(generator)
+    specs, serve, pixels = _serving_functions(network)
     archive = keras.export.ExportArchive()
-    archive.track(generator)
-    archive.add_endpoint(name=SERVING_SIGNATURE, fn=serve, input_signature=[spec])
+    archive.track(network)
+    archive.add_endpoint(name=SERVING_SIGNATURE, fn=serve, input_signature=specs)
     if pixels is not None:
-        archive.add_endpoint(name=PIXELS_SIGNATURE, fn=pixels, input_signature=[spec])
+        archive.add_endpoint(name=PIXELS_SIGNATURE, fn=pixels, input_signature=specs)
     archive.write_out(str(path), verbose=False)
 
 
-def write_onnx(generator, path: Path, opset: int = 17) -> None:
+def write_onnx(network, path: Path, opset: int = 17) -> None:
     """Convert the same serving function with tf2onnx (its ``from_keras`` is broken on TF >= 2.16)."""
     import tensorflow as tf
     import tf2onnx
 
-    spec, serve, _ = _serving_functions(generator)
-    tf2onnx.convert.from_function(
-        tf.function(serve), input_signature=[spec], opset=opset, output_path=str(path)
-    )
+    specs, serve, _ = _serving_functions(network)
+    tf2onnx.convert.from_function(tf.function(serve), input_signature=specs, opset=opset, output_path=str(path))
 
 
 def check_onnx(path: Path) -> None:
@@ -87,8 +130,8 @@ def onnx_session(path: Path):
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def run_onnx(session, z: np.ndarray) -> np.ndarray:
-    return session.run(None, {INPUT_NAME: np.asarray(z, np.float32)})[0]
+def run_onnx(session, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    return session.run(None, {name: np.asarray(value) for name, value in inputs.items()})[0]
 
 
 def load_savedmodel_signature(path: Path):
@@ -97,8 +140,14 @@ def load_savedmodel_signature(path: Path):
     return tf.saved_model.load(str(path)).signatures[SERVING_SIGNATURE]
 
 
-def run_savedmodel(signature, z: np.ndarray) -> np.ndarray:
+def run_savedmodel(signature, inputs: dict[str, np.ndarray]) -> np.ndarray:
     import tensorflow as tf
 
-    outputs = signature(**{INPUT_NAME: tf.constant(np.asarray(z, np.float32))})
+    outputs = signature(**{name: tf.constant(value) for name, value in inputs.items()})
     return next(iter(outputs.values())).numpy()
+
+
+def run_keras(network, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The Keras network on named inputs, the way the exported signature calls it."""
+    values = [inputs[tensor.name] for tensor in network.inputs]
+    return np.asarray(network(values[0] if len(values) == 1 else values, training=False))

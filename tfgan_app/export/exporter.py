@@ -46,11 +46,11 @@ class ExportResult:
     manifest: dict
 
 
-def load_run_generator(run_dir: Path, which: str = "latest"):
-    """(generator restored from the run's latest or best checkpoint, config, step, run info)."""
+def load_run_model(run_dir: Path, which: str = "latest"):
+    """(the run's family model restored from its latest or best checkpoint, config, step, run info)."""
     import tensorflow as tf
 
-    from tfgan_app.networks import build_networks
+    from tfgan_app.gans import build_model
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file() or not (run_dir / "run.json").is_file():
@@ -69,30 +69,30 @@ def load_run_generator(run_dir: Path, which: str = "latest"):
         raise ExportError(f"{run_dir} has no checkpoint to export; train it first")
     config = load_config(str(run_dir / "config.json"))
     info = json.loads((run_dir / "run.json").read_text())
-    generator, _ = build_networks(config.model, tuple(info["element_shape"]))
-    status = tf.train.Checkpoint(generator=generator).restore(checkpoint)
+    model = build_model(config, tuple(info["element_shape"]), info.get("num_classes", 0))
+    status = tf.train.Checkpoint(**model.checkpoint_objects()).restore(checkpoint)
     status.assert_existing_objects_matched().expect_partial()
-    return generator, config, int(checkpoint.rsplit("-", 1)[1]), info
+    return model, config, int(checkpoint.rsplit("-", 1)[1]), info
 
 
 def next_version(model_dir: Path) -> int:
     return max(artifacts.versions(model_dir), default=0) + 1
 
 
-def parity_inputs(latent_dim: int) -> dict[str, np.ndarray]:
+def parity_inputs(inputs: list[dict]) -> dict[str, dict[str, np.ndarray]]:
     rng = np.random.default_rng(1234)
-    return {f"batch_{n}": rng.standard_normal((n, latent_dim)).astype(np.float32) for n in PARITY_BATCHES}
+    return {f"batch_{n}": artifacts.random_inputs(inputs, n, rng) for n in PARITY_BATCHES}
 
 
 def max_differences(expected: dict, got: dict) -> dict[str, float]:
     return {key: float(np.max(np.abs(expected[key] - got[key]))) for key in expected}
 
 
-def verify_in_fresh_process(model_dir: Path, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def verify_in_fresh_process(model_dir: Path, cases: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     model_dir = Path(model_dir).resolve()  # the check runs in a scratch working directory
     with tempfile.TemporaryDirectory() as scratch:
         inputs_path, outputs_path = Path(scratch) / "in.npz", Path(scratch) / "out.npz"
-        np.savez(inputs_path, **inputs)
+        np.savez(inputs_path, **{f"{case}/{name}": value for case, inputs in cases.items() for name, value in inputs.items()})
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ""}
         done = subprocess.run(
             [sys.executable, str(VERIFY_SCRIPT), str(model_dir), str(inputs_path), str(outputs_path)],
@@ -123,30 +123,56 @@ def export_run(
     onnx_opset: int = 17,
     tolerance: float = 1e-4,
     checkpoint: str = "latest",
-) -> ExportResult:
-    """Export the run's generator (its latest or best checkpoint) to ``out/name/version``
-    and verify every artifact."""
-    import keras
-    import tensorflow as tf
-
+) -> list[ExportResult]:
+    """Export the run's deployable networks (its latest or best checkpoint) to
+    ``out/name/version`` and verify every artifact. One network for most families; CycleGAN
+    has two, exported as ``name_a2b`` and ``name_b2a``."""
     unknown = set(formats) - set(EXPORT_FORMATS)
     if unknown or not formats:
         raise ExportError(f"unknown export formats {sorted(unknown) or formats}; use {', '.join(EXPORT_FORMATS)}")
-    generator, config, step, info = load_run_generator(Path(run_dir), checkpoint)
+    model, config, step, info = load_run_model(Path(run_dir), checkpoint)
     name = name or Path(config.pipeline).stem
     if not name or "/" in name or name.startswith("."):
         raise ExportError(f"invalid model name {name!r}")
-    model_dir = Path(out) / name
-    version = version if version is not None else next_version(model_dir)
-    if version < 1:
-        raise ExportError(f"versions are positive integers, got {version}")
-    target = model_dir / str(version)
-    if target.exists():
-        raise ExportError(f"{target} already exists; versions are never overwritten (omit --version for the next)")
+    networks = {f"{name}_{suffix}" if suffix else name: network for suffix, network in model.exports().items()}
+    targets = {}
+    for model_name in networks:  # every target checked before anything is written
+        model_dir = Path(out) / model_name
+        number = version if version is not None else next_version(model_dir)
+        if number < 1:
+            raise ExportError(f"versions are positive integers, got {number}")
+        if (model_dir / str(number)).exists():
+            raise ExportError(
+                f"{model_dir / str(number)} already exists; versions are never overwritten (omit --version for the next)"
+            )
+        targets[model_name] = number
+    source = {
+        "source_run": str(Path(run_dir).resolve()), "step": step, "checkpoint": checkpoint,
+        "pipeline": config.pipeline, "family": config.model.family,
+        "class_names": info.get("class_names", []),
+    }
+    categorical = config.model.categorical_code if config.model.family == "infogan" else 0
+    return [
+        _export_network(
+            network, Path(out), model_name, targets[model_name], formats, onnx_opset, tolerance,
+            {**source, "inputs": artifacts.describe_inputs(network, info.get("num_classes", 0), categorical)},
+        )
+        for model_name, network in networks.items()
+    ]
 
-    inputs = parity_inputs(generator.input_shape[-1])
-    expected = {key: generator(z, training=False).numpy() for key, z in inputs.items()}
-    staging_root = Path(out) / ".staging"
+
+def _export_network(
+    network, out: Path, name: str, version: int, formats: tuple[str, ...], onnx_opset: int,
+    tolerance: float, details: dict,
+) -> ExportResult:
+    """Write, verify and move one network into ``out/name/version`` (see the module docstring)."""
+    import keras
+    import tensorflow as tf
+
+    target = out / name / str(version)
+    cases = parity_inputs(details["inputs"])
+    expected = {case: artifacts.run_keras(network, inputs) for case, inputs in cases.items()}
+    staging_root = out / ".staging"
     staging_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{name}-{version}-", dir=staging_root))
     started = time.perf_counter()
@@ -154,29 +180,29 @@ def export_run(
         parity: dict[str, dict[str, float]] = {}
         files = []
         if "savedmodel" in formats:
-            artifacts.write_savedmodel(generator, staging)
+            artifacts.write_savedmodel(network, staging)
             parity["savedmodel_fresh_process"] = _check_parity(
-                "the reloaded SavedModel", expected, verify_in_fresh_process(staging, inputs), tolerance
+                "the reloaded SavedModel", expected, verify_in_fresh_process(staging, cases), tolerance
             )
             files += ["saved_model.pb", "variables/"]
         if "onnx" in formats:
             onnx_path = staging / artifacts.ONNX_FILE
-            artifacts.write_onnx(generator, onnx_path, onnx_opset)
+            artifacts.write_onnx(network, onnx_path, onnx_opset)
             artifacts.check_onnx(onnx_path)
             session = artifacts.onnx_session(onnx_path)
-            got = {key: artifacts.run_onnx(session, z) for key, z in inputs.items()}
+            got = {case: artifacts.run_onnx(session, inputs) for case, inputs in cases.items()}
             parity["onnx"] = _check_parity("the ONNX model", expected, got, tolerance)
             files.append(artifacts.ONNX_FILE)
+        output_rank = len(network.output_shape)
+        latent = next((entry["shape"][0] for entry in details["inputs"] if entry["name"] == "z"), None)
         manifest = {
             "name": name, "version": version, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "source_run": str(Path(run_dir).resolve()), "step": step, "checkpoint": checkpoint,
-            "pipeline": config.pipeline, "latent_dim": int(generator.input_shape[-1]),
-            "output_shape": [int(d) for d in generator.output_shape[1:]],
-            "input": artifacts.INPUT_NAME,
-            "output": artifacts.output_name(len(generator.output_shape)),
-            "conditional": False, "class_names": info.get("class_names", []),
-            "signatures": [artifacts.SERVING_SIGNATURE]
-            + ([artifacts.PIXELS_SIGNATURE] if len(generator.output_shape) == 4 else []),
+            **details,
+            "latent_dim": latent,
+            "conditional": any(entry["name"] == "label" for entry in details["inputs"]),
+            "output_shape": [int(d) for d in network.output_shape[1:]],
+            "output": artifacts.output_name(output_rank),
+            "signatures": [artifacts.SERVING_SIGNATURE] + ([artifacts.PIXELS_SIGNATURE] if output_rank == 4 else []),
             "formats": list(formats), "files": files, "onnx_opset": onnx_opset if "onnx" in formats else None,
             "parity": {"batches": list(PARITY_BATCHES), "tolerance": tolerance, "max_abs_difference": parity},
             "versions": {
@@ -218,7 +244,7 @@ def _optional_versions() -> dict[str, str]:
     return found
 
 
-def export_from_config(config: Config, run_dir: Path) -> ExportResult:
+def export_from_config(config: Config, run_dir: Path) -> list[ExportResult]:
     """The ``export`` stage of a pipeline, as the trainer runs it after training."""
     return export_run(
         run_dir, Path(config.export.out), config.export.name,

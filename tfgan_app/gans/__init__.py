@@ -1,5 +1,17 @@
-"""GAN training schemes, one ``keras.Model`` subclass each."""
+"""GAN families, one ``keras.Model`` subclass each, and ``build_model`` to make one from a config.
 
+- ``GAN``: Goodfellow et al.'s algorithm with the stabilisers (base of the next two)
+- ``ConditionalGAN``: G(z, y), D(x, y)
+- ``InfoGAN``: latent codes recovered by an auxiliary head
+- ``Pix2Pix``: paired image-to-image translation
+- ``CycleGAN``: unpaired image-to-image translation
+"""
+
+from tfgan_app.gans.build import build_model, make_optimizer
+from tfgan_app.gans.conditional import ConditionalGAN
+from tfgan_app.gans.cyclegan import CycleGAN
 from tfgan_app.gans.gan import GAN
+from tfgan_app.gans.infogan import InfoGAN
+from tfgan_app.gans.pix2pix import Pix2Pix
 
-__all__ = ["GAN"]
+__all__ = ["GAN", "ConditionalGAN", "InfoGAN", "Pix2Pix", "CycleGAN", "build_model", "make_optimizer"]

@@ -1,4 +1,4 @@
-"""The unconditional GAN: Algorithm 1 of Goodfellow et al. 2014 as a ``keras.Model``.
+"""The GAN: Algorithm 1 of Goodfellow et al. 2014 as a ``keras.Model``.
 
     for each training iteration:
         for k = discriminator_steps times:
@@ -7,46 +7,81 @@
         take m noise vectors z
         update G by descending the gradient of its loss on D(G(z)), D held fixed
 
-All randomness (noise, and the interpolation factors of a gradient penalty) arrives in the
-batch from the input pipeline (``tfgan_app.data.pipeline``), so a step is a pure function of
-its batch and the weights: distributed, resumed and single-device runs agree exactly.
+``GAN`` is the unconditional model and the base of the noise-to-image families: the
+conditional GAN and InfoGAN override only how G's inputs are made from a minibatch
+(``generator_inputs``), what D is shown (``discriminate``) and an extra loss term
+(``auxiliary_loss``). The stabilisers are switches here, so every such family gets them:
+EMA of G's weights, differentiable augmentation, R1 and gradient penalties, weight clipping,
+feature matching, an unrolled discriminator and PacGAN packing.
 
-Losses are per example and averaged over the *global* batch (``compute_average_loss``);
-Keras optimizers sum gradients across replicas, so N replicas compute the same update as one
-device with the whole batch.
+All randomness (noise, interpolation factors, augmentation parameters) arrives in the batch
+from the input pipeline (``tfgan_app.data.pipeline``), so a step is a pure function of its
+batch and the weights: distributed, resumed and single-device runs agree exactly.
+
+Losses are averaged over the *global* batch (``compute_average_loss``); Keras optimizers
+sum gradients across replicas, so N replicas compute the same update as one device.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
+from tfgan_app.gans.augment import diff_augment
+
+Minibatch = dict  # "real", "label", "z", "epsilon", "augment_real", "augment_fake" (some None)
 
 
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other.
 
-    Batches are dicts with ``real`` [m, k, ...], ``z_discriminator`` [m, k, latent_dim],
-    ``z_generator`` [m, latent_dim] and optionally ``epsilon`` [m, k] (see the data pipeline).
+    Batches are dicts with ``real`` [m, k, ...], ``z_discriminator`` [m, k, noise_dim],
+    ``z_generator`` [m, noise_dim] and optionally ``label`` [m, k], ``epsilon`` [m, k] and
+    ``augment`` [m, k + 1, 2, 8] (see the data pipeline). The discriminator returns a dict
+    with ``logit`` and ``features`` (and InfoGAN's ``q``), see ``networks.layers``.
     """
+
+    conditional = False  # whether G and D take the label
 
     def __init__(
         self,
         generator: keras.Model,
         discriminator: keras.Model,
         discriminator_steps: int = 1,
+        packing: int = 1,
+        ema_decay: float = 0.0,
+        augmentations: tuple[str, ...] = (),
+        unrolled_steps: int = 0,
+        unrolled_learning_rate: float = 0.01,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if discriminator_steps < 1:
             raise ValueError(f"discriminator_steps must be >= 1, got {discriminator_steps}")
+        if packing < 1:
+            raise ValueError(f"packing must be >= 1, got {packing}")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         self.generator = generator
         self.discriminator = discriminator
         self.discriminator_steps = discriminator_steps
-        self.latent_dim = generator.input_shape[-1]
+        self.packing = packing
+        self.augmentations = tuple(augmentations)
+        self.unrolled_steps = unrolled_steps
+        self.unrolled_learning_rate = unrolled_learning_rate
+        self.ema_decay = ema_decay
+        # Polyak averaging of G's weights (Karras et al. 2018; Yazici et al. 2019): a copy
+        # that trails G; samples, evaluation and export use it, training never does.
+        self.ema_generator = None
+        if ema_decay:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+        self.latent_dim = int(_input(generator, "z").shape[-1])
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         # Mean D(x) and D(G(z)): probabilities for cross-entropy losses (both tend to 0.5 at
@@ -64,9 +99,12 @@ class GAN(keras.Model):
         label_smoothing: float = 0.0,
         gradient_penalty_weight: float = 0.0,
         weight_clip: float = 0.0,
+        r1_weight: float = 0.0,
+        feature_matching_weight: float = 0.0,
         **kwargs,
     ) -> None:
-        """Set the optimizers and the adversarial loss (a name in ``losses.ADVERSARIAL_LOSSES``)."""
+        """Set the optimizers, the adversarial loss (a name in ``losses.ADVERSARIAL_LOSSES``)
+        and the weights of the optional penalty terms (0 = off)."""
         super().compile(optimizer=None, **kwargs)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
@@ -84,6 +122,8 @@ class GAN(keras.Model):
             )
         self.gradient_penalty_weight = gradient_penalty_weight
         self.weight_clip = weight_clip
+        self.r1_weight = r1_weight
+        self.feature_matching_weight = feature_matching_weight
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -95,60 +135,231 @@ class GAN(keras.Model):
         """Generator updates so far: the training step a checkpoint resumes at."""
         return self.generator_optimizer.iterations
 
+    @property
+    def noise_dim(self) -> int:
+        """Standard-normal numbers per example the pipeline must draw for one G input."""
+        return self.latent_dim
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The generator used for samples, evaluation and export: the EMA copy when kept."""
+        return self.ema_generator or self.generator
+
+    def exports(self) -> dict[str, keras.Model]:
+        """Deployable networks by name suffix ("" = the model's own name)."""
+        return {"": self.sampling_generator}
+
+    def checkpoint_objects(self) -> dict:
+        objects = {
+            "generator": self.generator, "discriminator": self.discriminator,
+            "generator_optimizer": self.generator_optimizer,
+            "discriminator_optimizer": self.discriminator_optimizer,
+        }
+        if self.ema_generator is not None:
+            objects["ema_generator"] = self.ema_generator
+        return objects
+
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
-        return self.generator(z, training=training)
+        return self.generator(self.generator_inputs(z, None), training=training)
 
     def generate(self, z: tf.Tensor) -> tf.Tensor:
-        """Samples for viewing or export: the generator in inference mode."""
-        return self.generator(z, training=False)
+        """Samples for viewing, evaluation or export: G (its EMA copy) in inference mode."""
+        return self.sampling_generator(self.generator_inputs(z, self.sample_labels(z)), training=False)
+
+    def sample_labels(self, z: tf.Tensor) -> tf.Tensor | None:
+        """Labels for unlabelled sampling (conditional models cycle through the classes)."""
+        return None
+
+    def preview_inputs(self, count: int, seed: tf.Tensor, examples: dict | None = None) -> dict:
+        """The fixed inputs of the sample grids written during training."""
+        return {"z": tf.random.stateless_normal([count, self.noise_dim], seed)}
+
+    def preview(self, inputs: dict) -> tuple[np.ndarray, int | None]:
+        """(samples, grid columns or None for a square grid) from ``preview_inputs``."""
+        return self.generate(inputs["z"]).numpy(), None
+
+    # --- Algorithm 1 ---------------------------------------------------------------------
 
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        for index in range(self.discriminator_steps):
-            self.discriminator_step(
-                batch["real"][:, index],
-                batch["z_discriminator"][:, index],
-                batch["epsilon"][:, index] if "epsilon" in batch else None,
-            )
-        self.generator_step(batch["z_generator"])
+        minibatches = [self._minibatch(batch, index) for index in range(self.discriminator_steps)]
+        for minibatch in minibatches:
+            self.discriminator_step(minibatch)
+        self.generator_step(self._generator_minibatch(batch), minibatches)
+        if self.ema_generator is not None:
+            self._update_ema()
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def discriminator_outputs(self, images: tf.Tensor) -> tf.Tensor:
-        return self.discriminator(images, training=True)
-
-    def discriminator_step(
-        self, real: tf.Tensor, z: tf.Tensor, epsilon: tf.Tensor | None = None
-    ) -> None:
+    def discriminator_step(self, minibatch: Minibatch) -> None:
         """One update of D on real examples and G(z); G is not changed."""
-        fake = tf.stop_gradient(_run_without_state_updates(self.generator, z))
+        real, label = minibatch["real"], minibatch.get("label")
+        fake = tf.stop_gradient(
+            _run_without_state_updates(self.generator, self.generator_inputs(minibatch["z"], label))
+        )
         with tf.GradientTape() as tape:
-            real_outputs = self.discriminator_outputs(real)
-            fake_outputs = self.discriminator_outputs(fake)
-            per_example = self.discriminator_loss(real_outputs, fake_outputs)
+            real_outputs = self.discriminate(real, label, minibatch.get("augment_real"))
+            fake_outputs = self.discriminate(fake, label, minibatch.get("augment_fake"))
+            adversarial = self.discriminator_loss(real_outputs["logit"], fake_outputs["logit"])
+            # Each term is averaged on its own: with packing, D's outputs are per pack while
+            # the penalties are per example.
+            terms = [adversarial]
+            critic = lambda images: self.discriminate(images, label, None)["logit"]  # noqa: E731
             if self.gradient_penalty_weight:
-                if epsilon is None:
+                if minibatch.get("epsilon") is None:
                     raise ValueError("a gradient penalty needs 'epsilon' in the batch")
-                per_example += self.gradient_penalty_weight * losses.gradient_penalty(
-                    self.discriminator_outputs, real, fake, epsilon
-                )
-            loss = tf.nn.compute_average_loss(per_example)
+                terms.append(self.gradient_penalty_weight * losses.gradient_penalty(
+                    critic, real, fake, minibatch["epsilon"]
+                ))
+            if self.r1_weight:
+                terms.append(self.r1_weight * losses.r1_penalty(critic, real))
+            auxiliary = self.auxiliary_loss(fake_outputs, minibatch["z"])
+            if auxiliary is not None:
+                terms.append(auxiliary)
+            loss = tf.add_n([tf.nn.compute_average_loss(term) for term in terms])
         variables = self.discriminator.trainable_variables
         self.discriminator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         if self.weight_clip:
             losses.clip_weights(variables, self.weight_clip)
-        self.d_loss_tracker.update_state(tf.reduce_mean(per_example))
-        self.d_real_tracker.update_state(self._readout(real_outputs))
-        self.d_fake_tracker.update_state(self._readout(fake_outputs))
+        self.d_loss_tracker.update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
+        self.d_real_tracker.update_state(self._readout(real_outputs["logit"]))
+        self.d_fake_tracker.update_state(self._readout(fake_outputs["logit"]))
 
-    def generator_step(self, z: tf.Tensor) -> None:
-        """One update of G through D; D's weights, batch-norm statistics included, stay fixed."""
+    def generator_step(self, minibatch: Minibatch, unroll_minibatches: list[Minibatch] = ()) -> None:
+        """One update of G through D; D's weights, batch-norm statistics included, stay fixed.
+
+        With ``unrolled_steps`` (Metz et al. 2017, eq. 6-7) G is scored by the D that
+        ``unrolled_steps`` SGD updates would produce, and its gradient flows through those
+        updates, so G is penalised for moves D could answer at once (mode hopping).
+        """
+        label = minibatch.get("label")
         with tf.GradientTape() as tape:
-            fake = self.generator(z, training=True)
-            fake_outputs = _run_without_state_updates(self.discriminator, fake)
-            per_example = self.adversarial_loss.generator(fake_outputs)
-            loss = tf.nn.compute_average_loss(per_example)
+            fake = self.generator(self.generator_inputs(minibatch["z"], label), training=True)
+            weights = self._discriminator_weights()
+            if self.unrolled_steps:
+                weights = self._unroll(weights, fake, label, unroll_minibatches or [minibatch])
+            fake_outputs = self.discriminate(fake, label, minibatch.get("augment_fake"), weights)
+            terms = [self.adversarial_loss.generator(fake_outputs["logit"])]
+            auxiliary = self.auxiliary_loss(fake_outputs, minibatch["z"])
+            if auxiliary is not None:
+                terms.append(auxiliary)
+            loss = tf.add_n([tf.nn.compute_average_loss(term) for term in terms])
+            if self.feature_matching_weight:
+                real_outputs = self.discriminate(minibatch["real"], label, minibatch.get("augment_real"), weights)
+                matching = losses.feature_matching_loss(real_outputs["features"], fake_outputs["features"])
+                # A batch statistic per replica; dividing by the replica count makes the
+                # summed gradient their mean.
+                replicas = tf.distribute.get_strategy().num_replicas_in_sync
+                loss += self.feature_matching_weight * matching / replicas
+                terms.append(self.feature_matching_weight * matching[None])
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        self.g_loss_tracker.update_state(tf.reduce_mean(per_example))
+        self.g_loss_tracker.update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
+
+    # --- hooks for the families ---------------------------------------------------------
+
+    def generator_inputs(self, z: tf.Tensor, label: tf.Tensor | None):
+        """What G is called with for noise ``z`` (and a label, for conditional models)."""
+        return z
+
+    def discriminate(
+        self, data: tf.Tensor, label: tf.Tensor | None, augment: tf.Tensor | None,
+        weights: tuple[list, list] | None = None,
+    ) -> dict[str, tf.Tensor]:
+        """D's outputs for ``data``: augmented (when on), packed (when on), then D in training
+        mode; with ``weights`` (trainable, non-trainable values) D runs statelessly on them."""
+        if self.augmentations and augment is not None:
+            data = diff_augment(data, augment, self.augmentations)
+        data = self._pack(data)
+        inputs = [data, label] if self.conditional else data
+        if weights is None:
+            return self.discriminator(inputs, training=True)
+        outputs, _ = self.discriminator.stateless_call(*weights, inputs, training=True)
+        return outputs
+
+    def auxiliary_loss(self, fake_outputs: dict, z: tf.Tensor) -> tf.Tensor | None:
+        """A per-example term both players minimise (InfoGAN's information loss)."""
+        return None
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _minibatch(self, batch: dict, index: int) -> Minibatch:
+        augment = batch.get("augment")
+        return {
+            "real": batch["real"][:, index],
+            "label": batch["label"][:, index] if "label" in batch else None,
+            "z": batch["z_discriminator"][:, index],
+            "epsilon": batch["epsilon"][:, index] if "epsilon" in batch else None,
+            "augment_real": None if augment is None else augment[:, index, 0],
+            "augment_fake": None if augment is None else augment[:, index, 1],
+        }
+
+    def _generator_minibatch(self, batch: dict) -> Minibatch:
+        augment = batch.get("augment")
+        last = self.discriminator_steps
+        return {
+            # Labels and real data of the first D minibatch: the class mix G is trained on
+            # follows the data, and feature matching compares against real examples.
+            "real": batch["real"][:, 0],
+            "label": batch["label"][:, 0] if "label" in batch else None,
+            "z": batch["z_generator"],
+            "augment_real": None if augment is None else augment[:, last, 0],
+            "augment_fake": None if augment is None else augment[:, last, 1],
+        }
+
+    def _discriminator_weights(self) -> tuple[list, list]:
+        return (
+            [variable.value for variable in self.discriminator.trainable_variables],
+            [variable.value for variable in self.discriminator.non_trainable_variables],
+        )
+
+    def _unroll(self, weights, fake, label, minibatches: list[Minibatch]) -> tuple[list, list]:
+        """D's weights after ``unrolled_steps`` differentiable SGD steps on (real, fake)."""
+        trainable, non_trainable = weights
+        for index in range(self.unrolled_steps):
+            minibatch = minibatches[index % len(minibatches)]
+            with tf.GradientTape() as inner:
+                inner.watch(trainable)
+                real_logits = self.discriminate(minibatch["real"], label, None, (trainable, non_trainable))["logit"]
+                fake_logits = self.discriminate(fake, label, None, (trainable, non_trainable))["logit"]
+                loss = tf.nn.compute_average_loss(self.discriminator_loss(real_logits, fake_logits))
+            gradients = inner.gradient(loss, trainable)
+            trainable = [w - self.unrolled_learning_rate * g for w, g in zip(trainable, gradients)]
+        return trainable, non_trainable
+
+    def _pack(self, data: tf.Tensor) -> tf.Tensor:
+        """PacGAN (Lin et al. 2018): m consecutive examples -> one input, joined on the last axis."""
+        if self.packing == 1:
+            return data
+        shape = data.shape[1:]
+        grouped = tf.reshape(data, [-1, self.packing, *shape])
+        rank = len(shape)
+        # [packs, m, ..., C] -> [packs, ..., m, C] -> [packs, ..., m*C]
+        grouped = tf.transpose(grouped, [0, *range(2, rank + 1), 1, rank + 1])
+        return tf.reshape(grouped, [-1, *shape[:-1], shape[-1] * self.packing])
+
+    def _update_ema(self) -> None:
+        """shadow <- decay * shadow + (1 - decay) * weight; batch-norm statistics copied.
+
+        Done in cross-replica context (``merge_call``), as optimizers apply their updates:
+        assigning a mirrored variable from replica context is refused.
+        """
+        decay = self.ema_decay
+        pairs = list(zip(self.ema_generator.trainable_variables, self.generator.trainable_variables))
+        copies = list(zip(self.ema_generator.non_trainable_variables, self.generator.non_trainable_variables))
+
+        def average(shadow, value):
+            return shadow.assign(decay * shadow + (1.0 - decay) * value)
+
+        def copy(shadow, value):
+            return shadow.assign(value)
+
+        def update(strategy, *values):
+            for index, ((shadow, _), value) in enumerate(zip(pairs + copies, values)):
+                function = average if index < len(pairs) else copy
+                strategy.extended.update(shadow.value, function, args=(value,), group=False)
+
+        tf.distribute.get_replica_context().merge_call(
+            update, args=tuple(value.value for _, value in pairs + copies)
+        )
 
     def _readout(self, outputs: tf.Tensor) -> tf.Tensor:
         if self.adversarial_loss.outputs_logits:
@@ -156,7 +367,21 @@ class GAN(keras.Model):
         return tf.reduce_mean(outputs)
 
 
-def _run_without_state_updates(model: keras.Model, inputs: tf.Tensor) -> tf.Tensor:
+def _input(model: keras.Model, name: str):
+    """A functional model's input tensor by name."""
+    for tensor in model.inputs:
+        if tensor.name == name:
+            return tensor
+    raise ValueError(f"{model.name} has no input named {name!r} (inputs: {[t.name for t in model.inputs]})")
+
+
+def uniform_from_normal(z: tf.Tensor) -> tf.Tensor:
+    """Standard-normal numbers -> Uniform(0, 1) numbers (the normal CDF), so families that
+    need uniform randomness can take it from the pipeline's noise."""
+    return 0.5 * (1.0 + tf.math.erf(z / math.sqrt(2.0)))
+
+
+def _run_without_state_updates(model: keras.Model, inputs) -> tf.Tensor:
     """``model(inputs, training=True)`` that leaves non-trainable state as it was.
 
     Batch norm then normalises with the batch's statistics (the function the network is

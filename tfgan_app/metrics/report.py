@@ -17,9 +17,15 @@ LOWER_IS_BETTER = {"fid", "kid", "reverse_kl", "ks_statistic", "wasserstein_1"}
 HIGHER_IS_BETTER = {"modes_covered", "high_quality", "precision", "recall", "classifier_score"}
 
 
-def in_batches(generate, z: np.ndarray, batch: int = 500) -> np.ndarray:
-    """``generate`` (a Keras generator or an export's runner) over ``z`` in memory-sized chunks."""
-    return np.concatenate([np.asarray(generate(z[start : start + batch])) for start in range(0, len(z), batch)])
+def in_batches(generate, inputs: np.ndarray | dict[str, np.ndarray], batch: int = 500) -> np.ndarray:
+    """``generate`` (a model's sampler or an export's runner) over ``inputs`` (an array, or a
+    dict of named arrays cut alike) in memory-sized chunks."""
+    if isinstance(inputs, dict):
+        count = len(next(iter(inputs.values())))
+        cut = lambda start: {name: value[start : start + batch] for name, value in inputs.items()}  # noqa: E731
+    else:
+        count, cut = len(inputs), lambda start: inputs[start : start + batch]
+    return np.concatenate([np.asarray(generate(cut(start))) for start in range(0, count, batch)])
 
 
 def real_subset(images: np.ndarray, count: int, seed: int) -> np.ndarray:

@@ -16,16 +16,26 @@ __all__ = [
 
 
 def build_networks(
-    model: ModelConfig, data_shape: tuple[int, ...], synchronized_batch_norm: bool = False
+    model: ModelConfig,
+    data_shape: tuple[int, ...],
+    synchronized_batch_norm: bool = False,
+    num_classes: int = 0,
+    code_dim: int = 0,
 ) -> tuple[keras.Model, keras.Model]:
-    """(generator, discriminator) for data of shape ``data_shape`` (no batch dimension)."""
+    """(generator, discriminator) for data of shape ``data_shape`` (no batch dimension).
+
+    ``num_classes``: a conditional pair (label input to both); ``code_dim``: InfoGAN's code
+    input to G and a Q head of that size on D.
+    """
     if model.architecture == "mlp":
         if len(data_shape) != 1:
             raise ValueError(f"the mlp architecture takes vectors, got data of shape {data_shape}")
-        generator = mlp_generator(model.latent_dim, data_shape[0], model.hidden_units, model.hidden_layers)
+        generator = mlp_generator(
+            model.latent_dim, data_shape[0], model.hidden_units, model.hidden_layers, num_classes, code_dim
+        )
         discriminator = mlp_discriminator(
             data_shape[0], model.hidden_units, model.hidden_layers,
-            model.spectral_norm, model.minibatch_stddev,
+            model.spectral_norm, model.minibatch_stddev, num_classes, code_dim, model.packing,
         )
         return generator, discriminator
     if model.architecture == "dcgan":
@@ -33,11 +43,12 @@ def build_networks(
             raise ValueError(f"dcgan takes square images [H, W, C], got data of shape {data_shape}")
         generator = dcgan_generator(
             model.latent_dim, data_shape, model.generator_width,
-            model.batch_norm_momentum, synchronized_batch_norm,
+            model.batch_norm_momentum, synchronized_batch_norm, num_classes, code_dim,
         )
         discriminator = dcgan_discriminator(
             data_shape, model.discriminator_width, model.spectral_norm,
             model.minibatch_stddev, model.batch_norm_momentum, synchronized_batch_norm,
+            num_classes, code_dim, model.packing,
         )
         return generator, discriminator
     raise ValueError(f"unknown architecture {model.architecture!r}; choose 'dcgan' or 'mlp'")

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import keras
 
-from tfgan_app.networks.layers import MinibatchStddev, maybe_spectral_norm
+from tfgan_app.networks.layers import (
+    MinibatchStddev, discriminator_heads, discriminator_inputs, generator_inputs, maybe_spectral_norm,
+    model_inputs,
+)
 
 
 def resolution_plan(image_size: int) -> tuple[int, int]:
@@ -34,8 +37,10 @@ def dcgan_generator(
     width: int = 64,
     batch_norm_momentum: float = 0.9,
     synchronized_batch_norm: bool = False,
+    num_classes: int = 0,
+    code_dim: int = 0,
 ) -> keras.Model:
-    """z -> Dense(base*base*C) -> [ConvTranspose stride 2, BN, ReLU] x n -> ConvT + tanh.
+    """z (+ label embedding, + code) -> Dense(base*base*C) -> [ConvTranspose stride 2, BN, ReLU] x n -> ConvT + tanh.
 
     ``width`` is the filter count of the last hidden layer; each coarser layer doubles it.
     Synchronized batch norm computes statistics over the global batch under a distribution
@@ -50,8 +55,8 @@ def dcgan_generator(
             momentum=batch_norm_momentum, synchronized=synchronized_batch_norm, name=name
         )
 
-    z = keras.Input((latent_dim,), name="z")
-    x = keras.layers.Dense(base * base * top, use_bias=False, name="project")(z)
+    inputs, x = generator_inputs(latent_dim, num_classes, code_dim)
+    x = keras.layers.Dense(base * base * top, use_bias=False, name="project")(x)
     x = norm("project_bn")(x)
     x = keras.layers.ReLU()(x)
     x = keras.layers.Reshape((base, base, top))(x)
@@ -64,7 +69,7 @@ def dcgan_generator(
         x = keras.layers.ReLU()(x)
     x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="to_image")(x)
     images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model(z, images, name="dcgan_generator")
+    return keras.Model(model_inputs(inputs), images, name="dcgan_generator")
 
 
 def dcgan_discriminator(
@@ -74,8 +79,12 @@ def dcgan_discriminator(
     minibatch_stddev: bool = False,
     batch_norm_momentum: float = 0.9,
     synchronized_batch_norm: bool = False,
+    num_classes: int = 0,
+    auxiliary_outputs: int = 0,
+    packing: int = 1,
 ) -> keras.Model:
-    """image -> [Conv stride 2, (BN), LeakyReLU] x n -> Flatten -> Dense(1) logit.
+    """image -> [Conv stride 2, (BN), LeakyReLU] x n -> Flatten -> heads
+    (``discriminator_heads``: the logit, the features, InfoGAN's q).
 
     With spectral norm the batch norm layers are left out: spectral normalisation already
     controls the layers' Lipschitz constants (Miyato et al. 2018) and their discriminators
@@ -83,8 +92,7 @@ def dcgan_discriminator(
     """
     height = image_shape[0]
     _, steps = resolution_plan(height)
-    inputs = keras.Input(image_shape, name="image")
-    x = inputs
+    inputs, x, label = discriminator_inputs(image_shape, num_classes, packing)
     for index in range(steps):
         conv = keras.layers.Conv2D(
             width * 2**index, 4, strides=2, padding="same", name=f"down_{index}"
@@ -99,6 +107,6 @@ def dcgan_discriminator(
         x = keras.layers.LeakyReLU(0.2)(x)
     if minibatch_stddev:
         x = MinibatchStddev(name="minibatch_stddev")(x)
-    x = keras.layers.Flatten()(x)
-    logits = maybe_spectral_norm(keras.layers.Dense(1, name="logit"), spectral_norm)(x)
-    return keras.Model(inputs, logits, name="dcgan_discriminator")
+    x = keras.layers.Flatten(name="features")(x)
+    outputs = discriminator_heads(x, label, num_classes, auxiliary_outputs, spectral_norm)
+    return keras.Model(model_inputs(inputs), outputs, name="dcgan_discriminator")

@@ -44,3 +44,99 @@ class MinibatchStddev(keras.layers.Layer):
 def maybe_spectral_norm(layer: keras.layers.Layer, enabled: bool) -> keras.layers.Layer:
     """Wrap in ``keras.layers.SpectralNormalization`` (Miyato et al. 2018) when enabled."""
     return keras.layers.SpectralNormalization(layer) if enabled else layer
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class ReflectionPadding2D(keras.layers.Layer):
+    """Pads height and width by mirroring the border (CycleGAN's generators use it so the
+    convolutions see no artificial zero frame)."""
+
+    def __init__(self, padding: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = padding
+
+    def call(self, inputs):
+        p = self.padding
+        return ops.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        grow = lambda side: None if side is None else side + 2 * self.padding  # noqa: E731
+        return (batch, grow(height), grow(width), channels)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+def instance_norm(name: str | None = None) -> keras.layers.Layer:
+    """Instance normalisation (Ulyanov et al. 2016): group norm with one group per channel."""
+    return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
+
+
+def generator_inputs(
+    latent_dim: int, num_classes: int = 0, code_dim: int = 0
+) -> tuple[list[keras.KerasTensor], keras.KerasTensor]:
+    """The generator's named inputs and their joined vector.
+
+    ``z`` noise [latent_dim]; with ``num_classes`` a ``label`` int32 scalar whose learned
+    embedding is concatenated to z (Mirza & Osindero 2014); with ``code_dim`` an InfoGAN
+    ``code`` vector (Chen et al. 2016) concatenated likewise. The input names are the
+    exported signature's input names.
+    """
+    z = keras.Input((latent_dim,), name="z")
+    inputs, parts = [z], [z]
+    if num_classes:
+        label = keras.Input((), dtype="int32", name="label")
+        inputs.append(label)
+        parts.append(keras.layers.Embedding(num_classes, min(50, 4 * num_classes), name="label_embedding")(label))
+    if code_dim:
+        code = keras.Input((code_dim,), name="code")
+        inputs.append(code)
+        parts.append(code)
+    joined = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="joined_inputs")(parts)
+    return inputs, joined
+
+
+def discriminator_heads(
+    features: keras.KerasTensor,
+    label: keras.KerasTensor | None = None,
+    num_classes: int = 0,
+    auxiliary_outputs: int = 0,
+    spectral_norm: bool = False,
+) -> dict[str, keras.KerasTensor]:
+    """A discriminator's outputs from its body's flat ``features``.
+
+    ``logit``: Dense(1), plus for a conditional D the projection term <embed(y), features>
+    (Miyato & Koyama 2018, eq. 3). ``features``: the body's output itself, for feature
+    matching. ``q``: InfoGAN's auxiliary head (Chen et al. 2016) predicting the latent code.
+    """
+    logit = maybe_spectral_norm(keras.layers.Dense(1, name="logit"), spectral_norm)(features)
+    if num_classes:
+        embedding = keras.layers.Embedding(num_classes, features.shape[-1], name="class_projection")(label)
+        projection = keras.layers.Dot(axes=1, name="projection")([embedding, features])
+        logit = keras.layers.Add(name="conditional_logit")([logit, projection])
+    outputs = {"logit": logit, "features": features}
+    if auxiliary_outputs:
+        hidden = keras.layers.Dense(128, name="q_hidden")(features)
+        hidden = keras.layers.LeakyReLU(0.2)(hidden)
+        outputs["q"] = keras.layers.Dense(auxiliary_outputs, name="q")(hidden)
+    return outputs
+
+
+def discriminator_inputs(
+    data_shape: tuple[int, ...], num_classes: int = 0, packing: int = 1
+) -> tuple[list[keras.KerasTensor], keras.KerasTensor, keras.KerasTensor | None]:
+    """(inputs, data input, label input or None). PacGAN (Lin et al. 2018) packs ``packing``
+    samples into one discriminator input along the last axis."""
+    shape = (*data_shape[:-1], data_shape[-1] * packing)
+    data = keras.Input(shape, name="data")
+    if not num_classes:
+        return [data], data, None
+    label = keras.Input((), dtype="int32", name="label")
+    return [data, label], data, label
+
+
+def model_inputs(inputs: list[keras.KerasTensor]):
+    """A functional model's inputs: the tensor itself when there is one, so callers pass a
+    tensor rather than a one-element list."""
+    return inputs if len(inputs) > 1 else inputs[0]

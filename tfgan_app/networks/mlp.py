@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import keras
 
-from tfgan_app.networks.layers import MinibatchStddev, maybe_spectral_norm
+from tfgan_app.networks.layers import (
+    MinibatchStddev, discriminator_heads, discriminator_inputs, generator_inputs, maybe_spectral_norm,
+    model_inputs,
+)
 
 
 def mlp_generator(
-    latent_dim: int, output_dim: int, hidden_units: int = 128, hidden_layers: int = 2
+    latent_dim: int,
+    output_dim: int,
+    hidden_units: int = 128,
+    hidden_layers: int = 2,
+    num_classes: int = 0,
+    code_dim: int = 0,
 ) -> keras.Model:
-    """z -> [Dense -> ReLU] x hidden_layers -> Dense (linear output: data is unbounded)."""
-    z = keras.Input((latent_dim,), name="z")
-    x = z
+    """z (+ label embedding, + code) -> [Dense -> ReLU] x hidden_layers -> Dense.
+
+    The output is linear: toy and tabular data are unbounded.
+    """
+    inputs, x = generator_inputs(latent_dim, num_classes, code_dim)
     for index in range(hidden_layers):
         x = keras.layers.Dense(hidden_units, activation="relu", name=f"hidden_{index}")(x)
     outputs = keras.layers.Dense(output_dim, name="samples")(x)
-    return keras.Model(z, outputs, name="mlp_generator")
+    return keras.Model(model_inputs(inputs), outputs, name="mlp_generator")
 
 
 def mlp_discriminator(
@@ -25,14 +35,16 @@ def mlp_discriminator(
     hidden_layers: int = 2,
     spectral_norm: bool = False,
     minibatch_stddev: bool = False,
+    num_classes: int = 0,
+    auxiliary_outputs: int = 0,
+    packing: int = 1,
 ) -> keras.Model:
-    """x -> [Dense -> LeakyReLU(0.2)] x hidden_layers -> Dense(1) logit."""
-    inputs = keras.Input((input_dim,), name="x")
-    x = inputs
+    """x -> [Dense -> LeakyReLU(0.2)] x hidden_layers -> heads (see ``discriminator_heads``)."""
+    inputs, x, label = discriminator_inputs((input_dim,), num_classes, packing)
     for index in range(hidden_layers):
         x = maybe_spectral_norm(keras.layers.Dense(hidden_units, name=f"hidden_{index}"), spectral_norm)(x)
         x = keras.layers.LeakyReLU(0.2)(x)
     if minibatch_stddev:
         x = MinibatchStddev(name="minibatch_stddev")(x)
-    logits = maybe_spectral_norm(keras.layers.Dense(1, name="logit"), spectral_norm)(x)
-    return keras.Model(inputs, logits, name="mlp_discriminator")
+    outputs = discriminator_heads(x, label, num_classes, auxiliary_outputs, spectral_norm)
+    return keras.Model(model_inputs(inputs), outputs, name="mlp_discriminator")

@@ -30,13 +30,13 @@ def default_metric(source: Source) -> str:
 
 
 class GeneratorEvaluator:
-    """Callable: generator -> {metric: value} on a fixed noise batch."""
+    """Callable: generate (noise -> samples) -> {metric: value} on a fixed noise batch."""
 
-    def __init__(self, config: Config, source: Source):
+    def __init__(self, config: Config, source: Source, noise_dim: int):
         self.metric = config.evaluation.metric or default_metric(source)
         count = config.evaluation.num_samples
         self.z = tf.random.stateless_normal(
-            [count, config.model.latent_dim], stream_seed(config.seed, _EVALUATION_NOISE, 0)
+            [count, noise_dim], stream_seed(config.seed, _EVALUATION_NOISE, 0)
         )
         self.toy = TOY_DISTRIBUTIONS.get(config.data.name) if source.sampler is not None else None
         if self.toy is not None:
@@ -48,8 +48,8 @@ class GeneratorEvaluator:
         self.extractor, _ = load_domain_classifier(folder)
         self.real_features = self.extractor.run(real_subset(source.images, count, config.seed))[0]
 
-    def __call__(self, generator) -> dict[str, float]:
-        samples = in_batches(lambda chunk: generator(chunk, training=False).numpy(), self.z)
+    def __call__(self, generate) -> dict[str, float]:
+        samples = in_batches(lambda chunk: generate(chunk).numpy(), self.z)
         if self.toy is not None:
             rows = toy_rows(samples, self.toy, self.reference)
         else:
@@ -84,7 +84,7 @@ class PeriodicEvaluation(StepCallback):
     def on_step_end(self, step, logs):
         if step % self.every or self.state.stop_reason == "non_finite":
             return
-        values = self.evaluator(self.model.generator)
+        values = self.evaluator(self.model.generate)
         with self.jsonl_path.open("a") as handle:
             # Strict JSON: an infinite reverse KL (no high-quality sample) is written as null.
             record = {f"eval_{k}": (v if np.isfinite(v) else None) for k, v in values.items()}

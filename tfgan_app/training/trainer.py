@@ -25,11 +25,10 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tfgan_app.config import Config, OptimizerConfig, save_config
+from tfgan_app.config import Config, save_config
 from tfgan_app.data import Source, load_source, make_train_dataset, steps_per_epoch
-from tfgan_app.data.pipeline import stream_seed
-from tfgan_app.gans import GAN
-from tfgan_app.networks import build_networks
+from tfgan_app.data.pipeline import example_batch, stream_seed
+from tfgan_app.gans import build_model
 from tfgan_app.training.callbacks import (
     Checkpointer, MetricsLogger, ProgressBar, RunState, SampleWriter, StepClock,
 )
@@ -58,50 +57,21 @@ class TrainResult:
     message: str = ""
 
 
-def make_optimizer(config: OptimizerConfig) -> keras.optimizers.Optimizer:
-    if config.name == "adam":
-        return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
-    if config.name == "rmsprop":
-        return keras.optimizers.RMSprop(config.learning_rate)
-    if config.name == "sgd":
-        return keras.optimizers.SGD(config.learning_rate)
-    raise ValueError(f"unknown optimizer {config.name!r}; choose adam, rmsprop or sgd")
+def make_checkpoint(model: keras.Model) -> tf.train.Checkpoint:
+    return tf.train.Checkpoint(**model.checkpoint_objects())
 
 
-def build_gan(config: Config, source: Source, replicas: int = 1) -> GAN:
-    """Networks, optimizers and the compiled GAN; call inside the strategy's scope."""
-    generator, discriminator = build_networks(
-        config.model, source.element_shape, synchronized_batch_norm=replicas > 1
-    )
-    gan = GAN(generator, discriminator, discriminator_steps=config.train.discriminator_steps)
-    gan.compile(
-        generator_optimizer=make_optimizer(config.optimizer.generator),
-        discriminator_optimizer=make_optimizer(config.optimizer.discriminator),
-        loss=config.loss.name,
-        label_smoothing=config.loss.label_smoothing,
-        gradient_penalty_weight=config.loss.gradient_penalty_weight,
-        weight_clip=config.loss.weight_clip,
-    )
-    return gan
-
-
-def make_checkpoint(gan: GAN) -> tf.train.Checkpoint:
-    return tf.train.Checkpoint(
-        generator=gan.generator,
-        discriminator=gan.discriminator,
-        generator_optimizer=gan.generator_optimizer,
-        discriminator_optimizer=gan.discriminator_optimizer,
-    )
-
-
-def _apply_learning_rates(gan: GAN, config: Config) -> None:
+def _apply_learning_rates(model: keras.Model, config: Config) -> None:
     """The checkpoint restores the optimizers' learning rates; the config given for the
-    resumed run wins, so "lower the learning rate and resume" does what it says."""
+    resumed run wins, so "lower the learning rate and resume" does what it says. (A decay
+    schedule is rebuilt from the config anyway.)"""
     pairs = (
-        (gan.generator_optimizer, config.optimizer.generator),
-        (gan.discriminator_optimizer, config.optimizer.discriminator),
+        (model.generator_optimizer, config.optimizer.generator),
+        (model.discriminator_optimizer, config.optimizer.discriminator),
     )
     for optimizer, settings in pairs:
+        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            continue
         restored = float(optimizer.learning_rate.numpy())
         if restored != settings.learning_rate:
             log.info("learning rate %g -> %g (from the config)", restored, settings.learning_rate)
@@ -117,20 +87,23 @@ def total_steps(config: Config, source: Source) -> int:
     return config.train.steps
 
 
-def sample_renderer(config: Config, source: Source):
-    """A function (gan, step) -> RGB/gray picture of samples from a fixed noise batch."""
+def sample_renderer(config: Config, source: Source, model: keras.Model):
+    """A function (model, step) -> RGB/gray picture of samples from fixed inputs: a scatter
+    or histogram for toy data, else the family's grid (``preview``)."""
+    seed = stream_seed(config.seed, _SAMPLE_NOISE, 0)
     if source.sampler is not None:
         count = config.sampling.toy_points
-        z = tf.random.stateless_normal(
-            [count, config.model.latent_dim], stream_seed(config.seed, _SAMPLE_NOISE, 0)
-        )
+        z = model.preview_inputs(count, seed)["z"]
         real = source.sampler(stream_seed(config.seed, _SAMPLE_REAL, 0), count).numpy()
-        return lambda gan, step: toy_plot(gan.generate(z).numpy(), real, f"step {step}")
-    z = tf.random.stateless_normal(
-        [config.sampling.num_samples, config.model.latent_dim],
-        stream_seed(config.seed, _SAMPLE_NOISE, 0),
-    )
-    return lambda gan, step: image_grid(gan.generate(z).numpy())
+        return lambda model, step: toy_plot(model.generate(z).numpy(), real, f"step {step}")
+    examples = example_batch(source, config.sampling.num_samples) if source.images is not None else None
+    inputs = model.preview_inputs(config.sampling.num_samples, seed, examples)
+
+    def render(model, step):
+        samples, columns = model.preview(inputs)
+        return image_grid(samples, columns)
+
+    return render
 
 
 def _keep_metrics_up_to(path: Path, step: int) -> None:
@@ -171,23 +144,23 @@ def train(
         raise ValueError(
             f"train.batch_size {config.train.batch_size} does not split over {replicas} replicas"
         )
-    source = load_source(config.data)
+    source = load_source(config.data, config.model.family)
     steps = total_steps(config, source)
     with strategy.scope():
-        gan = build_gan(config, source, replicas)
-    checkpoint = make_checkpoint(gan)
+        model = build_model(config, source.element_shape, source.num_classes, replicas, steps)
+    checkpoint = make_checkpoint(model)
     manager = tf.train.CheckpointManager(
         checkpoint, str(checkpoint_dir), max_to_keep=config.train.keep_checkpoints
     )
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         log.info("resumed from %s", manager.latest_checkpoint)
-        _apply_learning_rates(gan, config)
+        _apply_learning_rates(model, config)
     elif resume:
         log.info("no checkpoint in %s yet: starting at step 0", checkpoint_dir)
-    start_step = int(gan.step.numpy())
+    start_step = int(model.step.numpy())
     # Built before anything is written: a missing classifier fails here, not mid-run.
-    evaluator = _make_evaluator(config, source)
+    evaluator = _make_evaluator(config, source, model.noise_dim)
     save_config(config, run_dir / "config.json")
     _keep_metrics_up_to(run_dir / "metrics.jsonl", start_step)
 
@@ -198,8 +171,9 @@ def train(
         config.train.batch_size // replicas, start_step, steps,
     )
     info = {
-        "status": "running", "pipeline": config.pipeline, "data": source.description,
-        "class_names": source.class_names, "element_shape": list(source.element_shape),
+        "status": "running", "pipeline": config.pipeline, "family": config.model.family,
+        "data": source.description, "class_names": source.class_names,
+        "num_classes": source.num_classes, "element_shape": list(source.element_shape),
         "strategy": type(strategy).__name__, "replicas": replicas,
         "global_batch": config.train.batch_size,
         "per_replica_batch": config.train.batch_size // replicas,
@@ -223,16 +197,16 @@ def train(
             *_evaluation_callbacks(config, evaluator, state, checkpoint, checkpoint_dir, writer, run_dir),
             SampleWriter(
                 state, run_dir / "samples", writer, config.sampling.every,
-                sample_renderer(config, source),
+                sample_renderer(config, source, model),
             ),
             ProgressBar(state, progress_stream or sys.stderr),
         ]
         dataset = make_train_dataset(
             source, config.train.batch_size, config.train.discriminator_steps,
-            config.model.latent_dim, config.seed, start_step,
+            model.noise_dim, config.seed, start_step, augment=bool(config.train.augment),
         )
         with _interrupts_request_stop(state):
-            gan.fit(
+            model.fit(
                 dataset, epochs=1, steps_per_epoch=steps - start_step, shuffle=False,
                 verbose=0, callbacks=callbacks,
             )
@@ -263,12 +237,12 @@ def train(
     return result
 
 
-def _make_evaluator(config: Config, source: Source):
+def _make_evaluator(config: Config, source: Source, noise_dim: int):
     if not config.evaluation.every:
         return None
     from tfgan_app.training.evaluation import GeneratorEvaluator
 
-    return GeneratorEvaluator(config, source)
+    return GeneratorEvaluator(config, source, noise_dim)
 
 
 def _evaluation_callbacks(config, evaluator, state, checkpoint, checkpoint_dir, writer, run_dir) -> list:

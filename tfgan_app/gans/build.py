@@ -1,0 +1,126 @@
+"""From a config to a compiled family model: networks, optimizers, losses, switches."""
+
+from __future__ import annotations
+
+import keras
+
+from tfgan_app.config import Config, OptimizerConfig, parse_augmentations
+from tfgan_app.gans.conditional import ConditionalGAN
+from tfgan_app.gans.cyclegan import CycleGAN
+from tfgan_app.gans.gan import GAN
+from tfgan_app.gans.infogan import InfoGAN
+from tfgan_app.gans.pix2pix import Pix2Pix
+from tfgan_app.networks import build_networks
+from tfgan_app.networks.translation import patchgan_discriminator, resnet_generator, unet_generator
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Constant ``initial`` until ``start`` updates, then linearly to 0 at ``end`` (CycleGAN:
+    100 epochs constant, 100 decaying)."""
+
+    def __init__(self, initial: float, start: int, end: int):
+        self.initial, self.start, self.end = initial, start, end
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        fraction = (step - self.start) / max(self.end - self.start, 1)
+        return self.initial * keras.ops.clip(1.0 - fraction, 0.0, 1.0)
+
+    def get_config(self):
+        return {"initial": self.initial, "start": self.start, "end": self.end}
+
+
+def make_optimizer(config: OptimizerConfig, schedule: tuple[int, int] | None = None) -> keras.optimizers.Optimizer:
+    """An optimizer from its config; ``schedule`` = (decay start, end) in its own updates."""
+    rate = config.learning_rate if schedule is None else LinearDecay(config.learning_rate, *schedule)
+    if config.name == "adam":
+        return keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
+    if config.name == "rmsprop":
+        return keras.optimizers.RMSprop(rate)
+    if config.name == "sgd":
+        return keras.optimizers.SGD(rate)
+    raise ValueError(f"unknown optimizer {config.name!r}; choose adam, rmsprop or sgd")
+
+
+def _optimizers(config: Config, total_steps: int) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
+    def schedule(updates_per_step: int):
+        if config.train.learning_rate_decay == "none":
+            return None
+        end = total_steps * updates_per_step
+        return int(config.train.decay_start * end), end
+
+    return (
+        make_optimizer(config.optimizer.generator, schedule(1)),
+        make_optimizer(config.optimizer.discriminator, schedule(config.train.discriminator_steps)),
+    )
+
+
+def build_model(
+    config: Config,
+    element_shape: tuple[int, ...],
+    num_classes: int = 0,
+    replicas: int = 1,
+    total_steps: int = 1,
+) -> keras.Model:
+    """The compiled model of ``config.model.family``; call inside the strategy's scope.
+
+    ``total_steps`` matters only for a learning-rate decay schedule.
+    """
+    model_cfg, loss, train = config.model, config.loss, config.train
+    family = model_cfg.family
+    generator_optimizer, discriminator_optimizer = _optimizers(config, total_steps)
+    if family == "pix2pix":
+        model = Pix2Pix(
+            unet_generator(element_shape, element_shape[-1], model_cfg.generator_width, model_cfg.unet_depth),
+            patchgan_discriminator(element_shape, element_shape[-1], model_cfg.discriminator_width, model_cfg.patch_layers),
+            discriminator_steps=train.discriminator_steps,
+        )
+        model.compile(generator_optimizer, discriminator_optimizer, loss.name, l1_weight=loss.l1_weight)
+        return model
+    if family == "cyclegan":
+        def generator():
+            return resnet_generator(element_shape, None, model_cfg.generator_width, model_cfg.residual_blocks)
+
+        def discriminator():
+            return patchgan_discriminator(element_shape, 0, model_cfg.discriminator_width, model_cfg.patch_layers)
+
+        model = CycleGAN(generator(), generator(), discriminator(), discriminator(), pool_size=train.image_pool)
+        model.compile(
+            generator_optimizer, discriminator_optimizer, loss.name,
+            cycle_weight=loss.cycle_weight, identity_weight=loss.identity_weight,
+        )
+        return model
+
+    if family == "cgan" and num_classes < 2:
+        raise ValueError(f"the conditional GAN needs labelled data with at least 2 classes, got {num_classes}")
+    code_dim = model_cfg.categorical_code + model_cfg.continuous_codes if family == "infogan" else 0
+    generator, discriminator = build_networks(
+        model_cfg, element_shape, synchronized_batch_norm=replicas > 1,
+        num_classes=num_classes if family == "cgan" else 0, code_dim=code_dim,
+    )
+    switches = dict(
+        discriminator_steps=train.discriminator_steps, packing=model_cfg.packing, ema_decay=train.ema_decay,
+        augmentations=parse_augmentations(train.augment), unrolled_steps=train.unrolled_steps,
+        unrolled_learning_rate=train.unrolled_learning_rate,
+    )
+    if family == "cgan":
+        model = ConditionalGAN(generator, discriminator, num_classes, **switches)
+    elif family == "infogan":
+        model = InfoGAN(
+            generator, discriminator, model_cfg.categorical_code, model_cfg.continuous_codes,
+            loss.information_weight, **switches,
+        )
+    else:
+        model = GAN(generator, discriminator, **switches)
+    model.compile(
+        generator_optimizer=generator_optimizer,
+        discriminator_optimizer=discriminator_optimizer,
+        loss=loss.name,
+        label_smoothing=loss.label_smoothing,
+        gradient_penalty_weight=loss.gradient_penalty_weight,
+        weight_clip=loss.weight_clip,
+        r1_weight=loss.r1_weight,
+        feature_matching_weight=loss.feature_matching_weight,
+    )
+    return model

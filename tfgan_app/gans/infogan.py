@@ -1,0 +1,81 @@
+"""InfoGAN (Chen et al. 2016, "InfoGAN: Interpretable Representation Learning by Information
+Maximizing Generative Adversarial Nets").
+
+G takes noise z and a latent code c: a categorical code (one of ``categories``, uniform) and
+``continuous`` codes uniform in [-1, 1]. An auxiliary head Q on D's body predicts c from
+G(z, c); both G and Q minimise the information loss ``-E log Q(c | G(z, c))`` (eq. 5, with
+weight lambda) next to the GAN's adversarial losses, which drives G to make the code
+visible in its output: with no labels, the categorical code tends to pick out classes.
+
+The code is made from the pipeline's standard-normal noise (argmax of ``categories`` normals
+is uniform over them; the normal CDF maps a normal to a uniform), so the batch layout and
+the determinism of ``GAN`` carry over unchanged.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app import losses
+from tfgan_app.gans.gan import GAN, uniform_from_normal
+
+
+class InfoGAN(GAN):
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        categories: int,
+        continuous: int,
+        information_weight: float = 1.0,
+        **kwargs,
+    ):
+        if categories < 2:
+            raise ValueError(f"InfoGAN needs a categorical code of at least 2 values, got {categories}")
+        super().__init__(generator, discriminator, **kwargs)
+        self.categories, self.continuous = categories, continuous
+        self.information_weight = information_weight
+
+    @property
+    def noise_dim(self) -> int:
+        return self.latent_dim + self.categories + self.continuous
+
+    def codes(self, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """(one-hot categorical code [m, C], continuous code in [-1, 1] [m, K]) from the noise."""
+        start = self.latent_dim
+        categorical = tf.one_hot(tf.argmax(z[:, start : start + self.categories], axis=-1), self.categories)
+        continuous = 2.0 * uniform_from_normal(z[:, start + self.categories :]) - 1.0
+        return categorical, continuous
+
+    def generator_inputs(self, z, label):
+        categorical, continuous = self.codes(z)
+        return [z[:, : self.latent_dim], tf.concat([categorical, continuous], axis=-1)]
+
+    def auxiliary_loss(self, fake_outputs: dict, z: tf.Tensor) -> tf.Tensor:
+        categorical, continuous = self.codes(z)
+        return self.information_weight * losses.information_loss(fake_outputs["q"], categorical, continuous)
+
+    def code_accuracy(self, z: tf.Tensor) -> float:
+        """How often Q's most likely category is the categorical code G was given (chance 1/C)."""
+        categorical, _ = self.codes(z)
+        images = self.generator(self.generator_inputs(z, None), training=False)
+        q = self.discriminator(images, training=False)["q"][:, : self.categories]
+        return float(tf.reduce_mean(tf.cast(tf.argmax(q, -1) == tf.argmax(categorical, -1), tf.float32)))
+
+    def preview_inputs(self, count: int, seed: tf.Tensor, examples: dict | None = None) -> dict:
+        """Row r: categorical code r; across a row the first continuous code runs from -1 to
+        1 (the others 0); one noise vector for the whole grid, so only the codes vary."""
+        columns = max(1, count // self.categories)
+        noise = tf.random.stateless_normal([1, self.latent_dim], seed)
+        categorical = tf.repeat(tf.eye(self.categories), columns, axis=0)
+        continuous = np.zeros([self.categories * columns, self.continuous], np.float32)
+        if self.continuous:
+            continuous[:, 0] = np.tile(np.linspace(-1.0, 1.0, columns), self.categories)
+        code = tf.concat([categorical, continuous], axis=-1)
+        return {"z": tf.tile(noise, [self.categories * columns, 1]), "code": code}
+
+    def preview(self, inputs: dict) -> tuple[np.ndarray, int]:
+        images = self.sampling_generator([inputs["z"], inputs["code"]], training=False).numpy()
+        return images, len(images) // self.categories

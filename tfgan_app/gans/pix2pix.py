@@ -1,0 +1,108 @@
+"""pix2pix (Isola et al. 2017, "Image-to-Image Translation with Conditional Adversarial
+Networks"): paired translation x -> y.
+
+    G* = arg min_G max_D  L_cGAN(G, D) + lambda L_L1(G)          (eq. 4, lambda = 100)
+
+D is a conditional PatchGAN judging (x, y) pairs patch by patch; G is a U-Net. As in the
+paper, D's objective is halved (sec. 3.3), and z is dropped: the paper found the noise
+ignored and used dropout instead; here G is deterministic, so a run is a pure function of
+its batches like every other family.
+
+Batches: ``condition`` [m, k, H, W, C] (x, the input) and ``real`` [m, k, H, W, C] (y).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app import losses
+from tfgan_app.gans.gan import _run_without_state_updates
+
+
+class Pix2Pix(keras.Model):
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, discriminator_steps: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.discriminator_steps = discriminator_steps
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "l1", "d_real", "d_fake")}
+        self.built = True
+
+    def compile(
+        self,
+        generator_optimizer: keras.optimizers.Optimizer,
+        discriminator_optimizer: keras.optimizers.Optimizer,
+        loss: str = "non_saturating",
+        l1_weight: float = 100.0,
+        **kwargs,
+    ) -> None:
+        super().compile(optimizer=None, **kwargs)
+        self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
+        generator_optimizer.build(self.generator.trainable_variables)
+        discriminator_optimizer.build(self.discriminator.trainable_variables)
+        self.adversarial_loss = losses.get_adversarial_loss(loss)
+        self.l1_weight = l1_weight
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return list(self.trackers.values())
+
+    @property
+    def step(self) -> tf.Variable:
+        return self.generator_optimizer.iterations
+
+    noise_dim = 1  # no noise is used; the pipeline's is ignored
+
+    def exports(self) -> dict[str, keras.Model]:
+        return {"": self.generator}
+
+    def checkpoint_objects(self) -> dict:
+        return {
+            "generator": self.generator, "discriminator": self.discriminator,
+            "generator_optimizer": self.generator_optimizer,
+            "discriminator_optimizer": self.discriminator_optimizer,
+        }
+
+    def call(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:
+        return self.generator(images, training=training)
+
+    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        for index in range(self.discriminator_steps):
+            self.discriminator_step(batch["condition"][:, index], batch["real"][:, index])
+        self.generator_step(batch["condition"][:, 0], batch["real"][:, 0])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def discriminator_step(self, condition: tf.Tensor, target: tf.Tensor) -> None:
+        fake = tf.stop_gradient(_run_without_state_updates(self.generator, condition))
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator([target, condition], training=True)["logit"]
+            fake_logits = self.discriminator([fake, condition], training=True)["logit"]
+            per_example = 0.5 * self.adversarial_loss.discriminator(real_logits, fake_logits)
+            loss = tf.nn.compute_average_loss(per_example)
+        variables = self.discriminator.trainable_variables
+        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.trackers["d_loss"].update_state(tf.reduce_mean(per_example))
+        self.trackers["d_real"].update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
+        self.trackers["d_fake"].update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
+
+    def generator_step(self, condition: tf.Tensor, target: tf.Tensor) -> None:
+        with tf.GradientTape() as tape:
+            fake = self.generator(condition, training=True)
+            fake_logits = _run_without_state_updates(self.discriminator, [fake, condition])["logit"]
+            adversarial = self.adversarial_loss.generator(fake_logits)
+            reconstruction = losses.l1_loss(target, fake)
+            loss = tf.nn.compute_average_loss(adversarial + self.l1_weight * reconstruction)
+        variables = self.generator.trainable_variables
+        self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.trackers["g_loss"].update_state(tf.reduce_mean(adversarial + self.l1_weight * reconstruction))
+        self.trackers["l1"].update_state(tf.reduce_mean(reconstruction))
+
+    def preview_inputs(self, count: int, seed: tf.Tensor, examples: dict | None = None) -> dict:
+        return {"condition": examples["condition"][:count], "real": examples["real"][:count]}
+
+    def preview(self, inputs: dict) -> tuple[np.ndarray, int]:
+        """Rows of (input, output, target) triples."""
+        fake = self.generator(inputs["condition"], training=False).numpy()
+        triples = np.stack([np.asarray(inputs["condition"]), fake, np.asarray(inputs["real"])], axis=1)
+        return triples.reshape(-1, *fake.shape[1:]), 6
