@@ -71,6 +71,10 @@ class ModelConfig:
     hidden_units: int = 128
     hidden_layers: int = 2
     spectral_norm: bool = False
+    # DCGAN discriminator normalisation: "batch" (Radford et al.), "layer" (what Gulrajani et
+    # al. advise with a gradient penalty, which batch norm invalidates) or "none".
+    # Spectral norm replaces it.
+    discriminator_norm: str = "batch"
     minibatch_stddev: bool = False
     batch_norm_momentum: float = 0.9
     # PacGAN (Lin et al. 2018): D judges `packing` samples at once (1 = off).
@@ -327,6 +331,7 @@ NOISE_FAMILIES = ("gan", "cgan", "infogan")
 _CHOICES = {
     "model.family": FAMILIES,
     "model.architecture": ("dcgan", "mlp"),
+    "model.discriminator_norm": ("batch", "layer", "none"),
     "data.pairs": ("edges", "side_by_side", "folders"),
     "train.learning_rate_decay": ("none", "linear"),
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
@@ -443,6 +448,12 @@ def _validate_family(config: Config) -> None:
             )
     if family == "cyclegan" and train.discriminator_steps != 1:
         raise ConfigError("CycleGAN updates each discriminator once per step: train.discriminator_steps must be 1")
+    if config.loss.gradient_penalty_weight and model.discriminator_norm == "batch" and not model.spectral_norm \
+            and model.architecture == "dcgan":
+        raise ConfigError(
+            "loss.gradient_penalty_weight with model.discriminator_norm = 'batch': the penalty is per example "
+            "and batch norm mixes examples; use discriminator_norm 'layer' or 'none' (Gulrajani et al. 2017, sec. 4)"
+        )
     if train.unrolled_steps and model.architecture != "mlp":
         raise ConfigError("train.unrolled_steps is implemented for the mlp architecture (second-order "
                           "gradients through batch norm are not supported)")

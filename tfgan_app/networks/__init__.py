@@ -48,7 +48,7 @@ def build_networks(
         discriminator = dcgan_discriminator(
             data_shape, model.discriminator_width, model.spectral_norm,
             model.minibatch_stddev, model.batch_norm_momentum, synchronized_batch_norm,
-            num_classes, code_dim, model.packing,
+            num_classes, code_dim, model.packing, model.discriminator_norm,
         )
         return generator, discriminator
     raise ValueError(f"unknown architecture {model.architecture!r}; choose 'dcgan' or 'mlp'")

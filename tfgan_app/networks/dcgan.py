@@ -82,8 +82,9 @@ def dcgan_discriminator(
     num_classes: int = 0,
     auxiliary_outputs: int = 0,
     packing: int = 1,
+    norm: str = "batch",
 ) -> keras.Model:
-    """image -> [Conv stride 2, (BN), LeakyReLU] x n -> Flatten -> heads
+    """image -> [Conv stride 2, (norm), LeakyReLU] x n -> Flatten -> heads
     (``discriminator_heads``: the logit, the features, InfoGAN's q).
 
     With spectral norm the batch norm layers are left out: spectral normalisation already
@@ -98,12 +99,14 @@ def dcgan_discriminator(
             width * 2**index, 4, strides=2, padding="same", name=f"down_{index}"
         )
         x = maybe_spectral_norm(conv, spectral_norm)(x)
-        if index > 0 and not spectral_norm:
+        if index > 0 and not spectral_norm and norm == "batch":
             x = keras.layers.BatchNormalization(
                 momentum=batch_norm_momentum,
                 synchronized=synchronized_batch_norm,
                 name=f"down_{index}_bn",
             )(x)
+        elif index > 0 and not spectral_norm and norm == "layer":
+            x = keras.layers.LayerNormalization(name=f"down_{index}_ln")(x)
         x = keras.layers.LeakyReLU(0.2)(x)
     if minibatch_stddev:
         x = MinibatchStddev(name="minibatch_stddev")(x)

@@ -1,0 +1,403 @@
+"""The GAN families: each trains a tiny configuration and shows a learning signal, resumes,
+exports with its own signature, and refuses bad input with a clear error."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tests.helpers import tiny_config, write_idx_dataset
+from tfgan_app import generate as generate_cli
+from tfgan_app.config import ConfigError, load_config
+from tfgan_app.data import DataError, ImageFolderError, load_source, make_train_dataset
+from tfgan_app.export import export_run
+from tfgan_app.gans import build_model
+from tfgan_app.gans.cyclegan import ImagePool
+from tfgan_app.training.trainer import train
+
+QUIET = open(os.devnull, "w")
+
+
+def fit(model, source, config, steps, seed=0):
+    dataset = make_train_dataset(
+        source, config.train.batch_size, config.train.discriminator_steps, model.noise_dim, seed,
+        augment=bool(config.train.augment),
+    )
+    return model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False).history
+
+
+def bars_config(tmp_path, **sections):
+    """The synthetic IDX data of the tests: class c is a bright bar at rows 2c+4, 2c+5."""
+    idx = write_idx_dataset(tmp_path / "idx", count=512)
+    return tiny_config(data={"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds")}, **sections)
+
+
+def brightest_row(images):
+    return np.argmax(images[..., 0].mean(axis=2), axis=1)
+
+
+def test_conditional_gan_draws_the_class_it_is_asked_for(tmp_path):
+    config = bars_config(
+        tmp_path, model={"family": "cgan", "generator_width": 16, "discriminator_width": 16},
+        optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
+        train={"batch_size": 32},
+    )
+    source = load_source(config.data, "cgan")
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape, source.num_classes)
+    z = tf.random.normal([100, config.model.latent_dim], seed=3)
+    labels = tf.repeat(tf.range(10), 10)
+    fit(model, source, config, 250)
+    images = model.generator([z, labels], training=False).numpy()
+    rows = brightest_row(images)
+    # Class c has its bar at rows 2c+4..2c+5; chance of landing there is about 2/28.
+    hits = np.mean((rows >= 2 * labels.numpy() + 3) & (rows <= 2 * labels.numpy() + 6))
+    assert hits > 0.6, f"only {hits:.0%} of samples show their class's bar"
+
+
+def test_infogan_q_recovers_the_categorical_code(tmp_path):
+    config = bars_config(
+        tmp_path, model={"family": "infogan", "categorical_code": 10, "continuous_codes": 2,
+                         "generator_width": 16, "discriminator_width": 16},
+        train={"batch_size": 32},
+    )
+    source = load_source(config.data, "infogan")
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    assert model.noise_dim == config.model.latent_dim + 12
+    z = tf.random.normal([500, model.noise_dim], seed=4)
+    before = model.code_accuracy(z)
+    history = fit(model, source, config, 150)
+    after = model.code_accuracy(z)
+    assert after > 0.6 > before + 0.3, (before, after)  # chance is 0.1
+    assert np.isfinite(history["g_loss"][0])
+
+
+def test_infogan_codes_are_uniform_and_in_range():
+    config = tiny_config(data={"name": "ring"}, model={"family": "infogan", "architecture": "mlp",
+                                                       "categorical_code": 4, "continuous_codes": 2})
+    model = build_model(config, (2,))
+    categorical, continuous = model.codes(tf.random.normal([40_000, model.noise_dim], seed=1))
+    np.testing.assert_allclose(categorical.numpy().mean(axis=0), 0.25, atol=0.01)
+    assert continuous.numpy().min() >= -1 and continuous.numpy().max() <= 1
+    np.testing.assert_allclose(continuous.numpy().std(axis=0), 1 / np.sqrt(3), atol=0.01)  # uniform
+
+
+def edges_config(tmp_path, **sections):
+    return bars_config(tmp_path, model={"family": "pix2pix", "generator_width": 8, "discriminator_width": 8},
+                       train={"batch_size": 16}, **sections)
+
+
+def test_pix2pix_learns_the_mapping_from_edges(tmp_path):
+    config = edges_config(tmp_path)
+    source = load_source(config.data, "pix2pix")
+    batch = next(iter(make_train_dataset(source, 64, 1, 1, seed=5)))
+    condition, target = batch["condition"][:, 0], batch["real"][:, 0]
+    assert condition.shape == target.shape and set(np.unique(condition.numpy())) <= {-1.0, 1.0}
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    before = float(tf.reduce_mean(tf.abs(model.generator(condition) - target)))
+    history = fit(model, source, config, 120)
+    after = float(tf.reduce_mean(tf.abs(model.generator(condition) - target)))
+    assert after < 0.5 * before, (before, after)
+    assert set(history) == {"d_loss", "g_loss", "l1", "d_real", "d_fake"}
+
+
+def domain_folders(root, names=("trainA", "trainB"), count=24):
+    rng = np.random.default_rng(0)
+    for index, name in enumerate(names):
+        (root / name).mkdir(parents=True)
+        for i in range(count):
+            pixels = np.full((16, 16, 3), 40 + 150 * index, np.uint8) + rng.integers(0, 20, (16, 16, 3)).astype(np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+def cyclegan_config(root, **train):
+    return tiny_config(
+        data={"name": "image_folder", "folder": str(root), "image_size": 16, "channels": 3},
+        model={"family": "cyclegan", "generator_width": 4, "discriminator_width": 4, "residual_blocks": 1,
+               "patch_layers": 2},
+        train={"batch_size": 4, "image_pool": 6, **train},
+    )
+
+
+def test_cyclegan_learns_to_translate_and_cycle(tmp_path):
+    root = domain_folders(tmp_path / "data")
+    config = cyclegan_config(root)
+    config.optimizer.generator.learning_rate = config.optimizer.discriminator.learning_rate = 2e-3
+    source = load_source(config.data, "cyclegan")
+    assert source.images.shape[1:] == source.images_b.shape[1:] == (16, 16, 3)
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    history = fit(model, source, config, 120)
+    a = tf.constant(source.images[:8], tf.float32) / 127.5 - 1
+    b_mean = float(np.mean(source.images_b) / 127.5 - 1)
+    translated = model.generator_ab(a, training=False).numpy()
+    # Domain A is dark, B bright: G(a) must move to B's brightness.
+    assert abs(translated.mean() - b_mean) < 0.25, (translated.mean(), b_mean)
+    assert history["cycle_loss"][0] < 0.5 and set(history) >= {"cycle_loss", "identity_loss"}
+
+
+def test_image_pool_returns_history_and_stays_full():
+    pool = ImagePool(4, (1,), "pool")
+    first = pool.query(tf.constant([[1.0], [2.0], [3.0]]), tf.zeros([3, 2]))
+    np.testing.assert_array_equal(first.numpy()[:, 0], [1, 2, 3])  # filling: new images back
+    assert int(pool.count.numpy()) == 3
+    # Now full after one more; uniforms < 0.5 return a stored image and keep the new one.
+    out = pool.query(tf.constant([[4.0], [5.0]]), tf.constant([[0.9, 0.0], [0.1, 0.0]]))
+    assert int(pool.count.numpy()) == 4
+    assert out.numpy()[0, 0] == 4.0  # filled slot 3: returned as is
+    assert out.numpy()[1, 0] in (1.0, 2.0, 3.0, 4.0) and out.numpy()[1, 0] != 5.0
+    assert 5.0 in pool.images.numpy()[:, 0]
+    assert ImagePool(0, (1,), "off").query(tf.ones([2, 1]), tf.zeros([2, 2])).shape == (2, 1)
+
+
+def test_cyclegan_resumes_exactly_and_exports_both_directions(tmp_path):
+    root = domain_folders(tmp_path / "data")
+    config = cyclegan_config(root, steps=6, checkpoint_every=3, log_every=3)
+    config.pipeline = "tiny_cyclegan.toml"
+    config.sampling.num_samples = 4
+    train(config, tmp_path / "whole", progress_stream=QUIET)
+    config.train.steps = 3
+    train(config, tmp_path / "split", progress_stream=QUIET)
+    config.train.steps = 6
+    train(config, tmp_path / "split", resume=True, progress_stream=QUIET)
+    whole = tf.train.latest_checkpoint(str(tmp_path / "whole" / "checkpoints"))
+    split = tf.train.latest_checkpoint(str(tmp_path / "split" / "checkpoints"))
+    # Networks (saved under the optimizers' paths), optimizer slots and the image pools.
+    keys = [key for key, _ in tf.train.list_variables(whole) if key.endswith("VARIABLE_VALUE") and "save_counter" not in key]
+    assert any(key.startswith("pool_a/images") for key in keys) and len(keys) > 50
+    for key in keys:
+        np.testing.assert_allclose(tf.train.load_variable(split, key), tf.train.load_variable(whole, key), atol=1e-5, err_msg=key)
+    results = export_run(tmp_path / "whole", tmp_path / "models", formats=("savedmodel", "onnx"))
+    assert [r.name for r in results] == ["tiny_cyclegan_a2b", "tiny_cyclegan_b2a"]
+    for result in results:
+        assert result.manifest["inputs"] == [{"name": "image", "dtype": "float32", "shape": [16, 16, 3]}]
+        assert result.manifest["output"] == "images"
+    inputs, outputs, files, _, _ = generate_cli.translate(results[0].path, "onnx", root / "trainA")
+    assert outputs.shape == (24, 16, 16, 3) and len(files) == 24
+    generate_cli.write_translations(inputs, outputs, files, root / "trainA", tmp_path / "out")
+    assert (tmp_path / "out" / "0.png").is_file() and (tmp_path / "out" / "grid.png").is_file()
+
+
+def test_linear_decay_schedule():
+    from tfgan_app.gans.build import LinearDecay
+
+    schedule = LinearDecay(2e-4, start=50, end=100)
+    assert [round(float(schedule(step)) / 2e-4, 3) for step in (0, 50, 75, 100, 150)] == [1, 1, 0.5, 0, 0]
+    config = load_config("fashion_mnist_cyclegan", ["train.steps=100"])
+    model = build_model(config, (28, 28, 1), total_steps=100)
+    assert isinstance(model.generator_optimizer._learning_rate, LinearDecay)
+    assert model.generator_optimizer._learning_rate.start == 50
+
+
+def test_conditional_export_takes_a_label(tmp_path):
+    config = bars_config(tmp_path, model={"family": "cgan"}, train={"steps": 2, "checkpoint_every": 2})
+    config.pipeline = "tiny_cgan.toml"
+    train(config, tmp_path / "run", progress_stream=QUIET)
+    [result] = export_run(tmp_path / "run", tmp_path / "models")
+    manifest = result.manifest
+    assert manifest["conditional"] is True
+    assert [entry["name"] for entry in manifest["inputs"]] == ["z", "label"]
+    assert manifest["inputs"][1] == {"name": "label", "dtype": "int32", "shape": [], "classes": 10}
+    tf_samples, _, _, columns = generate_cli.generate(result.path, "tf", 20, seed=1)
+    onnx_samples = generate_cli.generate(result.path, "onnx", 20, seed=1)[0]
+    assert tf_samples.shape == (20, 28, 28, 1) and columns == 2  # one row per class
+    np.testing.assert_allclose(onnx_samples, tf_samples, atol=1e-4)
+    seven = generate_cli.generate(result.path, "tf", 4, seed=1, label=7)[0]
+    other = generate_cli.generate(result.path, "tf", 4, seed=1, label=2)[0]
+    assert np.abs(seven - other).max() > 1e-3  # the label reaches the network
+    with pytest.raises(generate_cli.GenerateError, match=r"--label 10 is outside the 10 classes.*9=Ankle boot"):
+        generate_cli.generate(result.path, "tf", 4, seed=1, label=10)
+
+
+def test_infogan_export_takes_a_code(tmp_path):
+    config = bars_config(tmp_path, model={"family": "infogan", "categorical_code": 3, "continuous_codes": 1},
+                         train={"steps": 2, "checkpoint_every": 2}, export={"formats": "savedmodel"})
+    config.pipeline = "tiny_infogan.toml"
+    train(config, tmp_path / "run", progress_stream=QUIET)
+    [result] = export_run(tmp_path / "run", tmp_path / "models", formats=("savedmodel",))
+    assert result.manifest["inputs"][1] == {"name": "code", "dtype": "float32", "shape": [4], "categorical": 3}
+    samples = generate_cli.generate(result.path, "tf", 5, seed=0)[0]
+    assert samples.shape == (5, 28, 28, 1)
+
+
+# --- stabilisers ----------------------------------------------------------------------
+
+
+def ring_config(**sections):
+    base = {"data": {"name": "ring"}, "model": {"architecture": "mlp", "latent_dim": 2, "hidden_units": 16}}
+    for name, values in sections.items():
+        base[name] = {**base.get(name, {}), **values}
+    return tiny_config(**base)
+
+
+def test_ema_generator_trails_the_generator_exactly(tmp_path):
+    config = ring_config(train={"ema_decay": 0.9})
+    source = load_source(config.data)
+    model = build_model(config, source.element_shape)
+    start = [v.numpy().copy() for v in model.generator.trainable_variables]
+    np.testing.assert_array_equal(start[0], model.ema_generator.trainable_variables[0].numpy())
+    fit(model, source, config, 1)
+    for before, weight, shadow in zip(start, model.generator.trainable_variables, model.ema_generator.trainable_variables):
+        np.testing.assert_allclose(shadow.numpy(), 0.9 * before + 0.1 * weight.numpy(), atol=1e-6)
+    assert model.exports()[""] is model.ema_generator and model.sampling_generator is model.ema_generator
+
+
+def test_ema_under_two_replicas_matches_one_device():
+    from tfgan_app.training.strategy import make_strategy
+
+    config = ring_config(train={"ema_decay": 0.5, "batch_size": 16},
+                         optimizer={"generator": {"name": "sgd", "learning_rate": 0.1},
+                                    "discriminator": {"name": "sgd", "learning_rate": 0.1}})
+    source = load_source(config.data)
+    results = []
+    for strategy in (tf.distribute.get_strategy(), make_strategy("mirrored")):
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = build_model(config, source.element_shape, 0, strategy.num_replicas_in_sync)
+        fit(model, source, config, 2)
+        results.append([v.numpy() for v in model.ema_generator.trainable_variables])
+    for single, mirrored in zip(*results):
+        np.testing.assert_allclose(mirrored, single, atol=1e-5)
+
+
+def test_diff_augment_transforms():
+    from tfgan_app.gans.augment import diff_augment
+
+    images = tf.reshape(tf.range(2 * 8 * 8, dtype=tf.float32), [2, 8, 8, 1]) / 128.0 - 0.5
+    uniforms = np.zeros([2, 8], np.float32)
+    uniforms[:, 3:5] = [[1.0, 0.5], [0.5, 0.0]]  # shift +1 row / -1 column (ratio 1/8 of 8)
+    shifted = diff_augment(images, uniforms, ("translation",)).numpy()
+    np.testing.assert_allclose(shifted[0, 1:, :, 0], images.numpy()[0, :-1, :, 0])
+    np.testing.assert_allclose(shifted[0, 0, :, 0], 0.0)
+    np.testing.assert_allclose(shifted[1, :, :-1, 0], images.numpy()[1, :, 1:, 0])
+    uniforms[:, 5:7] = 0.5  # a centred 4x4 hole
+    cut = diff_augment(tf.ones([2, 8, 8, 1]), uniforms, ("cutout",)).numpy()
+    assert (cut == 0).sum() == 2 * 16 and cut[0, 2:6, 2:6].max() == 0
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        out = diff_augment(images, tf.random.uniform([2, 8], seed=1), ("color", "translation", "cutout"))
+        total = tf.reduce_sum(out)
+    assert float(tf.reduce_sum(tf.abs(tape.gradient(total, images)))) > 0  # G's gradient passes through
+
+
+def test_augmented_training_runs_and_reaches_the_discriminator(tmp_path):
+    config = bars_config(tmp_path, train={"augment": "color,translation,cutout"})
+    source = load_source(config.data)
+    model = build_model(config, source.element_shape)
+    batch = next(iter(make_train_dataset(source, 16, 1, model.noise_dim, 0, augment=True)))
+    assert batch["augment"].shape == (16, 2, 2, 8)
+    history = fit(model, source, config, 3)
+    assert all(np.isfinite(values[0]) for values in history.values())
+
+
+def test_packing_joins_examples_for_the_discriminator():
+    config = ring_config(model={"packing": 4}, train={"batch_size": 16})
+    model = build_model(config, (2,))
+    assert model.discriminator.input_shape == (None, 8)
+    data = tf.reshape(tf.range(16.0), [8, 2])
+    packed = model._pack(data).numpy()
+    assert packed.shape == (2, 8)
+    assert sorted(packed[0].tolist()) == list(range(8))  # examples 0-3 in pack 0
+    source = load_source(config.data)
+    history = fit(model, source, config, 3)
+    assert np.isfinite(history["d_loss"][0])
+    images = tf.random.normal([8, 4, 4, 3])
+    image_model = build_model(ring_config(model={"packing": 2}), (2,))
+    assert image_model._pack(images).shape == (4, 4, 4, 6)
+
+
+def test_unrolled_generator_step_differs_from_the_plain_one():
+    outcomes = []
+    for unrolled in (0, 3):
+        config = ring_config(train={"unrolled_steps": unrolled, "unrolled_learning_rate": 0.5},
+                             optimizer={"generator": {"name": "sgd", "learning_rate": 0.1}})
+        source = load_source(config.data)
+        keras.utils.set_random_seed(0)
+        model = build_model(config, source.element_shape)
+        batch = next(iter(make_train_dataset(source, 16, 1, 2, 0)))
+        model.generator_step(model._generator_minibatch(batch), [model._minibatch(batch, 0)])
+        outcomes.append(model.generator.trainable_variables[0].numpy())
+    assert np.abs(outcomes[0] - outcomes[1]).max() > 1e-5
+
+
+@pytest.mark.parametrize("switch", [
+    {"loss": {"feature_matching_weight": 1.0}},
+    {"loss": {"r1_weight": 10.0}},
+    {"model": {"minibatch_stddev": True}},
+    {"train": {"unrolled_steps": 2}},
+])
+def test_stabilisers_train(switch):
+    config = ring_config(**switch)
+    source = load_source(config.data)
+    model = build_model(config, source.element_shape)
+    before = [v.numpy().copy() for v in model.generator.trainable_variables]
+    history = fit(model, source, config, 4)
+    assert all(np.isfinite(values[0]) for values in history.values())
+    assert any(np.abs(b - v.numpy()).max() > 0 for b, v in zip(before, model.generator.trainable_variables))
+
+
+# --- bad input ------------------------------------------------------------------------
+
+
+def test_conditional_pipeline_on_unlabelled_data_is_refused(tmp_path):
+    with pytest.raises(DataError, match="cgan.*labelled"):
+        load_source(tiny_config(data={"name": "ring"}).data, "cgan")
+    (tmp_path / "flat").mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "flat" / "a.png")
+    folder = tiny_config(data={"name": "image_folder", "folder": str(tmp_path / "flat"), "image_size": 8}).data
+    with pytest.raises(DataError, match="at least 2 classes"):
+        load_source(folder, "cgan")
+
+
+def test_cyclegan_missing_domain_folder_is_named(tmp_path):
+    root = domain_folders(tmp_path / "data", names=("trainA",))
+    with pytest.raises(DataError, match=r"trainB is missing"):
+        load_source(cyclegan_config(root).data, "cyclegan")
+    config = tiny_config(data={"domain_a": "Sneaker", "domain_b": "Boots"})
+    config.data.idx_dir = str(write_idx_dataset(tmp_path / "idx", 64))
+    config.data.data_dir = str(tmp_path / "tfds")
+    with pytest.raises(DataError, match=r"'Boots' is not a class.*9=Ankle boot"):
+        load_source(config.data, "cyclegan")
+
+
+def test_pix2pix_unpaired_files_are_named(tmp_path):
+    for side, names in (("trainA", ["x", "y"]), ("trainB", ["x", "z"])):
+        (tmp_path / side).mkdir()
+        for name in names:
+            Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / side / f"{name}.png")
+    data = tiny_config(data={"name": "image_folder", "folder": str(tmp_path), "image_size": 8, "pairs": "folders"}).data
+    with pytest.raises(ImageFolderError, match=r"unpaired files: 1 in .*trainA.*\['y'\].*\['z'\]"):
+        load_source(data, "pix2pix")
+    (tmp_path / "trainB" / "z.png").rename(tmp_path / "trainB" / "y.png")
+    source = load_source(data, "pix2pix")
+    assert source.conditions.shape == source.images.shape == (2, 8, 8, 3)
+
+
+def test_pix2pix_side_by_side_pairs(tmp_path):
+    (tmp_path / "train").mkdir()
+    pair = np.zeros((8, 16, 3), np.uint8)
+    pair[:, 8:] = 255  # input black | target white
+    Image.fromarray(pair).save(tmp_path / "train" / "p.png")
+    data = tiny_config(data={"name": "image_folder", "folder": str(tmp_path), "image_size": 8, "pairs": "side_by_side"}).data
+    source = load_source(data, "pix2pix")
+    assert source.conditions.max() == 0 and source.images.min() == 255
+
+
+def test_family_switch_combinations_are_checked():
+    with pytest.raises(ConfigError, match="packing.*cgan"):
+        load_config("fashion_mnist_cgan", ["model.packing=2"])
+    with pytest.raises(ConfigError, match="train.ema_decay.*not for model.family = 'cyclegan'"):
+        load_config("fashion_mnist_cyclegan", ["train.ema_decay=0.99"])
+    with pytest.raises(ConfigError, match="batch norm"):
+        load_config("fashion_mnist_wgan_gp", ["model.discriminator_norm=batch"])
+    with pytest.raises(ConfigError, match="unknown augmentation"):
+        load_config("fashion_mnist_dcgan", ["train.augment=rotate"])
+    with pytest.raises(ConfigError, match="model.family"):
+        load_config("fashion_mnist_dcgan", ["model.family=vae"])
