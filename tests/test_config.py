@@ -6,7 +6,11 @@ from tfgan_app.config import (
     Config, ConfigError, available_pipelines, load_config, parse_override, save_config,
 )
 
-REQUIRED_PIPELINES = {"fashion_mnist_dcgan", "toy_ring_mlp", "toy_grid_mlp", "gaussian_1d"}
+REQUIRED_PIPELINES = {
+    "fashion_mnist_dcgan", "toy_ring_mlp", "toy_grid_mlp", "gaussian_1d", "fashion_mnist_cgan",
+    "fashion_mnist_wgan", "fashion_mnist_wgan_gp", "fashion_mnist_lsgan", "fashion_mnist_hinge_sn",
+    "fashion_mnist_infogan", "fashion_mnist_pix2pix", "fashion_mnist_cyclegan",
+}
 
 
 def test_required_pipelines_exist_and_load():

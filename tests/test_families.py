@@ -17,6 +17,7 @@ from tfgan_app.data import DataError, ImageFolderError, load_source, make_train_
 from tfgan_app.export import export_run
 from tfgan_app.gans import build_model
 from tfgan_app.gans.cyclegan import ImagePool
+from tfgan_app.serving.signature import read_signature_def
 from tfgan_app.training.trainer import train
 
 QUIET = open(os.devnull, "w")
@@ -205,6 +206,9 @@ def test_conditional_export_takes_a_label(tmp_path):
     assert manifest["conditional"] is True
     assert [entry["name"] for entry in manifest["inputs"]] == ["z", "label"]
     assert manifest["inputs"][1] == {"name": "label", "dtype": "int32", "shape": [], "classes": 10}
+    signature = read_signature_def(result.path, "serving_default")  # what TF Serving reads
+    assert signature["inputs"] == {"z": {"dtype": "float32", "shape": [-1, 16]},
+                                   "label": {"dtype": "int32", "shape": [-1]}}
     tf_samples, _, _, columns = generate_cli.generate(result.path, "tf", 20, seed=1)
     onnx_samples = generate_cli.generate(result.path, "onnx", 20, seed=1)[0]
     assert tf_samples.shape == (20, 28, 28, 1) and columns == 2  # one row per class

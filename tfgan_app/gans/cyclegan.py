@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.gan import _run_without_state_updates, uniform_from_normal
+from tfgan_app.gans.gan import _run_without_state_updates, readout, uniform_from_normal
 
 
 class ImagePool(tf.Module):
@@ -186,8 +186,12 @@ class CycleGAN(keras.Model):
         variables = self._discriminator_variables()
         self.discriminator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         self.trackers["d_loss"].update_state(tf.reduce_mean(per_example))
-        self.trackers["d_real"].update_state(0.5 * (tf.reduce_mean(real_a_logits) + tf.reduce_mean(real_b_logits)))
-        self.trackers["d_fake"].update_state(0.5 * (tf.reduce_mean(fake_a_logits) + tf.reduce_mean(fake_b_logits)))
+        self.trackers["d_real"].update_state(0.5 * (
+            readout(self.adversarial_loss, real_a_logits) + readout(self.adversarial_loss, real_b_logits)
+        ))
+        self.trackers["d_fake"].update_state(0.5 * (
+            readout(self.adversarial_loss, fake_a_logits) + readout(self.adversarial_loss, fake_b_logits)
+        ))
 
     def preview_inputs(self, count: int, seed: tf.Tensor, examples: dict | None = None) -> dict:
         return {"real": examples["real"][:count], "real_b": examples["real_b"][:count]}

@@ -220,8 +220,8 @@ class GAN(keras.Model):
         if self.weight_clip:
             losses.clip_weights(variables, self.weight_clip)
         self.d_loss_tracker.update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
-        self.d_real_tracker.update_state(self._readout(real_outputs["logit"]))
-        self.d_fake_tracker.update_state(self._readout(fake_outputs["logit"]))
+        self.d_real_tracker.update_state(readout(self.adversarial_loss, real_outputs["logit"]))
+        self.d_fake_tracker.update_state(readout(self.adversarial_loss, fake_outputs["logit"]))
 
     def generator_step(self, minibatch: Minibatch, unroll_minibatches: list[Minibatch] = ()) -> None:
         """One update of G through D; D's weights, batch-norm statistics included, stay fixed.
@@ -361,10 +361,13 @@ class GAN(keras.Model):
             update, args=tuple(value.value for _, value in pairs + copies)
         )
 
-    def _readout(self, outputs: tf.Tensor) -> tf.Tensor:
-        if self.adversarial_loss.outputs_logits:
-            return tf.reduce_mean(tf.sigmoid(outputs))
-        return tf.reduce_mean(outputs)
+
+
+def readout(adversarial_loss: losses.AdversarialLoss, outputs: tf.Tensor) -> tf.Tensor:
+    """Mean D(x) for the logs: a probability for cross-entropy losses, else the raw score."""
+    if adversarial_loss.outputs_logits:
+        return tf.reduce_mean(tf.sigmoid(outputs))
+    return tf.reduce_mean(outputs)
 
 
 def _input(model: keras.Model, name: str):

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.gan import _run_without_state_updates
+from tfgan_app.gans.gan import _run_without_state_updates, readout
 
 
 class Pix2Pix(keras.Model):
@@ -83,8 +83,8 @@ class Pix2Pix(keras.Model):
         variables = self.discriminator.trainable_variables
         self.discriminator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         self.trackers["d_loss"].update_state(tf.reduce_mean(per_example))
-        self.trackers["d_real"].update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
-        self.trackers["d_fake"].update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
+        self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
+        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
 
     def generator_step(self, condition: tf.Tensor, target: tf.Tensor) -> None:
         with tf.GradientTape() as tape:
