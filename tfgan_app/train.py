@@ -87,12 +87,16 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = train(config, run_dir, resume=args.resume, strategy_name=args.strategy)
-    except (DataError, IdxError, ImageFolderError, RunDirError, ExtractorError, NotImplementedError,
+    except (DataError, IdxError, ImageFolderError, RunDirError, ExtractorError,
             ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     speed = f", {result.images_per_sec:.0f} images/s" if result.images_per_sec else ""
     print(f"{result.message} in {result.wall_time_s:.1f}s{speed}")
+    print(f"weights fingerprint: {result.weights_fingerprint}")
+    if not result.chief:
+        print(f"worker finished; the chief writes the run directory {run_dir}")
+        return EXIT_CODES[result.status]
     print(f"run directory: {run_dir}")
     for name in ("config.json", "run.json", "metrics.jsonl", "checkpoints", "samples", "tensorboard"):
         if (run_dir / name).exists():

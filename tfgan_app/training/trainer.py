@@ -13,16 +13,20 @@ A run directory holds everything needed to inspect, resume or export the run::
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import platform
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgan_app.config import Config, save_config
@@ -33,7 +37,7 @@ from tfgan_app.training.callbacks import (
     Checkpointer, MetricsLogger, ProgressBar, RunState, SampleWriter, StepClock,
 )
 from tfgan_app.training.plots import image_grid, toy_plot
-from tfgan_app.training.strategy import make_strategy
+from tfgan_app.training.strategy import is_chief, is_multi_worker, make_strategy, task_name
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,8 @@ class TrainResult:
     wall_time_s: float
     images_per_sec: float | None
     message: str = ""
+    chief: bool = True  # False on the other workers of a multi-worker run
+    weights_fingerprint: str = ""
 
 
 def make_checkpoint(model: keras.Model) -> tf.train.Checkpoint:
@@ -128,6 +134,8 @@ def train(
 ) -> TrainResult:
     """Train (or resume) the run in ``run_dir``; see the module docstring for its layout."""
     run_dir = Path(run_dir)
+    # First: MultiWorkerMirroredStrategy must configure collectives before TF runs any op.
+    strategy = make_strategy(strategy_name)
     checkpoint_dir = run_dir / "checkpoints"
     has_checkpoint = tf.train.latest_checkpoint(str(checkpoint_dir)) is not None
     if has_checkpoint and not resume:
@@ -137,8 +145,12 @@ def train(
         )
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-
-    strategy = make_strategy(strategy_name)
+    chief = is_chief(strategy)
+    # A multi-worker run: every worker saves checkpoints (saving takes part in collectives)
+    # and runs the same callbacks, so all stop at the same step, but only the chief writes
+    # the run directory; the others write to a scratch folder removed at the end, and
+    # restore from the chief's checkpoints (TensorFlow's multi-worker guide does the same).
+    write_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix=f"tfgan_app-{task_name(strategy)}-"))
     replicas = strategy.num_replicas_in_sync
     if config.train.batch_size % replicas:
         raise ValueError(
@@ -150,19 +162,20 @@ def train(
         model = build_model(config, source.element_shape, source.num_classes, replicas, steps)
     checkpoint = make_checkpoint(model)
     manager = tf.train.CheckpointManager(
-        checkpoint, str(checkpoint_dir), max_to_keep=config.train.keep_checkpoints
+        checkpoint, str(write_dir / "checkpoints"), max_to_keep=config.train.keep_checkpoints
     )
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        log.info("resumed from %s", manager.latest_checkpoint)
+    restore_from = tf.train.latest_checkpoint(str(checkpoint_dir))
+    if restore_from:
+        checkpoint.restore(restore_from).assert_existing_objects_matched()
+        log.info("resumed from %s", restore_from)
         _apply_learning_rates(model, config)
     elif resume:
         log.info("no checkpoint in %s yet: starting at step 0", checkpoint_dir)
     start_step = int(model.step.numpy())
     # Built before anything is written: a missing classifier fails here, not mid-run.
     evaluator = _make_evaluator(config, source, model.noise_dim)
-    save_config(config, run_dir / "config.json")
-    _keep_metrics_up_to(run_dir / "metrics.jsonl", start_step)
+    save_config(config, write_dir / "config.json")
+    _keep_metrics_up_to(write_dir / "metrics.jsonl", start_step)
 
     images_per_step = config.train.batch_size * config.train.discriminator_steps
     log.info(
@@ -175,6 +188,7 @@ def train(
         "data": source.description, "class_names": source.class_names,
         "num_classes": source.num_classes, "element_shape": list(source.element_shape),
         "strategy": type(strategy).__name__, "replicas": replicas,
+        "workers": strategy.extended._num_workers if is_multi_worker(strategy) else 1,
         "global_batch": config.train.batch_size,
         "per_replica_batch": config.train.batch_size // replicas,
         "start_step": start_step, "total_steps": steps,
@@ -183,33 +197,39 @@ def train(
             "keras": keras.__version__,
         },
     }
-    _write_run_json(run_dir, info)
+    _write_run_json(write_dir, info)
 
     state = RunState(total_steps=steps, images_per_step=images_per_step, start_step=start_step)
     state.step = start_step
     began = time.perf_counter()
     if start_step < steps:
-        writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+        writer = tf.summary.create_file_writer(str(write_dir / "tensorboard"))
         callbacks = [
             StepClock(state),
-            MetricsLogger(state, run_dir / "metrics.jsonl", writer, config.train.log_every),
+            MetricsLogger(state, write_dir / "metrics.jsonl", writer, config.train.log_every),
             Checkpointer(state, manager, config.train.checkpoint_every),
-            *_evaluation_callbacks(config, evaluator, state, checkpoint, checkpoint_dir, writer, run_dir),
+            *_evaluation_callbacks(config, evaluator, state, checkpoint, writer, write_dir),
             SampleWriter(
-                state, run_dir / "samples", writer, config.sampling.every,
+                state, write_dir / "samples", writer, config.sampling.every,
                 sample_renderer(config, source, model),
             ),
             ProgressBar(state, progress_stream or sys.stderr),
         ]
-        dataset = make_train_dataset(
-            source, config.train.batch_size, config.train.discriminator_steps,
-            model.noise_dim, config.seed, start_step, augment=bool(config.train.augment),
-        )
-        with _interrupts_request_stop(state):
-            model.fit(
-                dataset, epochs=1, steps_per_epoch=steps - start_step, shuffle=False,
-                verbose=0, callbacks=callbacks,
+
+        def dataset(start: int = start_step) -> tf.data.Dataset:
+            return make_train_dataset(
+                source, config.train.batch_size, config.train.discriminator_steps,
+                model.noise_dim, config.seed, start, augment=bool(config.train.augment),
             )
+
+        with _interrupts_request_stop(state):
+            if is_multi_worker(strategy):
+                fit_multi_worker(model, strategy, dataset(), steps - start_step, callbacks)
+            else:
+                model.fit(
+                    dataset(), epochs=1, steps_per_epoch=steps - start_step, shuffle=False,
+                    verbose=0, callbacks=callbacks,
+                )
         writer.flush()
     status = state.stop_reason or "completed"
     wall = time.perf_counter() - began
@@ -227,14 +247,68 @@ def train(
     }[status]
     result = TrainResult(
         run_dir, status, start_step, state.step, steps, last, wall,
-        state.steady_images_per_second(), message,
+        state.steady_images_per_second(), message, chief, weights_fingerprint(model),
     )
     info.update(
         status=status, step=state.step, last_checkpoint_step=last, wall_time_s=round(wall, 2),
         images_per_sec=result.images_per_sec, message=message,
+        weights_fingerprint=result.weights_fingerprint,
     )
-    _write_run_json(run_dir, info)
+    _write_run_json(write_dir, info)
+    if not chief:
+        shutil.rmtree(write_dir, ignore_errors=True)
     return result
+
+
+def weights_fingerprint(model: keras.Model) -> str:
+    """SHA-256 of every network weight: equal on all workers of a run, and between runs
+    that trained identically."""
+    digest = hashlib.sha256()
+    for value in model.checkpoint_objects().values():
+        if isinstance(value, keras.Model):
+            for variable in value.weights:
+                digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(variable)).tobytes())
+    return digest.hexdigest()
+
+
+def fit_multi_worker(
+    model: keras.Model, strategy: tf.distribute.Strategy, dataset: tf.data.Dataset, steps: int, callbacks: list
+) -> None:
+    """``fit`` for MultiWorkerMirroredStrategy, where Keras 3's own fails
+    (keras-team/keras#20585): the same ``train_step`` through ``strategy.run``, the same
+    callbacks. Each worker reads its replicas' slices of the same global batches, so the
+    run equals a single-process run on the whole batch."""
+    replicas = strategy.num_replicas_in_sync
+
+    def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        local = replicas // context.num_input_pipelines
+        first = context.input_pipeline_id * local
+
+        def this_workers_slices(batch):
+            per_replica = {
+                key: tf.reshape(value, [replicas, -1, *value.shape[1:]])[first : first + local]
+                for key, value in batch.items()
+            }
+            return tf.data.Dataset.from_tensor_slices(per_replica)
+
+        return dataset.flat_map(this_workers_slices)
+
+    options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
+    batches = iter(strategy.distribute_datasets_from_function(dataset_fn, options))
+
+    @tf.function
+    def step(batch):
+        strategy.run(model.train_step, args=(batch,))
+
+    callback_list = keras.callbacks.CallbackList(callbacks, model=model)
+    model.stop_training = False
+    callback_list.on_train_begin()
+    for index in range(steps):
+        step(next(batches))
+        callback_list.on_train_batch_end(index, {metric.name: metric.result() for metric in model.metrics})
+        if model.stop_training:
+            break
+    callback_list.on_train_end()
 
 
 def _make_evaluator(config: Config, source: Source, noise_dim: int):
@@ -245,12 +319,12 @@ def _make_evaluator(config: Config, source: Source, noise_dim: int):
     return GeneratorEvaluator(config, source, noise_dim)
 
 
-def _evaluation_callbacks(config, evaluator, state, checkpoint, checkpoint_dir, writer, run_dir) -> list:
+def _evaluation_callbacks(config, evaluator, state, checkpoint, writer, run_dir) -> list:
     if evaluator is None:
         return []
     from tfgan_app.training.evaluation import BEST_DIR, PeriodicEvaluation
 
-    best = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir / BEST_DIR), max_to_keep=1)
+    best = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints" / BEST_DIR), max_to_keep=1)
     return [PeriodicEvaluation(
         state, evaluator, config.evaluation.every, writer, run_dir / "metrics.jsonl", best,
     )]
