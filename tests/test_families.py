@@ -405,3 +405,20 @@ def test_family_switch_combinations_are_checked():
         load_config("fashion_mnist_dcgan", ["train.augment=rotate"])
     with pytest.raises(ConfigError, match="model.family"):
         load_config("fashion_mnist_dcgan", ["model.family=vae"])
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_in_16_bits_and_exports_float32(precision, tmp_path):
+    config = bars_config(tmp_path, train={"precision": precision, "steps": 3, "checkpoint_every": 3})
+    config.pipeline = f"tiny_{precision}.toml"
+    model = build_model(config, (28, 28, 1))
+    assert model.generator.get_layer("project").compute_dtype == precision.removeprefix("mixed_")
+    outputs = model.discriminator(tf.zeros([2, 28, 28, 1]), training=True)
+    assert outputs["logit"].dtype == tf.float32 and model.generator(tf.zeros([2, 16])).dtype == tf.float32
+    if precision == "mixed_float16":
+        assert isinstance(model.generator_optimizer, keras.optimizers.LossScaleOptimizer)
+    result = train(config, tmp_path / "run", progress_stream=QUIET)
+    assert result.status == "completed"
+    [exported] = export_run(tmp_path / "run", tmp_path / "models", formats=("savedmodel",))
+    assert exported.manifest["parity"]["max_abs_difference"]["savedmodel_fresh_process"]["batch_7"] <= 1e-4
+    keras.mixed_precision.set_global_policy("float32")

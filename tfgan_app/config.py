@@ -153,6 +153,9 @@ class TrainConfig:
     decay_start: float = 0.5
     # CycleGAN's history of generated images shown to the discriminators (0 = off).
     image_pool: int = 50
+    # "float32", "mixed_bfloat16" or "mixed_float16" (with loss scaling): compute in 16 bits,
+    # keep the weights, the losses and D's outputs in float32. Exports are float32 always.
+    precision: str = "float32"
 
 
 @dataclasses.dataclass
@@ -334,6 +337,7 @@ _CHOICES = {
     "model.discriminator_norm": ("batch", "layer", "none"),
     "data.pairs": ("edges", "side_by_side", "folders"),
     "train.learning_rate_decay": ("none", "linear"),
+    "train.precision": ("float32", "mixed_bfloat16", "mixed_float16"),
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
     "data.on_bad_image": ("error", "skip"),
     "export.checkpoint": ("latest", "best"),

@@ -48,6 +48,7 @@ class ExportResult:
 
 def load_run_model(run_dir: Path, which: str = "latest"):
     """(the run's family model restored from its latest or best checkpoint, config, step, run info)."""
+    import keras
     import tensorflow as tf
 
     from tfgan_app.gans import build_model
@@ -69,8 +70,12 @@ def load_run_model(run_dir: Path, which: str = "latest"):
         raise ExportError(f"{run_dir} has no checkpoint to export; train it first")
     config = load_config(str(run_dir / "config.json"))
     info = json.loads((run_dir / "run.json").read_text())
-    model = build_model(config, tuple(info["element_shape"]), info.get("num_classes", 0))
-    status = tf.train.Checkpoint(**model.checkpoint_objects()).restore(checkpoint)
+    # Weights are float32 whatever the training precision; the export computes in float32.
+    float32 = dataclasses.replace(config, train=dataclasses.replace(config.train, precision="float32"))
+    model = build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0))
+    # The networks only: the optimizers may differ (a LossScaleOptimizer under float16).
+    networks = {name: value for name, value in model.checkpoint_objects().items() if isinstance(value, keras.Model)}
+    status = tf.train.Checkpoint(**networks).restore(checkpoint)
     status.assert_existing_objects_matched().expect_partial()
     return model, config, int(checkpoint.rsplit("-", 1)[1]), info
 

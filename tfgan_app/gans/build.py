@@ -31,16 +31,21 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial": self.initial, "start": self.start, "end": self.end}
 
 
-def make_optimizer(config: OptimizerConfig, schedule: tuple[int, int] | None = None) -> keras.optimizers.Optimizer:
-    """An optimizer from its config; ``schedule`` = (decay start, end) in its own updates."""
+def make_optimizer(
+    config: OptimizerConfig, schedule: tuple[int, int] | None = None, loss_scaling: bool = False
+) -> keras.optimizers.Optimizer:
+    """An optimizer from its config; ``schedule`` = (decay start, end) in its own updates;
+    ``loss_scaling`` wraps it for float16 training (Micikevicius et al. 2018)."""
     rate = config.learning_rate if schedule is None else LinearDecay(config.learning_rate, *schedule)
     if config.name == "adam":
-        return keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
-    if config.name == "rmsprop":
-        return keras.optimizers.RMSprop(rate)
-    if config.name == "sgd":
-        return keras.optimizers.SGD(rate)
-    raise ValueError(f"unknown optimizer {config.name!r}; choose adam, rmsprop or sgd")
+        optimizer = keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
+    elif config.name == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(rate)
+    elif config.name == "sgd":
+        optimizer = keras.optimizers.SGD(rate)
+    else:
+        raise ValueError(f"unknown optimizer {config.name!r}; choose adam, rmsprop or sgd")
+    return keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer
 
 
 def _optimizers(config: Config, total_steps: int) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
@@ -50,9 +55,10 @@ def _optimizers(config: Config, total_steps: int) -> tuple[keras.optimizers.Opti
         end = total_steps * updates_per_step
         return int(config.train.decay_start * end), end
 
+    scaling = config.train.precision == "mixed_float16"
     return (
-        make_optimizer(config.optimizer.generator, schedule(1)),
-        make_optimizer(config.optimizer.discriminator, schedule(config.train.discriminator_steps)),
+        make_optimizer(config.optimizer.generator, schedule(1), scaling),
+        make_optimizer(config.optimizer.discriminator, schedule(config.train.discriminator_steps), scaling),
     )
 
 
@@ -69,6 +75,9 @@ def build_model(
     """
     model_cfg, loss, train = config.model, config.loss, config.train
     family = model_cfg.family
+    # Layers take the global policy when they are built; outputs that feed losses are
+    # declared float32 in the builders.
+    keras.mixed_precision.set_global_policy(train.precision)
     generator_optimizer, discriminator_optimizer = _optimizers(config, total_steps)
     if family == "pix2pix":
         model = Pix2Pix(

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.gan import _run_without_state_updates, readout, uniform_from_normal
+from tfgan_app.gans.gan import _run_without_state_updates, apply_gradients, readout, uniform_from_normal
 
 
 class ImagePool(tf.Module):
@@ -162,9 +162,8 @@ class CycleGAN(keras.Model):
                     real_a, self.generator_ba(real_a, training=True)
                 )
                 per_example += self.identity_weight * self.cycle_weight * identity
-            loss = tf.nn.compute_average_loss(per_example)
-        variables = self._generator_variables()
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            scaled = self.generator_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
+        apply_gradients(self.generator_optimizer, tape, scaled, self._generator_variables())
         self.trackers["g_loss"].update_state(tf.reduce_mean(per_example))
         self.trackers["cycle_loss"].update_state(tf.reduce_mean(cycle))
         self.trackers["identity_loss"].update_state(tf.reduce_mean(identity))
@@ -182,9 +181,8 @@ class CycleGAN(keras.Model):
                 self.adversarial_loss.discriminator(real_a_logits, fake_a_logits)
                 + self.adversarial_loss.discriminator(real_b_logits, fake_b_logits)
             )
-            loss = tf.nn.compute_average_loss(per_example)
-        variables = self._discriminator_variables()
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            scaled = self.discriminator_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
+        apply_gradients(self.discriminator_optimizer, tape, scaled, self._discriminator_variables())
         self.trackers["d_loss"].update_state(tf.reduce_mean(per_example))
         self.trackers["d_real"].update_state(0.5 * (
             readout(self.adversarial_loss, real_a_logits) + readout(self.adversarial_loss, real_b_logits)

@@ -215,8 +215,9 @@ class GAN(keras.Model):
             if auxiliary is not None:
                 terms.append(auxiliary)
             loss = tf.add_n([tf.nn.compute_average_loss(term) for term in terms])
+            scaled = self.discriminator_optimizer.scale_loss(loss)
         variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        apply_gradients(self.discriminator_optimizer, tape, scaled, variables)
         if self.weight_clip:
             losses.clip_weights(variables, self.weight_clip)
         self.d_loss_tracker.update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
@@ -250,8 +251,8 @@ class GAN(keras.Model):
                 replicas = tf.distribute.get_strategy().num_replicas_in_sync
                 loss += self.feature_matching_weight * matching / replicas
                 terms.append(self.feature_matching_weight * matching[None])
-        variables = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            scaled = self.generator_optimizer.scale_loss(loss)
+        apply_gradients(self.generator_optimizer, tape, scaled, self.generator.trainable_variables)
         self.g_loss_tracker.update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
 
     # --- hooks for the families ---------------------------------------------------------
@@ -376,6 +377,13 @@ def _input(model: keras.Model, name: str):
         if tensor.name == name:
             return tensor
     raise ValueError(f"{model.name} has no input named {name!r} (inputs: {[t.name for t in model.inputs]})")
+
+
+def apply_gradients(optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, scaled_loss, variables) -> None:
+    """One optimizer update. ``scaled_loss`` is ``optimizer.scale_loss(loss)``, taken inside
+    the tape: the identity in float32, the loss scale under mixed_float16 (the optimizer is
+    then a ``LossScaleOptimizer``, which unscales the gradients and skips non-finite ones)."""
+    optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
 
 
 def uniform_from_normal(z: tf.Tensor) -> tf.Tensor:

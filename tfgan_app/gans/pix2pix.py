@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.gan import _run_without_state_updates, readout
+from tfgan_app.gans.gan import _run_without_state_updates, apply_gradients, readout
 
 
 class Pix2Pix(keras.Model):
@@ -79,9 +79,8 @@ class Pix2Pix(keras.Model):
             real_logits = self.discriminator([target, condition], training=True)["logit"]
             fake_logits = self.discriminator([fake, condition], training=True)["logit"]
             per_example = 0.5 * self.adversarial_loss.discriminator(real_logits, fake_logits)
-            loss = tf.nn.compute_average_loss(per_example)
-        variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            scaled = self.discriminator_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
+        apply_gradients(self.discriminator_optimizer, tape, scaled, self.discriminator.trainable_variables)
         self.trackers["d_loss"].update_state(tf.reduce_mean(per_example))
         self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
         self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
@@ -93,8 +92,8 @@ class Pix2Pix(keras.Model):
             adversarial = self.adversarial_loss.generator(fake_logits)
             reconstruction = losses.l1_loss(target, fake)
             loss = tf.nn.compute_average_loss(adversarial + self.l1_weight * reconstruction)
-        variables = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            scaled = self.generator_optimizer.scale_loss(loss)
+        apply_gradients(self.generator_optimizer, tape, scaled, self.generator.trainable_variables)
         self.trackers["g_loss"].update_state(tf.reduce_mean(adversarial + self.l1_weight * reconstruction))
         self.trackers["l1"].update_state(tf.reduce_mean(reconstruction))
 

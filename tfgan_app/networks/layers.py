@@ -110,16 +110,20 @@ def discriminator_heads(
     (Miyato & Koyama 2018, eq. 3). ``features``: the body's output itself, for feature
     matching. ``q``: InfoGAN's auxiliary head (Chen et al. 2016) predicting the latent code.
     """
-    logit = maybe_spectral_norm(keras.layers.Dense(1, name="logit"), spectral_norm)(features)
+    # The heads compute in float32 under mixed precision: their outputs feed the losses.
+    features = keras.layers.Activation("linear", dtype="float32", name="features_float32")(features)
+    logit = maybe_spectral_norm(keras.layers.Dense(1, dtype="float32", name="logit"), spectral_norm)(features)
     if num_classes:
-        embedding = keras.layers.Embedding(num_classes, features.shape[-1], name="class_projection")(label)
-        projection = keras.layers.Dot(axes=1, name="projection")([embedding, features])
-        logit = keras.layers.Add(name="conditional_logit")([logit, projection])
+        embedding = keras.layers.Embedding(
+            num_classes, features.shape[-1], dtype="float32", name="class_projection"
+        )(label)
+        projection = keras.layers.Dot(axes=1, dtype="float32", name="projection")([embedding, features])
+        logit = keras.layers.Add(dtype="float32", name="conditional_logit")([logit, projection])
     outputs = {"logit": logit, "features": features}
     if auxiliary_outputs:
-        hidden = keras.layers.Dense(128, name="q_hidden")(features)
-        hidden = keras.layers.LeakyReLU(0.2)(hidden)
-        outputs["q"] = keras.layers.Dense(auxiliary_outputs, name="q")(hidden)
+        hidden = keras.layers.Dense(128, dtype="float32", name="q_hidden")(features)
+        hidden = keras.layers.LeakyReLU(0.2, dtype="float32")(hidden)
+        outputs["q"] = keras.layers.Dense(auxiliary_outputs, dtype="float32", name="q")(hidden)
     return outputs
 
 
