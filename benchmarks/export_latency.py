@@ -63,20 +63,20 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from tfgan_app.export import artifacts
-    from tfgan_app.export.exporter import load_run_generator
+    from tfgan_app.export.exporter import load_run_model
     from tfgan_app.generate import resolve_version
 
     version_dir = resolve_version(args.model, args.version)
     manifest = json.loads((version_dir / "export.json").read_text())
     runtimes = {}
     if args.run:
-        generator = load_run_generator(args.run)[0]
+        generator = load_run_model(args.run)[0].sampling_generator
         predict = tf.function(lambda z: generator(z, training=False))
         runtimes["Keras (tf.function)"] = lambda z: predict(tf.constant(z)).numpy()
     signature = artifacts.load_savedmodel_signature(version_dir)
-    runtimes["SavedModel (reloaded)"] = lambda z: artifacts.run_savedmodel(signature, z)
+    runtimes["SavedModel (reloaded)"] = lambda z: artifacts.run_savedmodel(signature, {"z": z})
     session = artifacts.onnx_session(version_dir / artifacts.ONNX_FILE)
-    runtimes["ONNX Runtime"] = lambda z: artifacts.run_onnx(session, z)
+    runtimes["ONNX Runtime"] = lambda z: artifacts.run_onnx(session, {"z": z})
 
     rng = np.random.default_rng(0)
     rows = []

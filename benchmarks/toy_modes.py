@@ -41,7 +41,7 @@ def run_seed(pipeline: str, seed: int, overrides: list[str], workdir: Path) -> d
 
     from tfgan_app.config import load_config
     from tfgan_app.data import TOY_DISTRIBUTIONS
-    from tfgan_app.export.exporter import load_run_generator
+    from tfgan_app.export.exporter import load_run_model
     from tfgan_app.metrics import mode_metrics
     from tfgan_app.training.trainer import train
 
@@ -49,10 +49,10 @@ def run_seed(pipeline: str, seed: int, overrides: list[str], workdir: Path) -> d
     started = time.perf_counter()
     train(config, workdir / f"{pipeline}-{seed}", progress_stream=open(os.devnull, "w"))
     seconds = time.perf_counter() - started
-    generator = load_run_generator(workdir / f"{pipeline}-{seed}")[0]
-    z = tf.random.stateless_normal([2500, config.model.latent_dim], [seed, 2024])
+    model = load_run_model(workdir / f"{pipeline}-{seed}")[0]
+    z = tf.random.stateless_normal([2500, model.noise_dim], [seed, 2024])
     toy = TOY_DISTRIBUTIONS[config.data.name]
-    result = mode_metrics(generator(z, training=False).numpy(), toy.modes, toy.sigma)
+    result = mode_metrics(model.generate(z).numpy(), toy.modes, toy.sigma)
     return {"seed": seed, "modes": result.modes_covered, "high_quality": result.high_quality,
             "reverse_kl": result.reverse_kl, "steps": config.train.steps, "seconds": seconds,
             "data": config.data.name}

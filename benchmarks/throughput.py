@@ -1,0 +1,280 @@
+"""Training throughput: tfgan_app's trainer vs a plain keras.io-style ``train_step`` vs
+PyTorch eager, on the default pipeline's DCGAN networks (Fashion-MNIST 28x28, latent 100,
+width 64), one after another in this process.
+
+    python benchmarks/throughput.py [--batches 64,256] [--windows 5] [--window-steps 20]
+        [--json results.json]
+
+Every figure is real images per second, the median of ``--windows`` timed windows after a
+warm-up; each row also shows the achieved GFLOP/s (from a FLOP count of the step: see
+``step_flops``) and its share of a float32 matmul's peak measured here. Data come from an
+in-memory tensor, so the input pipeline is not what is measured; tfgan_app's row runs its
+own ``tf.data`` pipeline, as training does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+LATENT, WIDTH, SIDE = 100, 64, 28
+
+
+# --- FLOPs ----------------------------------------------------------------------------
+
+
+def forward_flops(batch: int) -> tuple[float, float]:
+    """(generator, discriminator) forward FLOPs (2 per multiply-add) at ``batch``, for the
+    DCGAN of ``tfgan_app.networks.dcgan`` at 28x28 with width 64 (convolutions and dense
+    layers; normalisation and activations are a few per cent and left out)."""
+    top = WIDTH * 2  # 7x7x128 after the projection
+    generator = (
+        LATENT * 7 * 7 * top                       # project
+        + 7 * 7 * 4 * 4 * top * WIDTH              # ConvT 7->14, 128->64: input pixels x taps x Cin x Cout
+        + 14 * 14 * 4 * 4 * WIDTH * 1              # ConvT 14->28, 64->1
+    )
+    discriminator = (
+        14 * 14 * 4 * 4 * 1 * WIDTH                # conv 28->14, 1->64: output pixels x taps x Cin x Cout
+        + 7 * 7 * 4 * 4 * WIDTH * top              # conv 14->7, 64->128
+        + 7 * 7 * top                              # logit
+    )
+    return 2.0 * generator * batch, 2.0 * discriminator * batch
+
+
+def step_flops(batch: int) -> float:
+    """FLOPs of one step of Algorithm 1 with k = 1, backward = 2x forward: D step = G forward
+    on m + D forward and backward on 2m; G step = G forward and backward on m + D forward and
+    backward (input gradients) on m. The same count for every implementation below."""
+    generator, discriminator = forward_flops(batch)
+    return generator * (1 + 3) + discriminator * (2 * 3 + 3)
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 20) -> float:
+    import tensorflow as tf
+
+    a = tf.random.normal([size, size])
+    b = tf.random.normal([size, size])
+    product = tf.function(lambda: tf.matmul(a, b))
+    product().numpy()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        product().numpy()
+        times.append(time.perf_counter() - started)
+    return 2 * size**3 / min(times) / 1e9
+
+
+# --- (a) tfgan_app --------------------------------------------------------------------
+
+
+def measure_keras_model(model, dataset, batch: int, windows: int, window_steps: int, warmup: int) -> float:
+    """Median images/s of ``fit`` over timed windows (callback clock, after warm-up)."""
+    import keras
+
+    marks: list[float] = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_batch_end(self, index, logs=None):
+            if index >= warmup and (index - warmup) % window_steps == 0:
+                marks.append(time.perf_counter())
+
+    model.fit(dataset, steps_per_epoch=warmup + windows * window_steps + 1, epochs=1, verbose=0,
+              callbacks=[Clock()], shuffle=False)
+    rates = [window_steps * batch / (b - a) for a, b in zip(marks, marks[1:])]
+    return statistics.median(rates)
+
+
+def tfgan_app_rate(batch: int, precision: str, source, **timing) -> float:
+    import keras
+
+    from tfgan_app.config import load_config
+    from tfgan_app.data import make_train_dataset
+    from tfgan_app.gans import build_model
+
+    config = load_config("fashion_mnist_dcgan", [f"train.batch_size={batch}", f"train.precision={precision}"])
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    dataset = make_train_dataset(source, batch, 1, model.noise_dim, seed=0)
+    rate = measure_keras_model(model, dataset, batch, **timing)
+    keras.mixed_precision.set_global_policy("float32")
+    return rate
+
+
+# --- (b) plain keras.io-style -----------------------------------------------------------
+
+
+def keras_io_rate(batch: int, images: np.ndarray, **timing) -> float:
+    """The keras.io DCGAN example's ``train_step`` (one D update on real and fake together
+    with noisy labels, then one G update with fresh noise), float32, no XLA, on the same
+    networks."""
+    import keras
+    import tensorflow as tf
+
+    from tfgan_app.networks import dcgan_discriminator, dcgan_generator
+
+    class PlainGAN(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.generator = dcgan_generator(LATENT, (SIDE, SIDE, 1), WIDTH)
+            self.discriminator = dcgan_discriminator((SIDE, SIDE, 1), WIDTH)
+            self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+            self.g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+            self.d_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+            self.built = True
+
+        def train_step(self, real):
+            size = tf.shape(real)[0]
+            z = tf.random.normal([size, LATENT])
+            fake = self.generator(z)
+            combined = tf.concat([fake, real], axis=0)
+            labels = tf.concat([tf.ones([size, 1]), tf.zeros([size, 1])], axis=0)
+            labels += 0.05 * tf.random.uniform(tf.shape(labels))
+            with tf.GradientTape() as tape:
+                d_loss = self.loss_fn(labels, self.discriminator(combined)["logit"])
+            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+            z = tf.random.normal([size, LATENT])
+            with tf.GradientTape() as tape:
+                g_loss = self.loss_fn(tf.zeros([size, 1]), self.discriminator(self.generator(z))["logit"])
+            grads = tape.gradient(g_loss, self.generator.trainable_weights)
+            self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+            return {"d_loss": d_loss, "g_loss": g_loss}
+
+    keras.utils.set_random_seed(0)
+    model = PlainGAN()
+    model.compile()
+    data = tf.data.Dataset.from_tensor_slices(images).repeat().batch(batch, drop_remainder=True).prefetch(2)
+    return measure_keras_model(model, data, batch, **timing)
+
+
+# --- (c) PyTorch eager ------------------------------------------------------------------
+
+
+def torch_rate(batch: int, images: np.ndarray, windows: int, window_steps: int, warmup: int) -> float | None:
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count() or 1)
+    top = WIDTH * 2
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.project = nn.Sequential(nn.Linear(LATENT, 7 * 7 * top, bias=False), nn.BatchNorm1d(7 * 7 * top), nn.ReLU())
+            self.up = nn.Sequential(
+                nn.ConvTranspose2d(top, WIDTH, 4, 2, 1, bias=False), nn.BatchNorm2d(WIDTH), nn.ReLU(),
+                nn.ConvTranspose2d(WIDTH, 1, 4, 2, 1), nn.Tanh(),
+            )
+
+        def forward(self, z):
+            return self.up(self.project(z).view(-1, top, 7, 7).contiguous(memory_format=torch.channels_last))
+
+    discriminator = nn.Sequential(
+        nn.Conv2d(1, WIDTH, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(WIDTH, top, 4, 2, 1), nn.BatchNorm2d(top), nn.LeakyReLU(0.2),
+        nn.Flatten(), nn.Linear(7 * 7 * top, 1),
+    ).to(memory_format=torch.channels_last)
+    generator = Generator().to(memory_format=torch.channels_last)
+    g_optimizer = torch.optim.Adam(generator.parameters(), 2e-4, betas=(0.5, 0.999))
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
+    loss_fn = nn.BCEWithLogitsLoss()
+    data = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+
+    def step(index):
+        start = (index * batch) % (len(data) - batch)
+        real = data[start : start + batch]
+        fake = generator(torch.randn(batch, LATENT))
+        d_optimizer.zero_grad(set_to_none=True)
+        d_loss = loss_fn(discriminator(real), ones) + loss_fn(discriminator(fake.detach()), zeros)
+        d_loss.backward()
+        d_optimizer.step()
+        g_optimizer.zero_grad(set_to_none=True)
+        g_loss = loss_fn(discriminator(generator(torch.randn(batch, LATENT))), ones)
+        g_loss.backward()
+        g_optimizer.step()
+
+    for index in range(warmup):
+        step(index)
+    rates = []
+    for window in range(windows):
+        started = time.perf_counter()
+        for index in range(window_steps):
+            step(warmup + window * window_steps + index)
+        rates.append(window_steps * batch / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", default="64,256")
+    parser.add_argument("--windows", type=int, default=5)
+    parser.add_argument("--window-steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    import keras
+    import tensorflow as tf
+
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import load_source, to_model_range
+
+    source = load_source(DataConfig())
+    images = to_model_range(source.images[:20_000]).numpy()
+    timing = dict(windows=args.windows, window_steps=args.window_steps, warmup=args.warmup)
+    peak = matmul_peak_gflops()
+    rows = []
+    for batch in (int(b) for b in args.batches.split(",")):
+        measured = {
+            "tfgan_app float32": tfgan_app_rate(batch, "float32", source, **timing),
+            "tfgan_app mixed_bfloat16": tfgan_app_rate(batch, "mixed_bfloat16", source, **timing),
+            "keras.io-style train_step (float32)": keras_io_rate(batch, images, **timing),
+            "PyTorch eager (float32, channels-last)": torch_rate(batch, images, **timing),
+        }
+        flops_per_image = step_flops(batch) / batch
+        for name, rate in measured.items():
+            if rate is None:
+                continue
+            gflops = rate * flops_per_image / 1e9
+            rows.append({"batch": batch, "implementation": name, "images_per_s": rate,
+                         "gflops": gflops, "share_of_peak": gflops / peak})
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {cpu}, {os.cpu_count()} cores; TensorFlow {tf.__version__}, Keras {keras.__version__}"
+          + (f", PyTorch {__import__('torch').__version__}" if any("PyTorch" in r["implementation"] for r in rows) else ""))
+    print(f"float32 matmul peak (2048^2, best of 20): {peak:.0f} GFLOP/s; step FLOPs per real image: "
+          f"{step_flops(64) / 64 / 1e6:.1f} MFLOP")
+    print(f"{'batch':>5}  {'implementation':<40}{'images/s':>10}{'GFLOP/s':>9}{'of peak':>9}")
+    for row in rows:
+        print(f"{row['batch']:>5}  {row['implementation']:<40}{row['images_per_s']:>10.0f}"
+              f"{row['gflops']:>9.1f}{row['share_of_peak']:>8.1%}")
+    for batch in sorted({row["batch"] for row in rows}):
+        by_name = {row["implementation"]: row["images_per_s"] for row in rows if row["batch"] == batch}
+        best = max(v for k, v in by_name.items() if k.startswith("tfgan_app"))
+        plain = by_name["keras.io-style train_step (float32)"]
+        ratios = f"batch {batch}: tfgan_app best / keras.io = {best / plain:.2f}x"
+        torch_value = by_name.get("PyTorch eager (float32, channels-last)")
+        if torch_value:
+            ratios += f", tfgan_app best / PyTorch = {best / torch_value:.2f}x"
+        print(ratios)
+    if args.json:
+        args.json.write_text(json.dumps({"peak_gflops": peak, "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
