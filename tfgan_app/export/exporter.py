@@ -47,8 +47,8 @@ class ExportResult:
 
 
 def load_run_model(run_dir: Path, which: str = "latest"):
-    """(the run's family model restored from its latest or best checkpoint, config, step, run info)."""
-    import keras
+    """(the run's family model with its deployed networks restored from the latest or best
+    checkpoint, config, step, run info). Only what is exported and sampled is restored."""
     import tensorflow as tf
 
     from tfgan_app.gans import build_model
@@ -73,8 +73,13 @@ def load_run_model(run_dir: Path, which: str = "latest"):
     # Weights are float32 whatever the training precision; the export computes in float32.
     float32 = dataclasses.replace(config, train=dataclasses.replace(config.train, precision="float32"))
     model = build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0))
-    # The networks only: the optimizers may differ (a LossScaleOptimizer under float16).
-    networks = {name: value for name, value in model.checkpoint_objects().items() if isinstance(value, keras.Model)}
+    # Only the networks that are deployed: the optimizers may differ (a LossScaleOptimizer
+    # under float16), and a change to the discriminator's layers must not block an export.
+    deployed = list(model.exports().values())
+    networks = {
+        name: value for name, value in model.checkpoint_objects().items()
+        if any(value is network for network in deployed)
+    }
     status = tf.train.Checkpoint(**networks).restore(checkpoint)
     status.assert_existing_objects_matched().expect_partial()
     return model, config, int(checkpoint.rsplit("-", 1)[1]), info
