@@ -422,3 +422,27 @@ def test_mixed_precision_trains_in_16_bits_and_exports_float32(precision, tmp_pa
     [exported] = export_run(tmp_path / "run", tmp_path / "models", formats=("savedmodel",))
     assert exported.manifest["parity"]["max_abs_difference"]["savedmodel_fresh_process"]["batch_7"] <= 1e-4
     keras.mixed_precision.set_global_policy("float32")
+
+
+def test_reuse_fakes_updates_d_on_the_fakes_g_is_then_trained_on():
+    """The lean step equals: D step on G(z), then G step on the same z through the new D."""
+    config = ring_config(optimizer={"generator": {"name": "sgd", "learning_rate": 0.1},
+                                    "discriminator": {"name": "sgd", "learning_rate": 0.1}})
+    source = load_source(config.data)
+    batch = next(iter(make_train_dataset(source, 16, 1, 2, 0)))
+    results = []
+    for reuse in (True, False):
+        config.train.reuse_fakes = reuse
+        keras.utils.set_random_seed(0)
+        model = build_model(config, source.element_shape)
+        if reuse:
+            model.train_step(batch)
+        else:  # by hand: the same noise for both updates
+            minibatch = model._minibatch(batch, 0)
+            model.discriminator_step(minibatch)
+            model.generator_step({**model._generator_minibatch(batch), "z": minibatch["z"]})
+        results.append([v.numpy() for v in model.generator.trainable_variables + model.discriminator.trainable_variables])
+    for fused, by_hand in zip(*results):
+        np.testing.assert_allclose(fused, by_hand, atol=1e-6)
+    with pytest.raises(ConfigError, match="reuse_fakes"):
+        load_config("fashion_mnist_wgan", ["train.reuse_fakes=true"])

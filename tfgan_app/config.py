@@ -153,6 +153,9 @@ class TrainConfig:
     decay_start: float = 0.5
     # CycleGAN's history of generated images shown to the discriminators (0 = off).
     image_pool: int = 50
+    # Lean step (needs discriminator_steps = 1): G's update reuses the D update's noise and
+    # generated batch instead of drawing fresh noise as Algorithm 1 does.
+    reuse_fakes: bool = False
     # "float32", "mixed_bfloat16" or "mixed_float16" (with loss scaling): compute in 16 bits,
     # keep the weights, the losses and D's outputs in float32. Exports are float32 always.
     precision: str = "float32"
@@ -439,6 +442,7 @@ def _validate_family(config: Config) -> None:
             name for name, on in (
                 ("train.ema_decay", train.ema_decay), ("train.augment", train.augment),
                 ("train.unrolled_steps", train.unrolled_steps), ("model.packing", model.packing > 1),
+                ("train.reuse_fakes", train.reuse_fakes),
                 ("evaluation.every", config.evaluation.every),
                 ("loss.feature_matching_weight", config.loss.feature_matching_weight),
                 ("loss.r1_weight", config.loss.r1_weight),
@@ -450,6 +454,8 @@ def _validate_family(config: Config) -> None:
                 f"{', '.join(used)}: available for the noise-to-image families {list(NOISE_FAMILIES)}, "
                 f"not for model.family = {family!r}"
             )
+    if train.reuse_fakes and train.discriminator_steps != 1:
+        raise ConfigError("train.reuse_fakes needs train.discriminator_steps = 1")
     if family == "cyclegan" and train.discriminator_steps != 1:
         raise ConfigError("CycleGAN updates each discriminator once per step: train.discriminator_steps must be 1")
     if config.loss.gradient_penalty_weight and model.discriminator_norm == "batch" and not model.spectral_norm \

@@ -58,9 +58,12 @@ class GAN(keras.Model):
         augmentations: tuple[str, ...] = (),
         unrolled_steps: int = 0,
         unrolled_learning_rate: float = 0.01,
+        reuse_fakes: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if reuse_fakes and discriminator_steps != 1:
+            raise ValueError("reuse_fakes needs discriminator_steps = 1 (one batch of fakes per step)")
         if discriminator_steps < 1:
             raise ValueError(f"discriminator_steps must be >= 1, got {discriminator_steps}")
         if packing < 1:
@@ -74,6 +77,9 @@ class GAN(keras.Model):
         self.augmentations = tuple(augmentations)
         self.unrolled_steps = unrolled_steps
         self.unrolled_learning_rate = unrolled_learning_rate
+        # The lean variant of Algorithm 1: G's update reuses the noise and the forward pass
+        # of the D update's fakes instead of drawing new ones (one G forward pass less).
+        self.reuse_fakes = reuse_fakes
         self.ema_decay = ema_decay
         # Polyak averaging of G's weights (Karras et al. 2018; Yazici et al. 2019): a copy
         # that trails G; samples, evaluation and export use it, training never does.
@@ -182,19 +188,26 @@ class GAN(keras.Model):
 
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         minibatches = [self._minibatch(batch, index) for index in range(self.discriminator_steps)]
-        for minibatch in minibatches:
-            self.discriminator_step(minibatch)
-        self.generator_step(self._generator_minibatch(batch), minibatches)
+        if self.reuse_fakes:
+            [minibatch] = minibatches
+            self.generator_step(
+                {**self._generator_minibatch(batch), "z": minibatch["z"]}, minibatches,
+                update_discriminator=lambda fake: self.discriminator_step(minibatch, fake),
+            )
+        else:
+            for minibatch in minibatches:
+                self.discriminator_step(minibatch)
+            self.generator_step(self._generator_minibatch(batch), minibatches)
         if self.ema_generator is not None:
             self._update_ema()
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def discriminator_step(self, minibatch: Minibatch) -> None:
-        """One update of D on real examples and G(z); G is not changed."""
+    def discriminator_step(self, minibatch: Minibatch, fake: tf.Tensor | None = None) -> None:
+        """One update of D on real examples and G(z) (or the given fakes); G is not changed."""
         real, label = minibatch["real"], minibatch.get("label")
-        fake = tf.stop_gradient(
-            _run_without_state_updates(self.generator, self.generator_inputs(minibatch["z"], label))
-        )
+        if fake is None:
+            fake = _run_without_state_updates(self.generator, self.generator_inputs(minibatch["z"], label))
+        fake = tf.stop_gradient(fake)
         with tf.GradientTape() as tape:
             real_outputs = self.discriminate(real, label, minibatch.get("augment_real"))
             fake_outputs = self.discriminate(fake, label, minibatch.get("augment_fake"))
@@ -224,8 +237,13 @@ class GAN(keras.Model):
         self.d_real_tracker.update_state(readout(self.adversarial_loss, real_outputs["logit"]))
         self.d_fake_tracker.update_state(readout(self.adversarial_loss, fake_outputs["logit"]))
 
-    def generator_step(self, minibatch: Minibatch, unroll_minibatches: list[Minibatch] = ()) -> None:
+    def generator_step(
+        self, minibatch: Minibatch, unroll_minibatches: list[Minibatch] = (), update_discriminator=None
+    ) -> None:
         """One update of G through D; D's weights, batch-norm statistics included, stay fixed.
+
+        ``update_discriminator(fake)``, when given, runs between G's forward pass and its
+        loss, outside the gradient tape: D is updated on these fakes first (``reuse_fakes``).
 
         With ``unrolled_steps`` (Metz et al. 2017, eq. 6-7) G is scored by the D that
         ``unrolled_steps`` SGD updates would produce, and its gradient flows through those
@@ -234,6 +252,9 @@ class GAN(keras.Model):
         label = minibatch.get("label")
         with tf.GradientTape() as tape:
             fake = self.generator(self.generator_inputs(minibatch["z"], label), training=True)
+            if update_discriminator is not None:
+                with tape.stop_recording():
+                    update_discriminator(fake)
             weights = self._discriminator_weights()
             if self.unrolled_steps:
                 weights = self._unroll(weights, fake, label, unroll_minibatches or [minibatch])
