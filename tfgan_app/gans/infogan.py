@@ -37,6 +37,12 @@ class InfoGAN(GAN):
         super().__init__(generator, discriminator, **kwargs)
         self.categories, self.continuous = categories, continuous
         self.information_weight = information_weight
+        # -log Q(c|x) before weighting: falls as Q learns to read the code from G's output.
+        self.information_tracker = keras.metrics.Mean(name="information_loss")
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [*super().metrics, self.information_tracker]
 
     @property
     def noise_dim(self) -> int:
@@ -55,7 +61,9 @@ class InfoGAN(GAN):
 
     def auxiliary_loss(self, fake_outputs: dict, z: tf.Tensor) -> tf.Tensor:
         categorical, continuous = self.codes(z)
-        return self.information_weight * losses.information_loss(fake_outputs["q"], categorical, continuous)
+        information = losses.information_loss(fake_outputs["q"], categorical, continuous)
+        self.information_tracker.update_state(tf.reduce_mean(information))
+        return self.information_weight * information
 
     def code_accuracy(self, z: tf.Tensor) -> float:
         """How often Q's most likely category is the categorical code G was given (chance 1/C)."""
@@ -65,16 +73,14 @@ class InfoGAN(GAN):
         return float(tf.reduce_mean(tf.cast(tf.argmax(q, -1) == tf.argmax(categorical, -1), tf.float32)))
 
     def preview_inputs(self, count: int, seed: tf.Tensor, examples: dict | None = None) -> dict:
-        """Row r: categorical code r; across a row the first continuous code runs from -1 to
-        1 (the others 0); one noise vector for the whole grid, so only the codes vary."""
+        """Row r: categorical code r; each column its own noise vector, the same down the
+        column, continuous codes 0: what changes down a column is the categorical code alone."""
         columns = max(1, count // self.categories)
-        noise = tf.random.stateless_normal([1, self.latent_dim], seed)
+        noise = tf.random.stateless_normal([columns, self.latent_dim], seed)
         categorical = tf.repeat(tf.eye(self.categories), columns, axis=0)
-        continuous = np.zeros([self.categories * columns, self.continuous], np.float32)
-        if self.continuous:
-            continuous[:, 0] = np.tile(np.linspace(-1.0, 1.0, columns), self.categories)
+        continuous = tf.zeros([self.categories * columns, self.continuous])
         code = tf.concat([categorical, continuous], axis=-1)
-        return {"z": tf.tile(noise, [self.categories * columns, 1]), "code": code}
+        return {"z": tf.tile(noise, [self.categories, 1]), "code": code}
 
     def preview(self, inputs: dict) -> tuple[np.ndarray, int]:
         images = self.sampling_generator([inputs["z"], inputs["code"]], training=False).numpy()

@@ -1,0 +1,103 @@
+"""Fashion-MNIST family table: every image pipeline's run measured the same way.
+
+    python benchmarks/families.py --runs RUNS_DIR [--num 10000] [--json results.json]
+
+RUNS_DIR holds one run directory per pipeline, named after it without the
+``fashion_mnist_`` prefix (``runs/cgan``, ``runs/pix2pix``, ...), e.g. made with
+``python -m tfgan_app.train --pipeline fashion_mnist_cgan --out RUNS_DIR/cgan``. Needs the
+domain classifier (``python -m tfgan_app.evaluate train-classifier``).
+
+- noise-to-image families: FID and KID (domain-classifier features) of ``--num`` samples
+  against as many test images, beside the real floor (train vs test);
+- pix2pix: mean L1 and FID of its outputs for the test split's edge maps, against the
+  targets; the identity (edge map itself) as the floor a useless model gets;
+- CycleGAN: FID of G(test A) against test B and of F(test B) against test A, beside the
+  FID of the untranslated images (A against B), which translation must lower.
+Also the steps and the training wall time from each run's ``run.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def fid(extractor, real: np.ndarray, fake: np.ndarray) -> float:
+    from tfgan_app.metrics.distances import feature_statistics, frechet_distance
+
+    return float(frechet_distance(
+        feature_statistics(extractor.run(real)[0]), feature_statistics(extractor.run(fake)[0])
+    ))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=Path, required=True)
+    parser.add_argument("--num", type=int, default=10_000)
+    parser.add_argument("--classifier", type=Path)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    from tfgan_app.data import load_source
+    from tfgan_app.data.pipeline import edge_maps, to_model_range
+    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+    from tfgan_app.metrics.report import image_rows, in_batches, real_subset
+
+    extractor, info = load_domain_classifier(args.classifier or cache_dir() / "fashion_mnist")
+    rows = []
+    test_source = train_source = None
+    for run_dir in sorted(path for path in args.runs.iterdir() if (path / "run.json").is_file()):
+        model, config, step, run = load_run_model(run_dir)
+        family = config.model.family
+        test_config = dataclasses.replace(config.data, split="test", limit=0, domain_a="", domain_b="")
+        if test_source is None:
+            test_source = load_source(test_config)
+            train_source = load_source(dataclasses.replace(test_config, split="train"))
+        row = {"pipeline": Path(config.pipeline).stem, "family": family, "steps": step,
+               "train_seconds": run.get("wall_time_s"), "images_per_sec": run.get("images_per_sec")}
+        if family in ("gan", "cgan", "infogan"):
+            real_features = extractor.run(real_subset(test_source.images, args.num, 0))[0]
+            z = np.random.default_rng(0).standard_normal((args.num, model.noise_dim)).astype(np.float32)
+            fake = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
+            measured = {r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, False)}
+            row.update(fid=measured["fid"], kid=measured["kid"])
+        elif family == "pix2pix":
+            targets = real_subset(test_source.images, min(args.num, len(test_source.images)), 0)
+            inputs = edge_maps(targets).numpy()
+            outputs = in_batches(lambda chunk: model.generator(chunk, training=False).numpy(), inputs)
+            row.update(l1=float(np.abs(outputs - targets).mean()), identity_l1=float(np.abs(inputs - targets).mean()),
+                       fid=fid(extractor, targets, outputs), identity_fid=fid(extractor, targets, inputs))
+        elif family == "cyclegan":
+            names = test_source.class_names
+            a_index, b_index = (names.index(c) if c in names else int(c) for c in (config.data.domain_a, config.data.domain_b))
+            test_a = to_model_range(test_source.images[test_source.labels == a_index]).numpy()
+            test_b = to_model_range(test_source.images[test_source.labels == b_index]).numpy()
+            to_b = in_batches(lambda chunk: model.generator_ab(chunk, training=False).numpy(), test_a)
+            to_a = in_batches(lambda chunk: model.generator_ba(chunk, training=False).numpy(), test_b)
+            row.update(fid_a2b=fid(extractor, test_b, to_b), fid_b2a=fid(extractor, test_a, to_a),
+                       fid_untranslated=fid(extractor, test_b, test_a))
+        rows.append(row)
+    floor = fid(extractor, real_subset(test_source.images, args.num, 0), real_subset(train_source.images, args.num, 1))
+    print(f"extractor: {extractor.name} / {extractor.layer} (test accuracy {info.get('test_accuracy', float('nan')):.3f}); "
+          f"real floor (train vs test, {args.num} each): FID {floor:.2f}")
+    for row in rows:
+        numbers = ", ".join(f"{key} {value:.3f}" for key, value in row.items()
+                            if isinstance(value, float) and key not in ("train_seconds", "images_per_sec"))
+        print(f"{row['pipeline']:<26} {row['family']:<9} steps {row['steps']:>5}  train {row['train_seconds']:>6.0f} s  {numbers}")
+    if args.json:
+        args.json.write_text(json.dumps({"real_floor_fid": floor, "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
