@@ -58,6 +58,9 @@ def test_conditional_gan_draws_the_class_it_is_asked_for(tmp_path):
     # Class c has its bar at rows 2c+4..2c+5; chance of landing there is about 2/28.
     hits = np.mean((rows >= 2 * labels.numpy() + 3) & (rows <= 2 * labels.numpy() + 6))
     assert hits > 0.6, f"only {hits:.0%} of samples show their class's bar"
+    # Unlabelled sampling (evaluation) cycles through the classes, from numpy noise too.
+    cycled = model.generate(np.random.default_rng(0).standard_normal((20, 16)).astype(np.float32))
+    assert cycled.shape == (20, 28, 28, 1)
 
 
 def test_infogan_q_recovers_the_categorical_code(tmp_path):

@@ -170,6 +170,7 @@ class GAN(keras.Model):
 
     def generate(self, z: tf.Tensor) -> tf.Tensor:
         """Samples for viewing, evaluation or export: G (its EMA copy) in inference mode."""
+        z = tf.convert_to_tensor(z, tf.float32)  # numpy noise and tensor labels do not mix in Keras
         return self.sampling_generator(self.generator_inputs(z, self.sample_labels(z)), training=False)
 
     def sample_labels(self, z: tf.Tensor) -> tf.Tensor | None:
