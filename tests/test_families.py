@@ -449,3 +449,16 @@ def test_reuse_fakes_updates_d_on_the_fakes_g_is_then_trained_on():
         np.testing.assert_allclose(fused, by_hand, atol=1e-6)
     with pytest.raises(ConfigError, match="reuse_fakes"):
         load_config("fashion_mnist_wgan", ["train.reuse_fakes=true"])
+
+
+def test_auto_precision_resolves_by_hardware_and_is_recorded(tmp_path, monkeypatch):
+    from tfgan_app.gans import build
+
+    monkeypatch.setattr(build, "bfloat16_is_fast", lambda: True)
+    assert build.resolve_precision("auto") == "mixed_bfloat16"
+    assert build.resolve_precision("float32") == "float32"
+    monkeypatch.setattr(build, "bfloat16_is_fast", lambda: False)
+    assert build.resolve_precision("auto") == "float32"
+    config = ring_config(train={"precision": "auto", "steps": 2, "checkpoint_every": 2})
+    train(config, tmp_path / "run", progress_stream=QUIET)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["precision"] == "float32"

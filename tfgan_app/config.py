@@ -158,6 +158,8 @@ class TrainConfig:
     reuse_fakes: bool = False
     # "float32", "mixed_bfloat16" or "mixed_float16" (with loss scaling): compute in 16 bits,
     # keep the weights, the losses and D's outputs in float32. Exports are float32 always.
+    # "auto": mixed_bfloat16 where the hardware computes bfloat16 natively, else float32
+    # (the run's config.json records which).
     precision: str = "float32"
 
 
@@ -340,7 +342,7 @@ _CHOICES = {
     "model.discriminator_norm": ("batch", "layer", "none"),
     "data.pairs": ("edges", "side_by_side", "folders"),
     "train.learning_rate_decay": ("none", "linear"),
-    "train.precision": ("float32", "mixed_bfloat16", "mixed_float16"),
+    "train.precision": ("float32", "mixed_bfloat16", "mixed_float16", "auto"),
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
     "data.on_bad_image": ("error", "skip"),
     "export.checkpoint": ("latest", "best"),

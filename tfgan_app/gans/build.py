@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 
 from tfgan_app.config import Config, OptimizerConfig, parse_augmentations
@@ -31,6 +33,31 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial": self.initial, "start": self.start, "end": self.end}
 
 
+def bfloat16_is_fast() -> bool:
+    """Whether this machine computes bfloat16 natively: a GPU of compute capability 8.0+
+    (Ampere and later), or a CPU with AVX-512 BF16 or AMX. Elsewhere bfloat16 is emulated
+    and slower than float32."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+        return capability is not None and tuple(capability) >= (8, 0)
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` -> ``mixed_bfloat16`` where bfloat16 is native (measured on this project's
+    CPU: 1.15-1.36x the float32 step, same FID after the same images), else ``float32``."""
+    if precision != "auto":
+        return precision
+    return "mixed_bfloat16" if bfloat16_is_fast() else "float32"
+
+
 def make_optimizer(
     config: OptimizerConfig, schedule: tuple[int, int] | None = None, loss_scaling: bool = False
 ) -> keras.optimizers.Optimizer:
@@ -55,7 +82,7 @@ def _optimizers(config: Config, total_steps: int) -> tuple[keras.optimizers.Opti
         end = total_steps * updates_per_step
         return int(config.train.decay_start * end), end
 
-    scaling = config.train.precision == "mixed_float16"
+    scaling = resolve_precision(config.train.precision) == "mixed_float16"
     return (
         make_optimizer(config.optimizer.generator, schedule(1), scaling),
         make_optimizer(config.optimizer.discriminator, schedule(config.train.discriminator_steps), scaling),
@@ -77,7 +104,7 @@ def build_model(
     family = model_cfg.family
     # Layers take the global policy when they are built; outputs that feed losses are
     # declared float32 in the builders.
-    keras.mixed_precision.set_global_policy(train.precision)
+    keras.mixed_precision.set_global_policy(resolve_precision(train.precision))
     generator_optimizer, discriminator_optimizer = _optimizers(config, total_steps)
     if family == "pix2pix":
         model = Pix2Pix(

@@ -33,6 +33,7 @@ from tfgan_app.config import Config, save_config
 from tfgan_app.data import Source, load_source, make_train_dataset, steps_per_epoch
 from tfgan_app.data.pipeline import example_batch, stream_seed
 from tfgan_app.gans import build_model
+from tfgan_app.gans.build import resolve_precision
 from tfgan_app.training.callbacks import (
     Checkpointer, MetricsLogger, ProgressBar, RunState, SampleWriter, StepClock,
 )
@@ -156,6 +157,7 @@ def train(
         raise ValueError(
             f"train.batch_size {config.train.batch_size} does not split over {replicas} replicas"
         )
+    config.train.precision = resolve_precision(config.train.precision)  # recorded as resolved
     source = load_source(config.data, config.model.family)
     steps = total_steps(config, source)
     with strategy.scope():
@@ -179,9 +181,9 @@ def train(
 
     images_per_step = config.train.batch_size * config.train.discriminator_steps
     log.info(
-        "strategy %s: %d replica(s), global batch %d, per-replica batch %d; steps %d -> %d",
+        "strategy %s: %d replica(s), global batch %d, per-replica batch %d; steps %d -> %d; %s",
         type(strategy).__name__, replicas, config.train.batch_size,
-        config.train.batch_size // replicas, start_step, steps,
+        config.train.batch_size // replicas, start_step, steps, config.train.precision,
     )
     info = {
         "status": "running", "pipeline": config.pipeline, "family": config.model.family,
