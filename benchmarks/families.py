@@ -13,7 +13,9 @@ domain classifier (``python -m tfgan_app.evaluate train-classifier``).
   targets; the identity (edge map itself) as the floor a useless model gets;
 - CycleGAN: FID of G(test A) against test B and of F(test B) against test A, beside the
   FID of the untranslated images (A against B), which translation must lower.
-Also the steps and the training wall time from each run's ``run.json``.
+Also the steps and the training wall time from each run's ``run.json``. With
+``--baseline-seconds S`` a baseline row: the plain keras.io-style DCGAN of
+``benchmarks/throughput.py`` trained for S seconds (give it the default run's training time).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tfgan_app and benchmarks
 
 
 def fid(extractor, real: np.ndarray, fake: np.ndarray) -> float:
@@ -39,11 +41,49 @@ def fid(extractor, real: np.ndarray, fake: np.ndarray) -> float:
     ))
 
 
+def keras_io_baseline(seconds: float, train_source, test_source, extractor, num: int) -> dict:
+    """The plain keras.io-style DCGAN, trained on the train split for ``seconds`` of wall
+    time (batch 64), then measured like the noise-to-image families."""
+    import time
+
+    import keras
+
+    from benchmarks.throughput import LATENT, keras_io_gan, real_batches
+    from tfgan_app.data import to_model_range
+    from tfgan_app.metrics.report import image_rows, in_batches, real_subset
+
+    keras.utils.set_random_seed(0)
+    model = keras_io_gan()
+    deadline = time.perf_counter() + seconds
+    steps = 0
+
+    class StopAtDeadline(keras.callbacks.Callback):
+        def on_train_batch_end(self, index, logs=None):
+            nonlocal steps
+            steps += 1
+            if time.perf_counter() >= deadline:
+                self.model.stop_training = True
+
+    started = time.perf_counter()
+    model.fit(real_batches(to_model_range(train_source.images).numpy(), 64), steps_per_epoch=10**7, epochs=1,
+              verbose=0, callbacks=[StopAtDeadline()])
+    trained = time.perf_counter() - started
+    z = np.random.default_rng(0).standard_normal((num, LATENT)).astype(np.float32)
+    fake = in_batches(lambda chunk: model.generator(chunk, training=False).numpy(), z)
+    real_features = extractor.run(real_subset(test_source.images, num, 0))[0]
+    measured = {r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, False)}
+    return {"pipeline": "keras.io-style DCGAN (baseline)", "family": "gan", "steps": steps,
+            "train_seconds": trained, "images_per_sec": steps * 64 / trained,
+            "fid": measured["fid"], "kid": measured["kid"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=Path, required=True)
     parser.add_argument("--num", type=int, default=10_000)
     parser.add_argument("--classifier", type=Path)
+    parser.add_argument("--baseline-seconds", type=float, default=0.0,
+                        help="also train the keras.io-style DCGAN (benchmarks/throughput.py) for this long")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -87,6 +127,8 @@ def main() -> int:
             row.update(fid_a2b=fid(extractor, test_b, to_b), fid_b2a=fid(extractor, test_a, to_a),
                        fid_untranslated=fid(extractor, test_b, test_a))
         rows.append(row)
+    if args.baseline_seconds:
+        rows.append(keras_io_baseline(args.baseline_seconds, train_source, test_source, extractor, args.num))
     floor = fid(extractor, real_subset(test_source.images, args.num, 0), real_subset(train_source.images, args.num, 1))
     print(f"extractor: {extractor.name} / {extractor.layer} (test accuracy {info.get('test_accuracy', float('nan')):.3f}); "
           f"real floor (train vs test, {args.num} each): FID {floor:.2f}")

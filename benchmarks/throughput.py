@@ -130,10 +130,10 @@ def pipeline_rate(batch: int, source, batches: int = 200) -> float:
 # --- (b) plain keras.io-style -----------------------------------------------------------
 
 
-def keras_io_rate(batch: int, images: np.ndarray, **timing) -> float:
+def keras_io_gan():
     """The keras.io DCGAN example's ``train_step`` (one D update on real and fake together
-    with noisy labels, then one G update with fresh noise), float32, no XLA, on the same
-    networks."""
+    with noisy labels, then one G update with fresh noise), float32, no XLA, on the default
+    pipeline's networks. A compiled ``keras.Model``; ``fit`` it on batches of real images."""
     import keras
     import tensorflow as tf
 
@@ -167,11 +167,22 @@ def keras_io_rate(batch: int, images: np.ndarray, **timing) -> float:
             self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
             return {"d_loss": d_loss, "g_loss": g_loss}
 
-    keras.utils.set_random_seed(0)
     model = PlainGAN()
     model.compile()
-    data = tf.data.Dataset.from_tensor_slices(images).repeat().batch(batch, drop_remainder=True).prefetch(2)
-    return measure_keras_model(model, data, batch, **timing)
+    return model
+
+
+def real_batches(images: np.ndarray, batch: int):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(images).repeat().batch(batch, drop_remainder=True).prefetch(2)
+
+
+def keras_io_rate(batch: int, images: np.ndarray, **timing) -> float:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return measure_keras_model(keras_io_gan(), real_batches(images, batch), batch, **timing)
 
 
 # --- (c) PyTorch eager ------------------------------------------------------------------
