@@ -142,12 +142,13 @@ def load_paired_folders(
     keys = sorted(by_key_a)[: limit or None]
     images_a, kept_a, _ = load_images([by_key_a[k] for k in keys], image_size, channels, on_bad_image)
     images_b, kept_b, _ = load_images([by_key_b[k] for k in keys], image_size, channels, on_bad_image)
-    # A skipped file drops its partner too.
-    read_a = {key(folder_a, path) for path in kept_a}
-    read_b = {key(folder_b, path) for path in kept_b}
-    both = [k in read_a and k in read_b for k in keys]
-    keep_a = [k in read_b for k in sorted(read_a)]
-    keep_b = [k in read_a for k in sorted(read_b)]
-    if not any(both):
+    # A skipped file drops its partner too. Both kept lists follow the order of ``keys``.
+    read_a = [key(folder_a, path) for path in kept_a]
+    read_b = [key(folder_b, path) for path in kept_b]
+    paired = set(read_a) & set(read_b)
+    if not paired:
         raise ImageFolderError(f"no readable pairs in {folder_a} and {folder_b}")
-    return images_a[np.array(keep_a, bool)], images_b[np.array(keep_b, bool)]
+    return (
+        images_a[np.array([k in paired for k in read_a], bool)],
+        images_b[np.array([k in paired for k in read_b], bool)],
+    )

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
+from tfgan_app.gans.base import AdversarialModel
 from tfgan_app.gans.gan import _run_without_state_updates, apply_gradients, readout, uniform_from_normal
 
 
@@ -65,7 +66,7 @@ class ImagePool(tf.Module):
         return returned
 
 
-class CycleGAN(keras.Model):
+class CycleGAN(AdversarialModel):
     noise_dim = 2
 
     def __init__(
@@ -77,17 +78,12 @@ class CycleGAN(keras.Model):
         pool_size: int = 50,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(("d_loss", "g_loss", "cycle_loss", "identity_loss", "d_real", "d_fake"), **kwargs)
         self.generator_ab, self.generator_ba = generator_ab, generator_ba
         self.discriminator_a, self.discriminator_b = discriminator_a, discriminator_b
         shape_a, shape_b = tuple(generator_ab.input_shape[1:]), tuple(generator_ba.input_shape[1:])
         self.pool_a = ImagePool(pool_size, shape_a, "pool_a")  # holds F(b): fakes of domain A
         self.pool_b = ImagePool(pool_size, shape_b, "pool_b")
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in ("d_loss", "g_loss", "cycle_loss", "identity_loss", "d_real", "d_fake")
-        }
-        self.built = True
 
     def compile(
         self,
@@ -99,11 +95,10 @@ class CycleGAN(keras.Model):
         **kwargs,
     ) -> None:
         """``identity_weight`` is a fraction of ``cycle_weight``, as in the paper (0.5)."""
-        super().compile(optimizer=None, **kwargs)
-        self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
-        generator_optimizer.build(self._generator_variables())
-        discriminator_optimizer.build(self._discriminator_variables())
-        self.adversarial_loss = losses.get_adversarial_loss(loss)
+        self.compile_adversarial(
+            generator_optimizer, discriminator_optimizer, self._generator_variables(),
+            self._discriminator_variables(), loss, **kwargs,
+        )
         self.cycle_weight, self.identity_weight = cycle_weight, identity_weight
 
     def _generator_variables(self) -> list:
@@ -112,14 +107,6 @@ class CycleGAN(keras.Model):
     def _discriminator_variables(self) -> list:
         return self.discriminator_a.trainable_variables + self.discriminator_b.trainable_variables
 
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return list(self.trackers.values())
-
-    @property
-    def step(self) -> tf.Variable:
-        return self.generator_optimizer.iterations
-
     def exports(self) -> dict[str, keras.Model]:
         return {"a2b": self.generator_ab, "b2a": self.generator_ba}
 
@@ -127,9 +114,7 @@ class CycleGAN(keras.Model):
         return {
             "generator_ab": self.generator_ab, "generator_ba": self.generator_ba,
             "discriminator_a": self.discriminator_a, "discriminator_b": self.discriminator_b,
-            "generator_optimizer": self.generator_optimizer,
-            "discriminator_optimizer": self.discriminator_optimizer,
-            "pool_a": self.pool_a, "pool_b": self.pool_b,
+            "pool_a": self.pool_a, "pool_b": self.pool_b, **super().checkpoint_objects(),
         }
 
     def call(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:

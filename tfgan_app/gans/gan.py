@@ -33,11 +33,12 @@ import tensorflow as tf
 
 from tfgan_app import losses
 from tfgan_app.gans.augment import diff_augment
+from tfgan_app.gans.base import AdversarialModel
 
 Minibatch = dict  # "real", "label", "z", "epsilon", "augment_real", "augment_fake" (some None)
 
 
-class GAN(keras.Model):
+class GAN(AdversarialModel):
     """A generator and a discriminator trained against each other.
 
     Batches are dicts with ``real`` [m, k, ...], ``z_discriminator`` [m, k, noise_dim],
@@ -61,7 +62,9 @@ class GAN(keras.Model):
         reuse_fakes: bool = False,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        # Mean D(x) and D(G(z)) in the logs: probabilities for cross-entropy losses (both
+        # tend to 0.5 at the equilibrium), raw scores for critics (Wasserstein, LS, hinge).
+        super().__init__(("d_loss", "g_loss", "d_real", "d_fake"), **kwargs)
         if reuse_fakes and discriminator_steps != 1:
             raise ValueError("reuse_fakes needs discriminator_steps = 1 (one batch of fakes per step)")
         if discriminator_steps < 1:
@@ -88,14 +91,6 @@ class GAN(keras.Model):
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
         self.latent_dim = int(_input(generator, "z").shape[-1])
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        # Mean D(x) and D(G(z)): probabilities for cross-entropy losses (both tend to 0.5 at
-        # the equilibrium), raw scores for critics (Wasserstein, least squares, hinge).
-        self.d_real_tracker = keras.metrics.Mean(name="d_real")
-        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
-        # Keras 3 would otherwise try to build the model by calling it on the first batch.
-        self.built = True
 
     def compile(
         self,
@@ -111,14 +106,10 @@ class GAN(keras.Model):
     ) -> None:
         """Set the optimizers, the adversarial loss (a name in ``losses.ADVERSARIAL_LOSSES``)
         and the weights of the optional penalty terms (0 = off)."""
-        super().compile(optimizer=None, **kwargs)
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
-        # Built here, not lazily in the first step: under a distribution strategy the slot
-        # variables must be created in the strategy's scope, outside replica context.
-        generator_optimizer.build(self.generator.trainable_variables)
-        discriminator_optimizer.build(self.discriminator.trainable_variables)
-        self.adversarial_loss = losses.get_adversarial_loss(loss)
+        self.compile_adversarial(
+            generator_optimizer, discriminator_optimizer, self.generator.trainable_variables,
+            self.discriminator.trainable_variables, loss, **kwargs,
+        )
         self.discriminator_loss = self.adversarial_loss.discriminator
         if label_smoothing:
             if self.adversarial_loss.discriminator is not losses.discriminator_loss:
@@ -130,16 +121,6 @@ class GAN(keras.Model):
         self.weight_clip = weight_clip
         self.r1_weight = r1_weight
         self.feature_matching_weight = feature_matching_weight
-
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        # Listed here so fit() resets them at each epoch and reports their results.
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
-
-    @property
-    def step(self) -> tf.Variable:
-        """Generator updates so far: the training step a checkpoint resumes at."""
-        return self.generator_optimizer.iterations
 
     @property
     def noise_dim(self) -> int:
@@ -156,11 +137,7 @@ class GAN(keras.Model):
         return {"": self.sampling_generator}
 
     def checkpoint_objects(self) -> dict:
-        objects = {
-            "generator": self.generator, "discriminator": self.discriminator,
-            "generator_optimizer": self.generator_optimizer,
-            "discriminator_optimizer": self.discriminator_optimizer,
-        }
+        objects = {"generator": self.generator, "discriminator": self.discriminator, **super().checkpoint_objects()}
         if self.ema_generator is not None:
             objects["ema_generator"] = self.ema_generator
         return objects
@@ -234,9 +211,9 @@ class GAN(keras.Model):
         apply_gradients(self.discriminator_optimizer, tape, scaled, variables)
         if self.weight_clip:
             losses.clip_weights(variables, self.weight_clip)
-        self.d_loss_tracker.update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
-        self.d_real_tracker.update_state(readout(self.adversarial_loss, real_outputs["logit"]))
-        self.d_fake_tracker.update_state(readout(self.adversarial_loss, fake_outputs["logit"]))
+        self.trackers["d_loss"].update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
+        self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_outputs["logit"]))
+        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_outputs["logit"]))
 
     def generator_step(
         self, minibatch: Minibatch, unroll_minibatches: list[Minibatch] = (), update_discriminator=None
@@ -275,7 +252,7 @@ class GAN(keras.Model):
                 terms.append(self.feature_matching_weight * matching[None])
             scaled = self.generator_optimizer.scale_loss(loss)
         apply_gradients(self.generator_optimizer, tape, scaled, self.generator.trainable_variables)
-        self.g_loss_tracker.update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
+        self.trackers["g_loss"].update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
 
     # --- hooks for the families ---------------------------------------------------------
 

@@ -38,11 +38,7 @@ class InfoGAN(GAN):
         self.categories, self.continuous = categories, continuous
         self.information_weight = information_weight
         # -log Q(c|x) before weighting: falls as Q learns to read the code from G's output.
-        self.information_tracker = keras.metrics.Mean(name="information_loss")
-
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return [*super().metrics, self.information_tracker]
+        self.trackers["information_loss"] = keras.metrics.Mean(name="information_loss")
 
     @property
     def noise_dim(self) -> int:
@@ -62,7 +58,7 @@ class InfoGAN(GAN):
     def auxiliary_loss(self, fake_outputs: dict, z: tf.Tensor) -> tf.Tensor:
         categorical, continuous = self.codes(z)
         information = losses.information_loss(fake_outputs["q"], categorical, continuous)
-        self.information_tracker.update_state(tf.reduce_mean(information))
+        self.trackers["information_loss"].update_state(tf.reduce_mean(information))
         return self.information_weight * information
 
     def code_accuracy(self, z: tf.Tensor) -> float:

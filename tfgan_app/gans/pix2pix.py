@@ -18,16 +18,15 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
+from tfgan_app.gans.base import AdversarialModel
 from tfgan_app.gans.gan import _run_without_state_updates, apply_gradients, readout
 
 
-class Pix2Pix(keras.Model):
+class Pix2Pix(AdversarialModel):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, discriminator_steps: int = 1, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(("d_loss", "g_loss", "l1", "d_real", "d_fake"), **kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.discriminator_steps = discriminator_steps
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "l1", "d_real", "d_fake")}
-        self.built = True
 
     def compile(
         self,
@@ -37,20 +36,11 @@ class Pix2Pix(keras.Model):
         l1_weight: float = 100.0,
         **kwargs,
     ) -> None:
-        super().compile(optimizer=None, **kwargs)
-        self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
-        generator_optimizer.build(self.generator.trainable_variables)
-        discriminator_optimizer.build(self.discriminator.trainable_variables)
-        self.adversarial_loss = losses.get_adversarial_loss(loss)
+        self.compile_adversarial(
+            generator_optimizer, discriminator_optimizer, self.generator.trainable_variables,
+            self.discriminator.trainable_variables, loss, **kwargs,
+        )
         self.l1_weight = l1_weight
-
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return list(self.trackers.values())
-
-    @property
-    def step(self) -> tf.Variable:
-        return self.generator_optimizer.iterations
 
     noise_dim = 1  # no noise is used; the pipeline's is ignored
 
@@ -58,11 +48,7 @@ class Pix2Pix(keras.Model):
         return {"": self.generator}
 
     def checkpoint_objects(self) -> dict:
-        return {
-            "generator": self.generator, "discriminator": self.discriminator,
-            "generator_optimizer": self.generator_optimizer,
-            "discriminator_optimizer": self.discriminator_optimizer,
-        }
+        return {"generator": self.generator, "discriminator": self.discriminator, **super().checkpoint_objects()}
 
     def call(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(images, training=training)

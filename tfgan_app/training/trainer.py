@@ -217,19 +217,16 @@ def train(
             ),
             ProgressBar(state, progress_stream or sys.stderr),
         ]
-
-        def dataset(start: int = start_step) -> tf.data.Dataset:
-            return make_train_dataset(
-                source, config.train.batch_size, config.train.discriminator_steps,
-                model.noise_dim, config.seed, start, augment=bool(config.train.augment),
-            )
-
+        dataset = make_train_dataset(
+            source, config.train.batch_size, config.train.discriminator_steps,
+            model.noise_dim, config.seed, start_step, augment=bool(config.train.augment),
+        )
         with _interrupts_request_stop(state):
             if is_multi_worker(strategy):
-                fit_multi_worker(model, strategy, dataset(), steps - start_step, callbacks)
+                fit_multi_worker(model, strategy, dataset, steps - start_step, callbacks)
             else:
                 model.fit(
-                    dataset(), epochs=1, steps_per_epoch=steps - start_step, shuffle=False,
+                    dataset, epochs=1, steps_per_epoch=steps - start_step, shuffle=False,
                     verbose=0, callbacks=callbacks,
                 )
         writer.flush()
@@ -301,13 +298,14 @@ def fit_multi_worker(
     @tf.function
     def step(batch):
         strategy.run(model.train_step, args=(batch,))
+        # The logs, read in the same graph as fit() does: no eager ops per step.
+        return {metric.name: metric.result() for metric in model.metrics}
 
     callback_list = keras.callbacks.CallbackList(callbacks, model=model)
     model.stop_training = False
     callback_list.on_train_begin()
     for index in range(steps):
-        step(next(batches))
-        callback_list.on_train_batch_end(index, {metric.name: metric.result() for metric in model.metrics})
+        callback_list.on_train_batch_end(index, step(next(batches)))
         if model.stop_training:
             break
     callback_list.on_train_end()

@@ -1,0 +1,57 @@
+"""What every family's ``keras.Model`` shares: running means for the logs, the two
+optimizers built at compile time, the adversarial loss, the step counter."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tfgan_app import losses
+
+
+class AdversarialModel(keras.Model):
+    """Base of the families: a generator side and a discriminator side, one optimizer each."""
+
+    def __init__(self, metric_names: tuple[str, ...], **kwargs):
+        super().__init__(**kwargs)
+        # Running means reported by fit(): reset at each log window, read only when logged.
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in metric_names}
+        # Keras 3 would otherwise try to build the model by calling it on the first batch.
+        self.built = True
+
+    def compile_adversarial(
+        self,
+        generator_optimizer: keras.optimizers.Optimizer,
+        discriminator_optimizer: keras.optimizers.Optimizer,
+        generator_variables: list,
+        discriminator_variables: list,
+        loss: str,
+        **kwargs,
+    ) -> None:
+        """Attach both optimizers and the adversarial loss (a name in
+        ``losses.ADVERSARIAL_LOSSES``); the families' ``compile`` methods call this."""
+        super().compile(optimizer=None, **kwargs)
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        # Built here, not lazily in the first step: under a distribution strategy the slot
+        # variables must be created in the strategy's scope, outside replica context.
+        generator_optimizer.build(generator_variables)
+        discriminator_optimizer.build(discriminator_variables)
+        self.adversarial_loss = losses.get_adversarial_loss(loss)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        # Listed here so fit() resets them at each epoch and reports their results.
+        return list(self.trackers.values())
+
+    @property
+    def step(self) -> tf.Variable:
+        """Generator updates so far: the training step a checkpoint resumes at."""
+        return self.generator_optimizer.iterations
+
+    def checkpoint_objects(self) -> dict:
+        """What a checkpoint holds; the families add their networks."""
+        return {
+            "generator_optimizer": self.generator_optimizer,
+            "discriminator_optimizer": self.discriminator_optimizer,
+        }
