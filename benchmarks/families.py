@@ -88,7 +88,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from tfgan_app.data import load_source
-    from tfgan_app.data.pipeline import edge_maps, to_model_range
+    from tfgan_app.data.pipeline import to_model_range
+    from tfgan_app.data.tasks import edge_maps
     from tfgan_app.export.exporter import load_run_model
     from tfgan_app.metrics.features import cache_dir, load_domain_classifier
     from tfgan_app.metrics.report import image_rows, in_batches, real_subset

@@ -54,12 +54,25 @@ class DataConfig:
     # "side_by_side" (each image file is input|target), or "folders" (<split>A/ and
     # <split>B/ with matching file names).
     pairs: str = "edges"
+    # Super-resolution: the generator's inputs are the images downsampled by this factor.
+    scale: int = 4
+    # Inpainting: the side of the square hole, as a fraction of the image side.
+    mask_fraction: float = 0.5
+    # Anomaly detection: this class (index or name) is the anomaly, left out of training.
+    anomaly_class: str = ""
+    # Sequences: name = "sines" (TimeGAN's sine waves) or "csv" (rows of numbers in `file`,
+    # cut into overlapping windows of sequence_length rows).
+    file: str = ""
+    sequence_length: int = 24
+    sequence_features: int = 5
 
 
 @dataclasses.dataclass
 class ModelConfig:
     # The GAN family: "gan" (unconditional), "cgan" (class-conditional), "infogan",
-    # "pix2pix" (paired image-to-image) or "cyclegan" (unpaired image-to-image).
+    # "pix2pix" (paired image-to-image) or "cyclegan" (unpaired image-to-image); or an
+    # application: "srgan" (super-resolution), "inpainting", "dann" / "adda" (domain
+    # adaptation), "anomaly" (EGBAD anomaly detection), "sequence" (recurrent GAN).
     family: str = "gan"
     architecture: str = "dcgan"  # "dcgan" or "mlp" (gan, cgan, infogan)
     latent_dim: int = 100
@@ -87,6 +100,10 @@ class ModelConfig:
     residual_blocks: int = 9
     unet_depth: int = 8
     patch_layers: int = 3
+    # Sequence GAN: recurrent cell ("gru" or "lstm"), its units and stacked layers.
+    cell: str = "gru"
+    recurrent_units: int = 24
+    recurrent_layers: int = 3
 
 
 @dataclasses.dataclass
@@ -110,6 +127,16 @@ class LossConfig:
     # CycleGAN's lambda for cycle consistency (10) and the identity loss as a fraction of it (0.5).
     cycle_weight: float = 10.0
     identity_weight: float = 0.5
+    # SRGAN / context encoder: weight of the adversarial term beside the content loss
+    # (both papers use 1e-3), and of the perceptual loss on classifier features.
+    adversarial_weight: float = 1e-3
+    perceptual_weight: float = 0.0
+    # Domain classifier folder for the perceptual features; empty: the cache for data.name.
+    perceptual_classifier: str = ""
+    # DANN's lambda: the domain loss weight reached by Ganin et al.'s schedule (0: source only).
+    adaptation_weight: float = 1.0
+    # EGBAD's anomaly score: alpha * reconstruction + (1 - alpha) * D-feature distance.
+    anomaly_weight: float = 0.9
 
 
 @dataclasses.dataclass
@@ -161,6 +188,8 @@ class TrainConfig:
     # "auto": mixed_bfloat16 where the hardware computes bfloat16 natively, else float32
     # (the run's config.json records which).
     precision: str = "float32"
+    # ADDA: steps of source-only classifier training before the adversarial phase.
+    pretrain_steps: int = 0
 
 
 @dataclasses.dataclass
@@ -333,13 +362,17 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
     return config
 
 
-FAMILIES = ("gan", "cgan", "infogan", "pix2pix", "cyclegan")
+FAMILIES = (
+    "gan", "cgan", "infogan", "pix2pix", "cyclegan",
+    "srgan", "inpainting", "dann", "adda", "anomaly", "sequence",
+)
 NOISE_FAMILIES = ("gan", "cgan", "infogan")
 
 _CHOICES = {
     "model.family": FAMILIES,
     "model.architecture": ("dcgan", "mlp"),
     "model.discriminator_norm": ("batch", "layer", "none"),
+    "model.cell": ("gru", "lstm"),
     "data.pairs": ("edges", "side_by_side", "folders"),
     "train.learning_rate_decay": ("none", "linear"),
     "train.precision": ("float32", "mixed_bfloat16", "mixed_float16", "auto"),
@@ -365,12 +398,14 @@ _POSITIVE = (
     "train.batch_size", "train.discriminator_steps", "train.log_every",
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
     "sampling.num_samples", "model.latent_dim", "model.packing", "model.residual_blocks",
-    "model.unet_depth", "model.patch_layers",
+    "model.unet_depth", "model.patch_layers", "model.recurrent_units", "model.recurrent_layers",
+    "data.sequence_length", "data.sequence_features",
 )
 _NOT_NEGATIVE = (
     "loss.r1_weight", "loss.feature_matching_weight", "loss.information_weight", "loss.l1_weight",
     "loss.cycle_weight", "loss.identity_weight", "train.unrolled_steps", "train.image_pool",
     "model.continuous_codes", "loss.gradient_penalty_weight", "loss.weight_clip",
+    "loss.adversarial_weight", "loss.perceptual_weight", "loss.adaptation_weight", "train.pretrain_steps",
 )
 
 
@@ -456,6 +491,21 @@ def _validate_family(config: Config) -> None:
                 f"{', '.join(used)}: available for the noise-to-image families {list(NOISE_FAMILIES)}, "
                 f"not for model.family = {family!r}"
             )
+    if family == "srgan" and config.data.scale not in (2, 4, 8):
+        raise ConfigError(f"data.scale must be 2, 4 or 8 for super-resolution, got {config.data.scale}")
+    if family == "inpainting" and not 0.0 < config.data.mask_fraction < 1.0:
+        raise ConfigError(f"data.mask_fraction must be in (0, 1), got {config.data.mask_fraction}")
+    if family == "anomaly" and not config.data.anomaly_class:
+        raise ConfigError("model.family 'anomaly' needs data.anomaly_class: the class left out of training")
+    if not 0.0 <= config.loss.anomaly_weight <= 1.0:
+        raise ConfigError(f"loss.anomaly_weight must be in [0, 1], got {config.loss.anomaly_weight}")
+    if family == "adda" and train.pretrain_steps < 1:
+        raise ConfigError("ADDA needs train.pretrain_steps >= 1: source training comes before adaptation")
+    if (family == "sequence") != (config.data.name in ("sines", "csv")):
+        raise ConfigError(
+            f"data.name {config.data.name!r} with model.family {family!r}: the sequence family trains on "
+            "data.name 'sines' or 'csv', and those sources are sequences"
+        )
     if train.reuse_fakes and train.discriminator_steps != 1:
         raise ConfigError("train.reuse_fakes needs train.discriminator_steps = 1")
     if family == "cyclegan" and train.discriminator_steps != 1:

@@ -188,6 +188,20 @@ def l1_loss(target: tf.Tensor, output: tf.Tensor) -> tf.Tensor:
     return _flat(tf.abs(target - output))
 
 
+def squared_error(target: tf.Tensor, output: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
+    """Mean squared error per example: SRGAN's pixel-wise MSE content loss and, on network
+    features, its perceptual loss (Ledig et al. 2017, eq. 4 and 5). With a ``mask`` (1 where
+    the loss counts, broadcast over channels) the mean is over the masked pixels only: the
+    context encoder's reconstruction loss ``||M * (x - F((1 - M) * x))||^2`` (Pathak et al.
+    2016, eq. 1), normalised by the hole's size."""
+    error = tf.square(tf.cast(target, tf.float32) - tf.cast(output, tf.float32))
+    if mask is None:
+        return _flat(error)
+    mask = tf.broadcast_to(tf.cast(mask, tf.float32), tf.shape(error))
+    axes = list(range(1, error.shape.rank))
+    return tf.reduce_sum(error * mask, axis=axes) / tf.maximum(tf.reduce_sum(mask, axis=axes), 1.0)
+
+
 class AdversarialLoss(NamedTuple):
     """A discriminator loss and the generator loss it is paired with."""
 

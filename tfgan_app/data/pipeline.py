@@ -5,7 +5,9 @@ A training batch is a dict:
   slice ``i`` of axis 1 is the real minibatch of the i-th discriminator update, so each of
   the k updates of Algorithm 1 sees fresh data;
 - ``label``: [batch, discriminator_steps] int32, when the source has labels;
-- ``condition``: like ``real``, pix2pix's input images (paired with ``real``, the targets);
+- ``condition``: pix2pix's input images (paired with ``real``, the targets), or inputs a
+  task derives from ``real`` (``tasks``: downsampled images, images with holes and their
+  ``mask``);
 - ``real_b``: like ``real``, CycleGAN's second domain, drawn independently of ``real``;
 - ``z_discriminator``: [batch, discriminator_steps, noise_dim] and ``z_generator``:
   [batch, noise_dim], the noise of Algorithm 1 (noise_dim: what the model asks for);
@@ -25,7 +27,7 @@ import tensorflow as tf
 
 from tfgan_app.data.sources import DataError, Source
 
-_DATA_ORDER, _NOISE, _DATA_ORDER_B = 1, 2, 7  # independent random streams from the run seed
+_DATA_ORDER, _NOISE, _DATA_ORDER_B, _DERIVED = 1, 2, 7, 8  # independent random streams from the run seed
 AUGMENT_UNIFORMS = 8
 
 
@@ -54,24 +56,9 @@ def to_model_range(values: tf.Tensor) -> tf.Tensor:
     return tf.cast(values, tf.float32)
 
 
-def edge_maps(images: tf.Tensor) -> tf.Tensor:
-    """Sketch-like inputs for the pix2pix demo: Sobel edge strength of [n, H, W, C] images in
-    [-1, 1], scaled per image, drawn dark on white, same channel count."""
-    gray = tf.reduce_mean(images, axis=-1, keepdims=True)
-    gradients = tf.image.sobel_edges(gray)  # [n, H, W, 1, 2]
-    magnitude = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=-1) + 1e-12)
-    strength = magnitude / (tf.reduce_max(magnitude, axis=[1, 2, 3], keepdims=True) + 1e-6)
-    edges = 1.0 - 2.0 * tf.cast(strength > 0.2, tf.float32)
-    return tf.repeat(edges, tf.shape(images)[-1], axis=-1)
-
-
-def add_conditions(batch: dict, source: Source) -> dict:
-    """pix2pix inputs for a batch whose ``real`` are the targets, when they are computed."""
-    if source.pairs != "edges":
-        return batch
-    real = batch["real"]
-    flat = tf.reshape(real, [-1, *source.element_shape])
-    return {**batch, "condition": tf.reshape(edge_maps(flat), tf.shape(real))}
+def derive_inputs(batch: dict, source: Source, seed: tf.Tensor) -> dict:
+    """Add the inputs a task derives from the examples (``Source.derive``, see ``tasks``)."""
+    return batch if source.derive is None else source.derive(batch, seed)
 
 
 def _index_batches(
@@ -106,7 +93,7 @@ def _finite_batches(
             batch["label"] = tf.gather(labels, index)
         if conditions is not None:
             batch["condition"] = to_model_range(tf.gather(conditions, index))
-        return add_conditions(batch, source)
+        return batch
 
     if source.images_b is None:
         return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
@@ -128,7 +115,8 @@ def example_batch(source: Source, count: int) -> dict:
         batch["condition"] = to_model_range(source.conditions[:count])
     if source.images_b is not None:
         batch["real_b"] = to_model_range(source.images_b[:count])
-    return {key: value.numpy() for key, value in add_conditions(batch, source).items()}
+    batch = derive_inputs(batch, source, stream_seed(0, _DERIVED, 0))
+    return {key: value.numpy() for key, value in batch.items()}
 
 
 def _sampled_batches(
@@ -166,6 +154,7 @@ def make_train_dataset(
             "z_generator": noise[:, discriminator_steps],
             "epsilon": epsilon,
         }
+        batch = derive_inputs(batch, source, stream_seed(seed, _DERIVED, step))
         if augment:
             batch["augment"] = tf.random.stateless_uniform(
                 [batch_size, discriminator_steps + 1, 2, AUGMENT_UNIFORMS],

@@ -21,6 +21,7 @@ from tfgan_app.data.folder import (
     folder_files, load_image_folder, load_images, load_paired_folders,
 )
 from tfgan_app.data.idx import find_idx_pair, read_idx
+from tfgan_app.data.tasks import make_deriver, read_csv_series, series_windows, sine_waves
 from tfgan_app.data.toy import TOY_DISTRIBUTIONS
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,14 @@ class Source:
     labels: np.ndarray | None = None  # int32 [N]
     class_names: list[str] = dataclasses.field(default_factory=list)
     sampler: Callable[[tf.Tensor, int], tf.Tensor] | None = None  # (seed [2], count) -> data
-    # pix2pix: uint8 input images aligned with `images` (the targets), or pairs = "edges"
-    # to compute the inputs from the targets in the pipeline.
+    # pix2pix: uint8 input images aligned with `images` (the targets), unless `derive`
+    # computes the inputs from the targets in the pipeline.
     conditions: np.ndarray | None = None
-    pairs: str = ""
-    # CycleGAN: the second domain's uint8 images (unpaired with `images`, domain A).
+    # CycleGAN: the second domain's uint8 images (unpaired with `images`, domain A); domain
+    # adaptation: the images the target domain is made from.
     images_b: np.ndarray | None = None
+    # (batch, seed) -> batch with the inputs a task derives from the examples (tasks.py).
+    derive: Callable[[dict, tf.Tensor], dict] | None = None
 
     @property
     def num_examples(self) -> int | None:
@@ -136,13 +139,70 @@ def load_source(config: DataConfig, family: str = "gan") -> Source:
         return _load_unpaired(config)
     if family == "pix2pix":
         return _load_paired(config)
+    if family == "sequence":
+        return _load_sequences(config)
     source = _load_single(config)
-    if family == "cgan" and (source.labels is None or len(source.class_names) < 2):
+    if family in ("cgan", "dann", "adda") and (source.labels is None or len(source.class_names) < 2):
         raise DataError(
-            f"model.family 'cgan' needs labelled data with at least 2 classes; {source.description} "
+            f"model.family {family!r} needs labelled data with at least 2 classes; {source.description} "
             "has none (image folders get labels from class subfolders)"
         )
+    if family in ("srgan", "inpainting", "dann", "adda", "anomaly") and source.images is None:
+        raise DataError(f"model.family {family!r} needs images, not {source.description}")
+    if family == "srgan":
+        if source.element_shape[0] % config.scale or source.element_shape[1] % config.scale:
+            raise DataError(
+                f"{source.description}: images of {source.element_shape[:2]} do not divide by data.scale "
+                f"{config.scale}; set data.image_size to a multiple of it"
+            )
+        source.derive = make_deriver("super_resolution", scale=config.scale)
+    elif family == "inpainting":
+        source.derive = make_deriver("inpainting", mask_fraction=config.mask_fraction)
+    elif family in ("dann", "adda"):
+        # The target domain is made from the same images in their own order; its labels are
+        # never put in a batch (they serve only the evaluation).
+        source.images_b = source.images
+        source.derive = make_deriver("domain_shift")
+        source.element_shape = (*source.element_shape[:2], 3)
+        source.description += ", target domain = the same images blended with colour backgrounds (MNIST-M style)"
+    elif family == "anomaly":
+        source = _leave_out_anomaly(source, config)
+    if family in ("srgan", "inpainting"):
+        source.labels = None
     return source
+
+
+def _leave_out_anomaly(source: Source, config: DataConfig) -> Source:
+    """Anomaly detection trains on normal data only: every class but data.anomaly_class."""
+    if source.labels is None:
+        raise DataError(f"data.anomaly_class needs labelled data to leave a class out; {source.description} has no labels")
+    anomaly = _class_index(config.anomaly_class, source.class_names, "data.anomaly_class", source.description)
+    normal = source.labels != anomaly
+    source.images, source.labels = source.images[normal], None
+    source.description += f", class {source.class_names[anomaly]!r} left out (the anomaly)"
+    return source
+
+
+def _load_sequences(config: DataConfig) -> Source:
+    """Sequences in [0, 1]: TimeGAN's sine waves (sampled forever) or windows of a CSV file."""
+    length = config.sequence_length
+    if config.name == "sines":
+        features = config.sequence_features
+        return Source(
+            f"sine waves, {features} features x {length} steps", (length, features),
+            sampler=lambda seed, count: sine_waves(seed, count, length, features),
+        )
+    if not config.file:
+        raise DataError("data.name = 'csv' needs data.file: a CSV of numbers, one row per time step")
+    try:
+        values, columns = read_csv_series(Path(config.file))
+        windows = series_windows(values, length)[0]
+    except ValueError as error:
+        raise DataError(str(error)) from None
+    windows = windows[: config.limit or None]
+    description = f"CSV {config.file}: {len(values)} rows x {len(columns)} columns ({', '.join(columns[:8])}), windows of {length}"
+    log.info("data: %s, %d windows", description, len(windows))
+    return Source(description, windows.shape[1:], windows)
 
 
 def _load_single(config: DataConfig) -> Source:
@@ -258,7 +318,8 @@ def _load_paired(config: DataConfig) -> Source:
         source = _load_single(config)
         if source.sampler is not None:
             raise DataError(f"data.pairs = 'edges' needs images, not {source.description}")
-        source.pairs, source.labels, source.class_names = "edges", None, []
+        source.labels, source.class_names = None, []
+        source.derive = make_deriver("edges")
         source.description += ", inputs = their edge maps"
         return source
     if config.name != "image_folder":
@@ -277,4 +338,4 @@ def _load_paired(config: DataConfig) -> Source:
         inputs, targets = pairs[:, 0], pairs[:, 1]
         description = f"side-by-side pairs (input | target) in {folder}"
     log.info("data: %s, %d pairs of shape %s", description, len(targets), targets.shape[1:])
-    return Source(description, tuple(targets.shape[1:]), targets, conditions=inputs, pairs=config.pairs)
+    return Source(description, tuple(targets.shape[1:]), targets, conditions=inputs)

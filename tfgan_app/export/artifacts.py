@@ -5,7 +5,9 @@ dynamic:
 - ``z`` float32 [batch, latent_dim]: noise, for the noise-to-image families;
 - ``label`` int32 [batch]: the class, for the conditional GAN;
 - ``code`` float32 [batch, C + K]: InfoGAN's one-hot categorical code then its continuous codes;
-- ``image`` float32 [batch, H, W, C] in [-1, 1]: the input of image-to-image translators.
+- ``image`` float32 [batch, H, W, C] in [-1, 1]: the input of image-to-image translators,
+  super-resolution (at the low resolution), inpainting and the image classifiers/scorers;
+- ``mask`` float32 [batch, H, W, 1]: inpainting's hole, 1 = missing;
 The output is ``images`` float32 [batch, H, W, C] in [-1, 1] for image generators and
 ``samples`` [batch, D] for vector generators. The SavedModel's ``serving_default``
 signature uses the predict method, so TF Serving's REST and gRPC Predict APIs serve it as
@@ -68,6 +70,8 @@ def random_inputs(
             values["code"] = code
         elif entry["name"] == "image":
             values["image"] = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+        elif entry["name"] == "mask":
+            values["mask"] = rng.integers(0, 2, shape).astype(np.float32)
         else:
             values[entry["name"]] = rng.standard_normal(shape).astype(entry["dtype"])
     return values

@@ -13,6 +13,9 @@ from tfgan_app.gans.gan import GAN
 from tfgan_app.gans.infogan import InfoGAN
 from tfgan_app.gans.pix2pix import Pix2Pix
 from tfgan_app.networks import build_networks
+from tfgan_app.gans.restoration import RestorationGAN, perceptual_features
+from tfgan_app.networks.dcgan import dcgan_discriminator
+from tfgan_app.networks.restoration import inpainting_generator, srresnet_generator
 from tfgan_app.networks.translation import patchgan_discriminator, resnet_generator, unet_generator
 
 
@@ -128,6 +131,8 @@ def build_model(
         )
         return model
 
+    if family in APPLICATION_BUILDERS:
+        return APPLICATION_BUILDERS[family](config, element_shape, num_classes, generator_optimizer, discriminator_optimizer)
     if family == "cgan" and num_classes < 2:
         raise ValueError(f"the conditional GAN needs labelled data with at least 2 classes, got {num_classes}")
     code_dim = model_cfg.categorical_code + model_cfg.continuous_codes if family == "infogan" else 0
@@ -160,3 +165,33 @@ def build_model(
         feature_matching_weight=loss.feature_matching_weight,
     )
     return model
+
+
+def _restoration(config: Config, element_shape, num_classes, generator_optimizer, discriminator_optimizer) -> keras.Model:
+    """SRGAN or the inpainting context encoder (``gans.restoration``)."""
+    model_cfg, loss = config.model, config.loss
+    if model_cfg.family == "srgan":
+        scale = config.data.scale
+        low = (element_shape[0] // scale, element_shape[1] // scale, element_shape[2])
+        generator = srresnet_generator(low, scale, model_cfg.generator_width, model_cfg.residual_blocks)
+    else:
+        generator = inpainting_generator(element_shape, model_cfg.generator_width, model_cfg.unet_depth)
+    discriminator = dcgan_discriminator(
+        element_shape, model_cfg.discriminator_width, model_cfg.spectral_norm,
+        norm=model_cfg.discriminator_norm,
+    )
+    perceptual = None
+    if loss.perceptual_weight:
+        from tfgan_app.metrics.features import cache_dir
+
+        folder = loss.perceptual_classifier or str(cache_dir() / config.data.name)
+        perceptual = perceptual_features(folder, element_shape)
+    model = RestorationGAN(generator, discriminator, perceptual, config.train.discriminator_steps)
+    model.compile(
+        generator_optimizer, discriminator_optimizer, loss.name,
+        adversarial_weight=loss.adversarial_weight, perceptual_weight=loss.perceptual_weight,
+    )
+    return model
+
+
+APPLICATION_BUILDERS = {"srgan": _restoration, "inpainting": _restoration}

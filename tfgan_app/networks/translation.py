@@ -70,10 +70,16 @@ def unet_generator(
     """Isola et al. 2017: encoder C64-C128-C256-C512..., decoder mirroring it, each decoder
     layer joined with the encoder layer of the same size (skip connections), tanh output.
     ``depth`` is capped by how often the image side halves evenly (28 -> 14 -> 7: 2)."""
-    height = image_shape[0]
-    steps = _halvings(height, depth)
     image = keras.Input(image_shape, name="image")
-    x, skips = image, []
+    images = unet(image, out_channels, width, depth)
+    return keras.Model(image, images, name="unet_generator")
+
+
+def unet(x: keras.KerasTensor, out_channels: int, width: int = 64, depth: int = 8) -> keras.KerasTensor:
+    """The U-Net of ``unet_generator`` applied to a tensor: [n, H, W, *] -> images
+    [n, H, W, out_channels] in [-1, 1] (float32)."""
+    steps = _halvings(x.shape[1], depth)
+    skips = []
     for index in range(steps):
         x = keras.layers.Conv2D(
             min(width * 2**index, width * 8), 4, strides=2, padding="same", name=f"down_{index}"
@@ -89,8 +95,7 @@ def unet_generator(
         x = keras.layers.ReLU()(instance_norm(f"up_{index}_norm")(x))
         x = keras.layers.Concatenate(name=f"skip_{index}")([x, skips[index]])
     x = keras.layers.Conv2DTranspose(out_channels, 4, strides=2, padding="same", name="to_image")(x)
-    images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model(image, images, name="unet_generator")
+    return keras.layers.Activation("tanh", dtype="float32", name="unet_images")(x)
 
 
 def patchgan_discriminator(

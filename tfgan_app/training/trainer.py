@@ -98,7 +98,7 @@ def sample_renderer(config: Config, source: Source, model: keras.Model):
     """A function (model, step) -> RGB/gray picture of samples from fixed inputs: a scatter
     or histogram for toy data, else the family's grid (``preview``)."""
     seed = stream_seed(config.seed, _SAMPLE_NOISE, 0)
-    if source.sampler is not None:
+    if source.sampler is not None and len(source.element_shape) == 1:
         count = config.sampling.toy_points
         z = model.preview_inputs(count, seed)["z"]
         real = source.sampler(stream_seed(config.seed, _SAMPLE_REAL, 0), count).numpy()

@@ -1,0 +1,182 @@
+"""Inputs derived from clean examples, for the applications that learn to undo (or bridge)
+a change: edge maps (pix2pix demo), downsampled images (super-resolution), holes
+(inpainting), a shifted domain (domain adaptation), and synthetic sequences.
+
+Every function is a pure TensorFlow function of its inputs and a stateless seed, so the
+training pipeline, the sample grids and the benchmarks derive exactly the same inputs.
+Images are float32 in [-1, 1], shape [n, H, W, C].
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+
+class TaskDataError(ValueError):
+    """Data that cannot serve the task; the message names the file, row or value."""
+
+
+def edge_maps(images: tf.Tensor) -> tf.Tensor:
+    """Sketch-like inputs for the pix2pix demo: Sobel edge strength scaled per image,
+    thresholded and drawn dark on white, same channel count."""
+    gray = tf.reduce_mean(images, axis=-1, keepdims=True)
+    gradients = tf.image.sobel_edges(gray)  # [n, H, W, 1, 2]
+    magnitude = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=-1) + 1e-12)
+    strength = magnitude / (tf.reduce_max(magnitude, axis=[1, 2, 3], keepdims=True) + 1e-6)
+    edges = 1.0 - 2.0 * tf.cast(strength > 0.2, tf.float32)
+    return tf.repeat(edges, tf.shape(images)[-1], axis=-1)
+
+
+def downsample(images: tf.Tensor, scale: int) -> tf.Tensor:
+    """The low-resolution input of super-resolution: the mean of each scale x scale block
+    (what a sensor of 1/scale the resolution records; Ledig et al. use bicubic
+    downsampling, which differs only in its kernel)."""
+    return tf.nn.avg_pool2d(images, scale, scale, "VALID")
+
+
+def bicubic_upsample(images: tf.Tensor, scale: int) -> tf.Tensor:
+    """The baseline super-resolution is measured against."""
+    height, width = images.shape[1] * scale, images.shape[2] * scale
+    return tf.clip_by_value(tf.image.resize(images, (height, width), method="bicubic"), -1.0, 1.0)
+
+
+def square_masks(seed: tf.Tensor, count: int, side: int, fraction: float) -> tf.Tensor:
+    """[count, side, side, 1] masks, 1 on a square hole of side ``fraction * side`` at a
+    uniformly random position (Pathak et al.'s random-block masks), 0 elsewhere."""
+    hole = max(1, int(round(fraction * side)))
+    corners = tf.random.stateless_uniform([count, 2], seed, 0, side - hole + 1, dtype=tf.int32)
+    positions = tf.range(side)
+    rows = (positions[None, :] >= corners[:, :1]) & (positions[None, :] < corners[:, :1] + hole)
+    columns = (positions[None, :] >= corners[:, 1:]) & (positions[None, :] < corners[:, 1:] + hole)
+    masks = tf.cast(rows[:, :, None] & columns[:, None, :], tf.float32)
+    return masks[..., None]
+
+
+def cut_holes(images: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
+    """The inpainting input: the image with its hole set to 0 (mid-gray)."""
+    return images * (1.0 - masks)
+
+
+def blur_fill(images: tf.Tensor, masks: tf.Tensor, iterations: int = 64) -> tf.Tensor:
+    """The baseline inpainting is measured against: the hole filled by repeatedly blurring
+    the known pixels into it (normalised 3x3 averaging, i.e. diffusion from the border)."""
+    channels = images.shape[-1]
+    known = 1.0 - masks
+    weight, filled = known, images * known
+    for _ in range(iterations):
+        count = tf.nn.conv2d(weight, tf.ones([3, 3, 1, 1]), 1, "SAME")
+        total = tf.nn.depthwise_conv2d(filled * weight, tf.ones([3, 3, channels, 1]), [1, 1, 1, 1], "SAME")
+        filled = images * known + masks * tf.math.divide_no_nan(total, count)
+        weight = tf.maximum(known, tf.cast(count > 0, tf.float32))
+    return filled
+
+
+def shift_domain(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """The target domain of the domain-adaptation demo, after MNIST-M (Ganin et al. 2016):
+    each image blended with a random smooth colour background as |image - background|
+    per channel (dark items on bright backgrounds become coloured, bright ones inverted).
+    Gray images are made RGB first."""
+    count, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
+    if images.shape[-1] == 1:
+        images = tf.repeat(images, 3, axis=-1)
+    coarse = tf.random.stateless_uniform([count, 4, 4, 3], seed)
+    fine = tf.random.stateless_uniform([count, height // 4, width // 4, 3], tf.random.experimental.stateless_fold_in(seed, 1))
+    background = 0.7 * tf.image.resize(coarse, (height, width)) + 0.3 * tf.image.resize(fine, (height, width))
+    unit = (images + 1.0) / 2.0
+    return tf.abs(unit - background) * 2.0 - 1.0
+
+
+def sine_waves(seed: tf.Tensor, count: int, length: int, features: int) -> tf.Tensor:
+    """TimeGAN's sine data (Yoon et al. 2019, sec. 5.1): per sequence and feature,
+    x_t = sin(f t + p) with f, p ~ U(0, 0.1), t = 0..length-1, scaled to [0, 1]."""
+    frequency = tf.random.stateless_uniform([count, 1, features], seed, 0.0, 0.1)
+    phase = tf.random.stateless_uniform([count, 1, features], tf.random.experimental.stateless_fold_in(seed, 1), 0.0, 0.1)
+    steps = tf.range(length, dtype=tf.float32)[None, :, None]
+    return (tf.sin(frequency * steps + phase) + 1.0) / 2.0
+
+
+def read_csv_series(path: Path) -> tuple[np.ndarray, list[str]]:
+    """Rows of numbers [T, F] and the column names (from a header row, else col0...).
+    A value that is not a number is an error naming the row and column."""
+    path = Path(path)
+    if not path.is_file():
+        raise TaskDataError(f"CSV file {path} does not exist (data.file)")
+    with path.open(newline="") as handle:
+        rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise TaskDataError(f"{path} is empty")
+
+    def numeric(cell: str) -> bool:
+        try:
+            float(cell)
+            return True
+        except ValueError:
+            return False
+
+    header = None if all(numeric(cell) for cell in rows[0]) else [cell.strip() for cell in rows[0]]
+    body = rows[1:] if header else rows
+    width = len(header or rows[0])
+    values = np.empty((len(body), width), np.float32)
+    for number, row in enumerate(body, start=2 if header else 1):
+        if len(row) != width:
+            raise TaskDataError(f"{path} row {number}: {len(row)} values, expected {width}")
+        for column, cell in enumerate(row):
+            try:
+                values[number - (2 if header else 1), column] = float(cell)
+            except ValueError:
+                name = header[column] if header else f"column {column + 1}"
+                raise TaskDataError(f"{path} row {number}, {name}: {cell!r} is not a number") from None
+    if not np.all(np.isfinite(values)):
+        row, column = np.argwhere(~np.isfinite(values))[0]
+        raise TaskDataError(f"{path}: row {row + (2 if header else 1)}, column {column + 1} is not finite")
+    return values, header or [f"col{index}" for index in range(width)]
+
+
+def series_windows(values: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(overlapping windows [N, length, F] scaled to [0, 1] per column, column minimum,
+    column range) as TimeGAN prepares its stock and energy data."""
+    if len(values) < length:
+        raise TaskDataError(f"the series has {len(values)} rows, fewer than data.sequence_length {length}")
+    low, span = values.min(0), values.max(0) - values.min(0)
+    scaled = (values - low) / np.where(span > 0, span, 1.0)
+    windows = np.stack([scaled[start : start + length] for start in range(len(values) - length + 1)])
+    return windows.astype(np.float32), low, span
+
+
+def _per_image(values: tf.Tensor, function) -> tf.Tensor:
+    """Apply ``function`` ([n, H, W, C] -> [n, ...]) to images with any leading axes
+    ([m, k, H, W, C] in training batches, [n, H, W, C] elsewhere)."""
+    leading = [size if size is not None else tf.shape(values)[axis] for axis, size in enumerate(values.shape[:-3])]
+    result = function(tf.reshape(values, [-1, *values.shape[-3:]]))
+    return tf.reshape(result, [*leading, *result.shape[1:]])
+
+
+def make_deriver(task: str, scale: int = 4, mask_fraction: float = 0.5):
+    """A function (batch, seed) -> batch adding a task's derived inputs:
+    - ``edges``: ``condition`` = the edge map of ``real``;
+    - ``super_resolution``: ``condition`` = ``real`` downsampled by ``scale``;
+    - ``inpainting``: ``mask`` (1 = hole) and ``condition`` = ``real`` with the hole cut;
+    - ``domain_shift``: ``real`` made RGB (the source domain) and ``real_b`` shifted (the
+      target domain)."""
+
+    def derive(batch: dict, seed: tf.Tensor) -> dict:
+        real = batch["real"]
+        if task == "edges":
+            return {**batch, "condition": _per_image(real, edge_maps)}
+        if task == "super_resolution":
+            return {**batch, "condition": _per_image(real, lambda images: downsample(images, scale))}
+        if task == "inpainting":
+            masks = _per_image(
+                real, lambda images: square_masks(seed, tf.shape(images)[0], images.shape[1], mask_fraction)
+            )
+            return {**batch, "mask": masks, "condition": cut_holes(real, masks)}
+        if task == "domain_shift":
+            rgb = real if real.shape[-1] == 3 else tf.repeat(real, 3, axis=-1)
+            return {**batch, "real": rgb, "real_b": _per_image(batch["real_b"], lambda images: shift_domain(images, seed))}
+        raise ValueError(f"unknown task {task!r}")
+
+    return derive
