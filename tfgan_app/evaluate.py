@@ -3,13 +3,18 @@
     python -m tfgan_app.evaluate --run RUN_DIR | --model saved_models/NAME [--version V]
         [--num N] [--json F] [--real-floor] [--classifier DIR | --inception-weights F.h5]
     python -m tfgan_app.evaluate train-classifier [--dataset fashion_mnist] [--epochs 8]
+    python -m tfgan_app.evaluate score --model saved_models/NAME --input FOLDER [--csv F]
 
 Image generators: FID, KID, classifier score and precision/recall on features of the
 project's domain classifier (or InceptionV3 from a local weights file) against the real
 test split; ``--real-floor`` adds the same metrics between the train and test splits, the
 floor a generator is measured against. Toy generators: the PacGAN mode metrics (2-D) or the
 KS statistic and Wasserstein-1 distance (1-D). Every number carries the extractor, layer
-and sample counts; the table is printed and, with --json, written.
+and sample counts; the table is printed and, with --json, written. ``score`` runs an
+exported anomaly scorer over a folder of images and lists the scores.
+The applications' task metrics (PSNR/SSIM, hole error, target accuracy, AUROC, TimeGAN's
+scores) are in ``tfgan_app.metrics.applications`` / ``.sequence`` and
+``benchmarks/applications.py``.
 """
 
 from __future__ import annotations
@@ -138,10 +143,43 @@ def train_classifier_command(argv: list[str]) -> int:
     return 0
 
 
+def score_command(argv: list[str]) -> int:
+    """Anomaly scores of every image in a folder with an exported scorer, as CSV."""
+    from tfgan_app.data.folder import ImageFolderError
+    from tfgan_app.generate import GenerateError, resolve_version, translate
+
+    parser = argparse.ArgumentParser(prog="python -m tfgan_app.evaluate score")
+    parser.add_argument("--model", type=Path, required=True, help="an exported anomaly scorer: saved_models/NAME")
+    parser.add_argument("--version", type=int)
+    parser.add_argument("--runtime", choices=("tf", "onnx"), default="tf")
+    parser.add_argument("--input", type=Path, required=True, help="an image file or a folder of images")
+    parser.add_argument("--csv", type=Path, help="write file,score rows here (default: print them)")
+    args = parser.parse_args(argv)
+    try:
+        version_dir = resolve_version(args.model, args.version)
+        _, scores, files, manifest, _ = translate(version_dir, args.runtime, args.input)
+        if manifest.get("output") != "scores":
+            raise GenerateError(f"{manifest['name']} is not an anomaly scorer (its output is {manifest.get('output')!r})")
+    except (GenerateError, FileNotFoundError, ImageFolderError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    root = args.input if args.input.is_dir() else args.input.parent
+    lines = ["file,score"] + [f"{path.relative_to(root)},{float(score):.6g}" for path, score in zip(files, scores)]
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        args.csv.write_text("\n".join(lines) + "\n")
+        print(f"scored {len(files)} images with {manifest['name']} v{manifest['version']} -> {args.csv}")
+    else:
+        print("\n".join(lines))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train-classifier"]:
         return train_classifier_command(argv[1:])
+    if argv[:1] == ["score"]:
+        return score_command(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m tfgan_app.evaluate", description=__doc__.split("\n")[0])
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--run", type=Path, help="a run directory (its latest checkpoint)")

@@ -101,13 +101,14 @@ def generate(
 
 
 def translate(version_dir: Path, runtime: str, source: Path) -> tuple[np.ndarray, np.ndarray, list[Path], dict, float]:
-    """(inputs, outputs, files, manifest, seconds): an image-to-image export over a file or folder."""
+    """(inputs, outputs, files, manifest, seconds): an export with one ``image`` input (a
+    translator, a super-resolution model, a classifier or a scorer) over a file or folder."""
     from tfgan_app.data.folder import folder_files, load_images
     from tfgan_app.data.pipeline import to_model_range
 
     run, manifest = load_runner(version_dir, runtime)
     if input_names(manifest) != ["image"]:
-        raise GenerateError(f"{manifest['name']} does not translate images (inputs {input_names(manifest)}); omit --input")
+        raise GenerateError(f"{manifest['name']} does not take images alone (inputs {input_names(manifest)}); omit --input")
     height, width, channels = next(entry["shape"] for entry in manifest["inputs"])
     if source.is_file():
         files = [source]

@@ -8,8 +8,10 @@ dynamic:
 - ``image`` float32 [batch, H, W, C] in [-1, 1]: the input of image-to-image translators,
   super-resolution (at the low resolution), inpainting and the image classifiers/scorers;
 - ``mask`` float32 [batch, H, W, 1]: inpainting's hole, 1 = missing;
-The output is ``images`` float32 [batch, H, W, C] in [-1, 1] for image generators and
-``samples`` [batch, D] for vector generators. The SavedModel's ``serving_default``
+The output is ``images`` float32 [batch, H, W, C] in [-1, 1] for image generators,
+``samples`` [batch, D] for vector generators, ``sequences`` [batch, T, F] in [0, 1] for
+sequence generators, ``probabilities`` [batch, K] for the domain-adapted classifiers and
+``scores`` [batch] for anomaly scorers. The SavedModel's ``serving_default``
 signature uses the predict method, so TF Serving's REST and gRPC Predict APIs serve it as
 is; a second signature, ``uint8_pixels``, returns ``pixels`` uint8 in [0, 255] for images.
 """
@@ -33,9 +35,16 @@ def versions(model_dir: Path) -> list[int]:
     return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
 
 
-def output_name(output_rank: int) -> str:
-    """``images`` for [batch, H, W, C] outputs, ``samples`` for [batch, D]."""
-    return "images" if output_rank == 4 else "samples"
+OUTPUT_NAMES = ("images", "samples", "sequences", "probabilities", "scores")
+
+
+def output_name(network) -> str:
+    """The serving output's name: the network's last layer's name when it is one of
+    ``OUTPUT_NAMES``, else ``images`` for [batch, H, W, C] outputs and ``samples`` otherwise."""
+    last = network.layers[-1].name
+    if last in OUTPUT_NAMES:
+        return last
+    return "images" if len(network.output_shape) == 4 else "samples"
 
 
 def describe_inputs(network, num_classes: int = 0, categorical_code: int = 0) -> list[dict]:
@@ -83,7 +92,7 @@ def _serving_functions(network):
     specs = [
         tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=tensor.name) for tensor in network.inputs
     ]
-    name = output_name(len(network.output_shape))
+    name = output_name(network)
 
     def call(args):
         return network(args[0] if len(args) == 1 else list(args), training=False)

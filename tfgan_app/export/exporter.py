@@ -211,7 +211,7 @@ def _export_network(
             "latent_dim": latent,
             "conditional": any(entry["name"] == "label" for entry in details["inputs"]),
             "output_shape": [int(d) for d in network.output_shape[1:]],
-            "output": artifacts.output_name(output_rank),
+            "output": artifacts.output_name(network),
             "signatures": [artifacts.SERVING_SIGNATURE] + ([artifacts.PIXELS_SIGNATURE] if output_rank == 4 else []),
             "formats": list(formats), "files": files, "onnx_opset": onnx_opset if "onnx" in formats else None,
             "parity": {"batches": list(PARITY_BATCHES), "tolerance": tolerance, "max_abs_difference": parity},

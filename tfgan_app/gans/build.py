@@ -13,8 +13,14 @@ from tfgan_app.gans.gan import GAN
 from tfgan_app.gans.infogan import InfoGAN
 from tfgan_app.gans.pix2pix import Pix2Pix
 from tfgan_app.networks import build_networks
+from tfgan_app.gans.domain_adaptation import ADDA, DANN
+from tfgan_app.gans.sequence import SequenceGAN
+from tfgan_app.networks.adaptation import domain_discriminator, feature_extractor, label_classifier
+from tfgan_app.networks.sequence import recurrent_discriminator, recurrent_generator
 from tfgan_app.gans.restoration import RestorationGAN, perceptual_features
-from tfgan_app.networks.dcgan import dcgan_discriminator
+from tfgan_app.gans.anomaly import EGBAD
+from tfgan_app.networks.anomaly import bigan_discriminator, bigan_encoder
+from tfgan_app.networks.dcgan import dcgan_discriminator, dcgan_generator
 from tfgan_app.networks.restoration import inpainting_generator, srresnet_generator
 from tfgan_app.networks.translation import patchgan_discriminator, resnet_generator, unet_generator
 
@@ -101,7 +107,7 @@ def build_model(
 ) -> keras.Model:
     """The compiled model of ``config.model.family``; call inside the strategy's scope.
 
-    ``total_steps`` matters only for a learning-rate decay schedule.
+    ``total_steps`` matters only for a learning-rate decay schedule and DANN's schedule.
     """
     model_cfg, loss, train = config.model, config.loss, config.train
     family = model_cfg.family
@@ -132,14 +138,22 @@ def build_model(
         return model
 
     if family in APPLICATION_BUILDERS:
-        return APPLICATION_BUILDERS[family](config, element_shape, num_classes, generator_optimizer, discriminator_optimizer)
+        return APPLICATION_BUILDERS[family](
+            config, element_shape, num_classes, total_steps, generator_optimizer, discriminator_optimizer
+        )
     if family == "cgan" and num_classes < 2:
         raise ValueError(f"the conditional GAN needs labelled data with at least 2 classes, got {num_classes}")
     code_dim = model_cfg.categorical_code + model_cfg.continuous_codes if family == "infogan" else 0
-    generator, discriminator = build_networks(
-        model_cfg, element_shape, synchronized_batch_norm=replicas > 1,
-        num_classes=num_classes if family == "cgan" else 0, code_dim=code_dim,
-    )
+    if family == "sequence":
+        length, features = element_shape
+        cell = (model_cfg.recurrent_units, model_cfg.recurrent_layers, model_cfg.cell)
+        generator = recurrent_generator(length, model_cfg.latent_dim, features, *cell)
+        discriminator = recurrent_discriminator(length, features, *cell)
+    else:
+        generator, discriminator = build_networks(
+            model_cfg, element_shape, synchronized_batch_norm=replicas > 1,
+            num_classes=num_classes if family == "cgan" else 0, code_dim=code_dim,
+        )
     switches = dict(
         discriminator_steps=train.discriminator_steps, packing=model_cfg.packing, ema_decay=train.ema_decay,
         augmentations=parse_augmentations(train.augment), unrolled_steps=train.unrolled_steps,
@@ -152,6 +166,8 @@ def build_model(
             generator, discriminator, model_cfg.categorical_code, model_cfg.continuous_codes,
             loss.information_weight, **switches,
         )
+    elif family == "sequence":
+        model = SequenceGAN(generator, discriminator, **switches)
     else:
         model = GAN(generator, discriminator, **switches)
     model.compile(
@@ -167,7 +183,7 @@ def build_model(
     return model
 
 
-def _restoration(config: Config, element_shape, num_classes, generator_optimizer, discriminator_optimizer) -> keras.Model:
+def _restoration(config: Config, element_shape, num_classes, total_steps, generator_optimizer, discriminator_optimizer) -> keras.Model:
     """SRGAN or the inpainting context encoder (``gans.restoration``)."""
     model_cfg, loss = config.model, config.loss
     if model_cfg.family == "srgan":
@@ -194,4 +210,38 @@ def _restoration(config: Config, element_shape, num_classes, generator_optimizer
     return model
 
 
-APPLICATION_BUILDERS = {"srgan": _restoration, "inpainting": _restoration}
+def _adaptation(config: Config, element_shape, num_classes, total_steps, generator_optimizer, discriminator_optimizer) -> keras.Model:
+    """DANN or ADDA (``gans.domain_adaptation``) on RGB images of ``element_shape``."""
+    width, units = config.model.discriminator_width, config.model.hidden_units
+    extractor = feature_extractor(element_shape, width)
+    feature_dim = extractor.output_shape[-1]
+    classifier = label_classifier(feature_dim, num_classes, units)
+    discriminator = domain_discriminator(feature_dim, units)
+    if config.model.family == "dann":
+        model = DANN(extractor, classifier, discriminator, total_steps, config.loss.adaptation_weight)
+        model.compile(generator_optimizer, discriminator_optimizer, config.loss.name)
+        return model
+    target = feature_extractor(element_shape, width, name="target_extractor")
+    model = ADDA(extractor, target, classifier, discriminator, config.train.pretrain_steps)
+    model.compile(
+        generator_optimizer, discriminator_optimizer, config.loss.name,
+        classifier_optimizer=make_optimizer(config.optimizer.generator),
+    )
+    return model
+
+
+def _anomaly(config: Config, element_shape, num_classes, total_steps, generator_optimizer, discriminator_optimizer) -> keras.Model:
+    """EGBAD (``gans.anomaly``): the DCGAN generator, an encoder and a joint discriminator."""
+    model_cfg = config.model
+    generator = dcgan_generator(model_cfg.latent_dim, element_shape, model_cfg.generator_width, model_cfg.batch_norm_momentum)
+    encoder = bigan_encoder(element_shape, model_cfg.latent_dim, model_cfg.discriminator_width)
+    discriminator = bigan_discriminator(element_shape, model_cfg.latent_dim, model_cfg.discriminator_width)
+    model = EGBAD(generator, encoder, discriminator, config.loss.anomaly_weight)
+    model.compile(generator_optimizer, discriminator_optimizer, config.loss.name)
+    return model
+
+
+APPLICATION_BUILDERS = {
+    "anomaly": _anomaly,
+    "srgan": _restoration, "inpainting": _restoration, "dann": _adaptation, "adda": _adaptation,
+}

@@ -56,3 +56,27 @@ def toy_plot(fake: np.ndarray, real: np.ndarray | None, title: str = "") -> np.n
 def save_png(picture: np.ndarray, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture).save(path)
+
+
+def sequence_plot(sequences: np.ndarray, title: str = "") -> np.ndarray:
+    """[n, length, features] sequences -> one RGB picture, a panel per sequence with every
+    feature drawn over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = min(3, len(sequences))
+    rows = math.ceil(len(sequences) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3 * columns, 2 * rows), dpi=80, squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        if index < len(sequences):
+            axis.plot(sequences[index])
+        axis.set_xticks([])
+        axis.set_yticks([])
+    if title:
+        figure.suptitle(title)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))

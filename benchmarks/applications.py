@@ -1,0 +1,211 @@
+"""The applications' tables: each trains its pipeline (in this process, through the same
+trainer as ``python -m tfgan_app.train``) and measures it on held-out data against the
+baseline its task is read against.
+
+    python benchmarks/applications.py TASK [--steps N] [--out runs/applications] [--json F]
+
+TASK is one of
+- ``super_resolution``: fashion_mnist_srgan at x2 and x4; PSNR/SSIM on the 10,000 test
+  images vs bicubic upsampling;
+- ``inpainting``: fashion_mnist_inpainting; L1 and PSNR inside the holes of the test
+  images vs the blur fill;
+- ``adaptation``: target-domain (and source) test accuracy of source-only training
+  (fashion_mnist_dann with adaptation_weight 0), DANN and ADDA;
+- ``anomaly``: fashion_mnist_anomaly with each class in turn as the anomaly; AUROC and
+  AUPRC on the test split (anomalies are 10% of it), and their means;
+- ``sequence``: sines_sequence; TimeGAN's discriminative and predictive scores of 3,000
+  generated sequences vs 3,000 fresh real ones, beside an untrained generator and the
+  real data's own predictive score.
+``--steps`` overrides the pipelines' train.steps (ADDA's pretrain_steps stay half of it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def train_run(pipeline: str, out: Path, overrides: list[str]) -> tuple[object, dict]:
+    """Train ``pipeline`` into ``out`` (replacing it); (the restored model, its run.json)."""
+    from tfgan_app.config import load_config
+    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.training.trainer import train
+
+    shutil.rmtree(out, ignore_errors=True)
+    config = load_config(pipeline, ["export.enabled=false", *overrides])
+    result = train(config, out, progress_stream=open(os.devnull, "w"))
+    if result.status != "completed":
+        raise RuntimeError(f"{pipeline}: {result.message}")
+    model, _, _, info = load_run_model(out)
+    return model, info
+
+
+def test_images(labels: bool = False, name: str = "fashion_mnist"):
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import load_source, to_model_range
+
+    source = load_source(DataConfig(name=name, split="test"))
+    images = to_model_range(source.images).numpy()
+    return (images, source.labels, source.class_names) if labels else images
+
+
+def steps_overrides(steps: int | None) -> list[str]:
+    return [] if steps is None else [f"train.steps={steps}"]
+
+
+def super_resolution(args) -> list[dict]:
+    from tfgan_app.metrics.applications import super_resolution_scores
+
+    images, rows = test_images(), []
+    for scale in (2, 4):
+        model, info = train_run(
+            "fashion_mnist_srgan", args.out / f"srgan_x{scale}", [f"data.scale={scale}", *args.overrides]
+        )
+        scores = super_resolution_scores(lambda low: model.generator(low, training=False), images, scale)
+        rows.append({"scale": f"x{scale}", **scores, "steps": info["step"], "train_s": info["wall_time_s"]})
+    return rows
+
+
+def inpainting(args) -> list[dict]:
+    from tfgan_app.metrics.applications import inpainting_scores
+
+    model, info = train_run("fashion_mnist_inpainting", args.out / "inpainting", args.overrides)
+    fraction = model_config(args.out / "inpainting").data.mask_fraction
+    scores = inpainting_scores(lambda holed, masks: model.generator([holed, masks], training=False), test_images(), fraction)
+    return [{"mask_fraction": fraction, **scores, "steps": info["step"], "train_s": info["wall_time_s"]}]
+
+
+def model_config(run_dir: Path):
+    from tfgan_app.config import load_config
+
+    return load_config(str(run_dir / "config.json"))
+
+
+def adaptation(args) -> list[dict]:
+    from tfgan_app.metrics.applications import accuracy, shifted_test_set
+
+    images, labels, _ = test_images(labels=True)
+    source, target = shifted_test_set(images)
+    steps = args.steps or model_config_steps("fashion_mnist_dann")
+    variants = [
+        ("source only", "fashion_mnist_dann", ["loss.adaptation_weight=0"]),
+        ("DANN", "fashion_mnist_dann", []),
+        ("ADDA", "fashion_mnist_adda", [f"train.pretrain_steps={steps // 2}"]),
+    ]
+    rows = []
+    for name, pipeline, extra in variants:
+        model, info = train_run(pipeline, args.out / name.replace(" ", "_").lower(), [*args.overrides, *extra])
+
+        def probabilities(batch):
+            return model.deployed(batch, training=False)
+
+        rows.append({
+            "method": name, "target_accuracy": accuracy(probabilities, target, labels),
+            "source_accuracy": accuracy(probabilities, source, labels), "steps": info["step"],
+            "train_s": info["wall_time_s"],
+        })
+    return rows
+
+
+def model_config_steps(pipeline: str) -> int:
+    from tfgan_app.config import load_config
+
+    return load_config(pipeline).train.steps
+
+
+def anomaly(args) -> list[dict]:
+    from tfgan_app.metrics.applications import auprc, auroc
+
+    images, labels, class_names = test_images(labels=True)
+    rows = []
+    for index, name in enumerate(class_names):
+        model, info = train_run(
+            "fashion_mnist_anomaly", args.out / f"anomaly_{index}", [f"data.anomaly_class={index}", *args.overrides]
+        )
+        scores = np.concatenate([model.score(images[start : start + 1000]).numpy() for start in range(0, len(images), 1000)])
+        is_anomaly = labels == index
+        rows.append({
+            "anomaly_class": name, "auroc": auroc(scores, is_anomaly), "auprc": auprc(scores, is_anomaly),
+            "steps": info["step"], "train_s": info["wall_time_s"],
+        })
+        print(rows[-1], flush=True)
+    rows.append({
+        "anomaly_class": "mean", "auroc": float(np.mean([row["auroc"] for row in rows])),
+        "auprc": float(np.mean([row["auprc"] for row in rows])), "steps": rows[0]["steps"],
+        "train_s": round(sum(row["train_s"] for row in rows), 1),
+    })
+    return rows
+
+
+def sequence(args) -> list[dict]:
+    import tensorflow as tf
+
+    from tfgan_app.data.tasks import sine_waves
+    from tfgan_app.metrics.sequence import discriminative_score, predictive_score
+
+    count = 3000
+    model, info = train_run("sines_sequence", args.out / "sequence", args.overrides)
+    length, features = info["element_shape"]
+    real = sine_waves(tf.constant([123, 4], tf.int64), count, length, features).numpy()
+    noise = tf.random.stateless_normal([count, model.noise_dim], tf.constant([5, 6], tf.int64))
+    generated = model.generate(noise).numpy()
+    untrained = build_untrained(info, args).generate(noise).numpy()
+    rows = []
+    for name, data, steps, seconds in (
+        ("recurrent GAN (tfgan_app)", generated, info["step"], info["wall_time_s"]),
+        ("untrained generator", untrained, 0, 0.0),
+        ("real data (reference)", sine_waves(tf.constant([7, 8], tf.int64), count, length, features).numpy(), None, None),
+    ):
+        rows.append({
+            "data": name, "discriminative": discriminative_score(real, data, iterations=args.score_iterations),
+            "predictive": predictive_score(data, real, iterations=args.score_iterations),
+            "steps": steps, "train_s": seconds,
+        })
+    return rows
+
+
+def build_untrained(info: dict, args):
+    from tfgan_app.gans import build_model
+
+    return build_model(model_config(args.out / "sequence"), tuple(info["element_shape"]))
+
+
+TASKS = {
+    "super_resolution": super_resolution, "inpainting": inpainting, "adaptation": adaptation,
+    "anomaly": anomaly, "sequence": sequence,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("task", choices=sorted(TASKS))
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--out", type=Path, default=Path("runs/applications"))
+    parser.add_argument("--score-iterations", type=int, default=2000, help="TimeGAN scores' post-hoc training")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    args.overrides = steps_overrides(args.steps)
+    started = time.perf_counter()
+    rows = TASKS[args.task](args)
+    columns = list(rows[0])
+    print(" | ".join(columns))
+    for row in rows:
+        print(" | ".join(f"{value:.4f}" if isinstance(value, float) else str(value) for value in row.values()))
+    print(f"({time.perf_counter() - started:.0f} s in all)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"task": args.task, "steps": args.steps, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Recurrent networks for sequences [length, features] (TimeGAN's generator and
+discriminator shape, Yoon et al. 2019): stacked GRU or LSTM layers, per-step outputs."""
+
+from __future__ import annotations
+
+import keras
+
+
+def _recurrent_stack(x: keras.KerasTensor, cell: str, units: int, layers: int, prefix: str) -> keras.KerasTensor:
+    layer = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[cell]
+    for index in range(layers):
+        x = layer(units, return_sequences=True, name=f"{prefix}_{cell}_{index}")(x)
+    return x
+
+
+def recurrent_generator(
+    length: int, noise_features: int, features: int, units: int = 24, layers: int = 3, cell: str = "gru"
+) -> keras.Model:
+    """``z`` [length, noise_features] (noise at every step) -> ``sequences`` [length,
+    features] in [0, 1] (sigmoid, matching min-max scaled data)."""
+    z = keras.Input((length, noise_features), name="z")
+    x = _recurrent_stack(z, cell, units, layers, "generator")
+    sequences = keras.layers.Dense(features, activation="sigmoid", dtype="float32", name="sequences")(x)
+    return keras.Model(z, sequences, name="recurrent_generator")
+
+
+def recurrent_discriminator(
+    length: int, features: int, units: int = 24, layers: int = 3, cell: str = "gru"
+) -> keras.Model:
+    """``data`` [length, features] -> ``logit`` per step [length, 1] (averaged per sequence
+    by the losses) and ``features``, the last step's hidden state."""
+    data = keras.Input((length, features), name="data")
+    x = _recurrent_stack(data, cell, units, layers, "discriminator")
+    x = keras.layers.Activation("linear", dtype="float32", name="hidden_float32")(x)
+    logit = keras.layers.Dense(1, dtype="float32", name="logit")(x)
+    last = keras.layers.Lambda(lambda values: values[:, -1], dtype="float32", name="features")(x)
+    return keras.Model(data, {"logit": logit, "features": last}, name="recurrent_discriminator")
