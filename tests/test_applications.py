@@ -1,0 +1,308 @@
+"""The applications: each trains a tiny configuration and shows the outcome its task needs
+(super-resolution beats bicubic, inpainting beats the blur fill, adaptation beats
+source-only, anomaly AUROC above chance, sequences harder to tell from real than an
+untrained generator's), exports what it deploys, and refuses bad input clearly."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.helpers import tiny_config, write_idx_dataset
+from tfgan_app import evaluate as evaluate_cli
+from tfgan_app.config import ConfigError, load_config
+from tfgan_app.data import DataError, load_source, make_train_dataset, to_model_range
+from tfgan_app.data.tasks import (
+    TaskDataError, blur_fill, cut_holes, downsample, read_csv_series, series_windows, shift_domain, sine_waves,
+    square_masks,
+)
+from tfgan_app.export import export_run
+from tfgan_app.gans import build_model
+from tfgan_app.gans.domain_adaptation import reverse_gradient
+from tfgan_app.metrics.applications import (
+    accuracy, auprc, auroc, inpainting_scores, shifted_test_set, super_resolution_scores,
+)
+from tfgan_app.metrics.sequence import discriminative_score
+from tfgan_app.training.trainer import train
+
+QUIET = open(os.devnull, "w")
+
+
+def fit(model, source, config, steps, seed=0):
+    dataset = make_train_dataset(source, config.train.batch_size, config.train.discriminator_steps, model.noise_dim, seed)
+    return model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False).history
+
+
+def bars(tmp_path, count=512, seed=0, **sections):
+    """Synthetic IDX data: class c is a bright bar at rows 2c+4, 2c+5 on dark noise."""
+    idx = write_idx_dataset(tmp_path / f"idx{seed}", count=count, seed=seed)
+    data = {"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds"), **sections.pop("data", {})}
+    return tiny_config(data=data, **sections)
+
+
+def held_out_bars(tmp_path, count=256):
+    config = bars(tmp_path, count=count, seed=7)
+    source = load_source(config.data)
+    return to_model_range(source.images).numpy(), source.labels
+
+
+# --- derived inputs and metrics against hand computations ------------------------------
+
+
+def test_downsample_is_the_block_mean_and_masks_are_square_holes_of_the_asked_size():
+    images = tf.random.uniform([3, 28, 28, 1], -1, 1, seed=1)
+    low = downsample(images, 4).numpy()
+    assert low.shape == (3, 7, 7, 1)
+    np.testing.assert_allclose(low[1, 2, 3, 0], images.numpy()[1, 8:12, 12:16, 0].mean(), atol=1e-6)
+    masks = square_masks(tf.constant([0, 1], tf.int64), 50, 28, 0.5).numpy()
+    assert masks.shape == (50, 28, 28, 1) and set(np.unique(masks)) == {0.0, 1.0}
+    assert np.all(masks.sum(axis=(1, 2, 3)) == 14 * 14)
+    rows = np.where(masks[0, :, :, 0].any(axis=1))[0]
+    assert rows[-1] - rows[0] == 13  # one contiguous square
+    corners = [tuple(np.argwhere(mask[..., 0])[0]) for mask in masks]
+    assert len(set(corners)) > 10  # at random places
+
+
+def test_blur_fill_keeps_known_pixels_and_diffuses_the_border_into_the_hole():
+    images = tf.concat([tf.fill([1, 28, 14, 1], -1.0), tf.fill([1, 28, 14, 1], 1.0)], axis=2)
+    masks = square_masks(tf.constant([3, 3], tf.int64), 1, 28, 0.5)
+    filled = blur_fill(cut_holes(images, masks), masks).numpy()
+    known = masks.numpy() == 0
+    np.testing.assert_allclose(filled[known], images.numpy()[known])
+    hole = filled[masks.numpy() > 0]
+    assert hole.min() >= -1.0 and hole.max() <= 1.0 and hole.std() > 0.1  # not a constant gray
+
+
+def test_shift_domain_is_deterministic_rgb_and_changes_the_images():
+    images = tf.random.uniform([4, 28, 28, 1], -1, 1, seed=2)
+    seed = tf.constant([1, 2], tf.int64)
+    shifted = shift_domain(images, seed).numpy()
+    assert shifted.shape == (4, 28, 28, 3) and shifted.min() >= -1 and shifted.max() <= 1
+    np.testing.assert_array_equal(shifted, shift_domain(images, seed).numpy())
+    assert np.abs(shifted - np.repeat(images.numpy(), 3, -1)).mean() > 0.3
+    assert not np.allclose(shifted[..., 0], shifted[..., 1])  # coloured
+
+
+def test_auroc_and_auprc_match_brute_force_definitions():
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.normal(size=300), 1)  # many ties
+    labels = rng.random(300) < 0.2
+    scores[labels] += 0.7
+    positive, negative = scores[labels], scores[~labels]
+    pairs = (positive[:, None] > negative[None, :]) + 0.5 * (positive[:, None] == negative[None, :])
+    assert auroc(scores, labels) == pytest.approx(pairs.mean())
+    precision_at = [
+        np.mean(labels[scores >= threshold]) for threshold in scores[labels]
+    ]
+    assert auprc(scores, labels) == pytest.approx(np.mean(precision_at))
+    assert auroc(-scores, labels) == pytest.approx(1 - pairs.mean())
+    assert auprc(labels.astype(float), labels) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="both"):
+        auroc(scores, np.zeros(300, bool))
+
+
+def test_gradient_reversal_flips_and_scales_the_gradient_only():
+    x = tf.constant([[1.0, 2.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = reverse_gradient(x, tf.constant(0.5))
+        loss = tf.reduce_sum(3.0 * y)
+    np.testing.assert_array_equal(y.numpy(), x.numpy())
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), [[-1.5, -1.5]])
+
+
+def test_sine_waves_follow_timegan_and_csv_windows_are_scaled(tmp_path):
+    waves = sine_waves(tf.constant([0, 1], tf.int64), 64, 24, 5).numpy()
+    assert waves.shape == (64, 24, 5) and waves.min() >= 0 and waves.max() <= 1
+    path = tmp_path / "series.csv"
+    path.write_text("a,b\n" + "".join(f"{t},{2 * t + 1}\n" for t in range(30)))
+    values, columns = read_csv_series(path)
+    assert columns == ["a", "b"] and values.shape == (30, 2)
+    windows, low, span = series_windows(values, 10)
+    assert windows.shape == (21, 10, 2) and windows.min() == 0 and windows.max() == 1
+    np.testing.assert_allclose(windows[3, :, 0], np.arange(3, 13) / 29, atol=1e-6)
+    path.write_text("a,b\n1,2\n3,x\n")
+    with pytest.raises(TaskDataError, match=r"row 3, b: 'x' is not a number"):
+        read_csv_series(path)
+    path.write_text("1,2\n3\n")
+    with pytest.raises(TaskDataError, match="row 2: 1 values, expected 2"):
+        read_csv_series(path)
+
+
+def test_application_configs_refuse_what_does_not_fit(tmp_path):
+    with pytest.raises(ConfigError, match="data.scale must be 2, 4 or 8"):
+        load_config("fashion_mnist_srgan", ["data.scale=3"])
+    with pytest.raises(ConfigError, match="needs data.anomaly_class"):
+        load_config("fashion_mnist_anomaly", ['data.anomaly_class=""'])
+    with pytest.raises(ConfigError, match="sequence family trains on"):
+        load_config("fashion_mnist_dcgan", ["data.name=sines"])
+    with pytest.raises(ConfigError, match="pretrain_steps >= 1"):
+        load_config("fashion_mnist_adda", ["train.pretrain_steps=0"])
+    with pytest.raises(ConfigError, match="mask_fraction"):
+        load_config("fashion_mnist_inpainting", ["data.mask_fraction=1.5"])
+    config = bars(tmp_path, data={"anomaly_class": "Parachute"}, model={"family": "anomaly"})
+    config.data.name = "mnist"
+    with pytest.raises(DataError, match="not a class of"):
+        load_source(config.data, "anomaly")
+    config = tiny_config(data={"name": "csv", "file": str(tmp_path / "missing.csv")}, model={"family": "sequence"})
+    with pytest.raises(DataError, match="missing.csv does not exist"):
+        load_source(config.data, "sequence")
+
+
+# --- outcomes ---------------------------------------------------------------------------
+
+
+def test_super_resolution_beats_bicubic_in_psnr(tmp_path):
+    config = bars(
+        tmp_path, model={"family": "srgan", "generator_width": 16, "residual_blocks": 2},
+        data={"scale": 4}, train={"batch_size": 32},
+        optimizer={"generator": {"learning_rate": 1e-3, "beta_1": 0.9}},
+    )
+    source = load_source(config.data, "srgan")
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    fit(model, source, config, 200)
+    images, _ = held_out_bars(tmp_path)
+    scores = super_resolution_scores(lambda low: model.generator(low, training=False), images, 4)
+    # The bars sit on uniform noise, which no upsampling can recover: the margin is small.
+    assert scores["psnr"] > scores["bicubic_psnr"] + 0.3, scores
+
+
+def test_inpainting_beats_the_blur_fill(tmp_path):
+    config = bars(
+        tmp_path, model={"family": "inpainting", "generator_width": 16}, data={"mask_fraction": 0.4},
+        train={"batch_size": 32}, optimizer={"generator": {"learning_rate": 1e-3}},
+    )
+    source = load_source(config.data, "inpainting")
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    fit(model, source, config, 250)
+    images, _ = held_out_bars(tmp_path)
+    scores = inpainting_scores(lambda holed, masks: model.generator([holed, masks], training=False), images, 0.4)
+    assert scores["hole_l1"] < scores["blur_l1"] and scores["hole_psnr"] > scores["blur_psnr"], scores
+
+
+def test_sequence_gan_is_harder_to_tell_from_real_than_its_untrained_generator():
+    config = tiny_config(
+        data={"name": "sines", "sequence_length": 12, "sequence_features": 3},
+        model={"family": "sequence", "latent_dim": 3, "recurrent_units": 24, "recurrent_layers": 2},
+        train={"batch_size": 64},
+        optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
+    )
+    source = load_source(config.data, "sequence")
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    real = sine_waves(tf.constant([9, 9], tf.int64), 600, 12, 3).numpy()
+    noise = tf.random.normal([600, model.noise_dim], seed=4)
+    # The post-hoc classifier needs enough iterations to tell even the untrained G apart.
+    untrained = discriminative_score(real, model.generate(noise).numpy(), iterations=1000)
+    fit(model, source, config, 400)
+    generated = model.generate(noise).numpy()
+    assert generated.shape == (600, 12, 3)
+    trained = discriminative_score(real, generated, iterations=1000)
+    assert trained < untrained - 0.1, (trained, untrained)
+
+
+def test_anomaly_detector_ranks_a_left_out_class_above_normal_data(tmp_path):
+    config = bars(
+        tmp_path, count=1024, model={"family": "anomaly", "generator_width": 16, "discriminator_width": 16},
+        data={"anomaly_class": "9"}, train={"batch_size": 32},
+    )
+    source = load_source(config.data, "anomaly")
+    assert source.labels is None and source.num_examples < 1024  # class 9 left out
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    images, labels = held_out_bars(tmp_path, count=512)
+    untrained = auroc(model.score(images).numpy(), labels == 9)
+    fit(model, source, config, 300)
+    trained = auroc(model.score(images).numpy(), labels == 9)
+    assert trained > 0.65 and trained > untrained + 0.1, (trained, untrained)
+
+
+@pytest.mark.parametrize("family", ["dann", "adda"])
+def test_domain_adaptation_trains_exports_its_classifier_and_keeps_target_labels_out(tmp_path, family):
+    config = bars(
+        tmp_path, model={"family": family, "discriminator_width": 8, "hidden_units": 32},
+        train={"batch_size": 32, "steps": 40, "pretrain_steps": 20 if family == "adda" else 0, "checkpoint_every": 40},
+        optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
+        export={"out": str(tmp_path / "saved_models"), "formats": "savedmodel,onnx"},
+    )
+    source = load_source(config.data, family)
+    batch = next(iter(make_train_dataset(source, 8, 1, 1, 0)))
+    assert "label" in batch and "label_b" not in batch and batch["real_b"].shape[-1] == 3
+    result = train(config, tmp_path / "run", progress_stream=QUIET)
+    assert result.status == "completed" and result.step == 40
+    [export] = export_run(tmp_path / "run", tmp_path / "saved_models", "adapted")
+    manifest = export.manifest
+    assert manifest["output"] == "probabilities" and manifest["inputs"][0]["shape"] == [28, 28, 3]
+    images, labels = held_out_bars(tmp_path, 64)
+    _, target = shifted_test_set(images)
+    from tfgan_app.generate import load_runner
+
+    run, _ = load_runner(export.path, "onnx")
+    probabilities = run({"image": target.astype(np.float32)})
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    if family == "adda":  # the target encoder starts as the trained source encoder, then moves
+        model = build_model(config, source.element_shape, source.num_classes)
+        fit(model, source, config, 20)
+        for copy, original in zip(model.target_extractor.weights, model.source_extractor.weights):
+            np.testing.assert_array_equal(copy.numpy(), original.numpy())
+        fit(model, source, config, 5)
+        assert int(model.step.numpy()) == 25
+        assert any(
+            not np.array_equal(copy.numpy(), original.numpy())
+            for copy, original in zip(model.target_extractor.weights, model.source_extractor.weights)
+        )
+        assert accuracy(lambda x: model.deployed(x), target, labels) >= 0.0
+
+
+def test_exports_carry_each_applications_signature_and_score_a_folder(tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "saved_models"
+    common = {"export": {"out": str(out), "formats": "savedmodel,onnx"}, "train": {"steps": 4, "checkpoint_every": 4}}
+    expected = {
+        "srgan": ({"data": {"scale": 2}}, {"image": [14, 14, 1]}, "images"),
+        "inpainting": ({}, {"image": [28, 28, 1], "mask": [28, 28, 1]}, "images"),
+        "anomaly": ({"data": {"anomaly_class": "Bag"}}, {"image": [28, 28, 1]}, "scores"),
+    }
+    for family, (extra, inputs, output) in expected.items():
+        config = bars(tmp_path, model={"family": family}, **common, **extra)
+        assert train(config, tmp_path / family, progress_stream=QUIET).status == "completed"
+        [export] = export_run(tmp_path / family, out, family)
+        assert {entry["name"]: entry["shape"] for entry in export.manifest["inputs"]} == inputs
+        assert export.manifest["output"] == output
+        assert max(export.manifest["parity"]["max_abs_difference"]["onnx"].values()) < 1e-4
+    folder = tmp_path / "to_score"
+    (folder / "sub").mkdir(parents=True)
+    images, _ = held_out_bars(tmp_path, 3)
+    for index, image in enumerate(images):
+        Image.fromarray(((image[..., 0] + 1) * 127.5).astype(np.uint8)).save(folder / ("sub" if index else "") / f"{index}.png")
+    assert evaluate_cli.main(["score", "--model", str(out / "anomaly"), "--input", str(folder), "--csv", str(tmp_path / "s.csv")]) == 0
+    lines = (tmp_path / "s.csv").read_text().splitlines()
+    assert lines[0] == "file,score" and sorted(line.split(",")[0] for line in lines[1:]) == ["0.png", "sub/1.png", "sub/2.png"]
+    assert all(np.isfinite(float(line.split(",")[1])) for line in lines[1:])
+    assert evaluate_cli.main(["score", "--model", str(out / "srgan"), "--input", str(folder)]) == 2
+    assert "is not an anomaly scorer" in capsys.readouterr().err
+
+
+def test_sequence_pipeline_trains_from_a_csv_and_exports_sequences(tmp_path):
+    path = tmp_path / "series.csv"
+    t = np.arange(400)
+    path.write_text("x,y\n" + "".join(f"{np.sin(0.1 * i):.4f},{np.cos(0.05 * i):.4f}\n" for i in t))
+    config = tiny_config(
+        data={"name": "csv", "file": str(path), "sequence_length": 16},
+        model={"family": "sequence", "latent_dim": 2, "recurrent_units": 8, "recurrent_layers": 1},
+        train={"steps": 6, "checkpoint_every": 6},
+        export={"out": str(tmp_path / "saved_models"), "formats": "savedmodel,onnx"},
+    )
+    assert train(config, tmp_path / "run", progress_stream=QUIET).status == "completed"
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["element_shape"] == [16, 2] and "CSV" in info["data"]
+    assert (tmp_path / "run" / "samples" / "step_00000006.png").exists()
+    [export] = export_run(tmp_path / "run", tmp_path / "saved_models", "series")
+    assert export.manifest["output"] == "sequences" and export.manifest["output_shape"] == [16, 2]
+    assert export.manifest["inputs"][0]["shape"] == [16, 2]
