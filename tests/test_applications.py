@@ -171,6 +171,28 @@ def test_super_resolution_beats_bicubic_in_psnr(tmp_path):
     assert scores["psnr"] > scores["bicubic_psnr"] + 0.3, scores
 
 
+def test_srgan_perceptual_loss_uses_a_frozen_domain_classifier(tmp_path):
+    from tfgan_app.metrics.features import ExtractorError, train_classifier
+
+    source = load_source(bars(tmp_path).data)
+    train_classifier((source.images, source.labels), (source.images[:64], source.labels[:64]),
+                     source.class_names, tmp_path / "classifier", "bars", epochs=1)
+    config = bars(
+        tmp_path, model={"family": "srgan", "generator_width": 8, "residual_blocks": 1},
+        loss={"perceptual_weight": 1.0, "perceptual_classifier": str(tmp_path / "classifier")},
+    )
+    source = load_source(config.data, "srgan")
+    model = build_model(config, source.element_shape)
+    before = [weight.numpy().copy() for weight in model.perceptual_network.weights]
+    history = fit(model, source, config, 5)
+    assert history["g_loss"][-1] > history["content"][-1]  # the perceptual term is in G's loss
+    for old, weight in zip(before, model.perceptual_network.weights):
+        np.testing.assert_array_equal(old, weight.numpy())
+    config.loss.perceptual_classifier = str(tmp_path / "nowhere")
+    with pytest.raises(ExtractorError, match="train-classifier"):
+        build_model(config, source.element_shape)
+
+
 def test_inpainting_beats_the_blur_fill(tmp_path):
     config = bars(
         tmp_path, model={"family": "inpainting", "generator_width": 16}, data={"mask_fraction": 0.4},
