@@ -22,6 +22,7 @@ from tfgan_app.data.tasks import (
 from tfgan_app.export import export_run
 from tfgan_app.gans import build_model
 from tfgan_app.gans.domain_adaptation import reverse_gradient
+from tfgan_app.generate import load_runner
 from tfgan_app.metrics.applications import (
     accuracy, auprc, auroc, inpainting_scores, shifted_test_set, super_resolution_scores,
 )
@@ -41,6 +42,14 @@ def bars(tmp_path, count=512, seed=0, **sections):
     idx = write_idx_dataset(tmp_path / f"idx{seed}", count=count, seed=seed)
     data = {"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds"), **sections.pop("data", {})}
     return tiny_config(data=data, **sections)
+
+
+def restored(run_dir, config, source):
+    """The run's model with every checkpointed object restored from its latest checkpoint."""
+    model = build_model(config, source.element_shape, source.num_classes)
+    checkpoint = tf.train.Checkpoint(**model.checkpoint_objects())
+    checkpoint.restore(tf.train.latest_checkpoint(str(run_dir / "checkpoints"))).assert_existing_objects_matched()
+    return model
 
 
 def held_out_bars(tmp_path, count=256):
@@ -262,11 +271,13 @@ def test_domain_adaptation_trains_exports_its_classifier_and_keeps_target_labels
     assert manifest["output"] == "probabilities" and manifest["inputs"][0]["shape"] == [28, 28, 3]
     images, labels = held_out_bars(tmp_path, 64)
     _, target = shifted_test_set(images)
-    from tfgan_app.generate import load_runner
-
     run, _ = load_runner(export.path, "onnx")
     probabilities = run({"image": target.astype(np.float32)})
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    # The export is the trained classifier, not a freshly initialised one.
+    trained = restored(tmp_path / "run", config, source)
+    np.testing.assert_allclose(probabilities, trained.deployed(target).numpy(), atol=1e-4)
+    assert np.abs(probabilities - build_model(config, (28, 28, 3), 10).deployed(target).numpy()).max() > 1e-3
     if family == "adda":  # the target encoder starts as the trained source encoder, then moves
         model = build_model(config, source.element_shape, source.num_classes)
         fit(model, source, config, 20)
@@ -297,6 +308,11 @@ def test_exports_carry_each_applications_signature_and_score_a_folder(tmp_path, 
         [export] = export_run(tmp_path / family, out, family)
         assert {entry["name"]: entry["shape"] for entry in export.manifest["inputs"]} == inputs
         assert export.manifest["output"] == output
+        if family == "anomaly":  # the scorer is made of the trained encoder, generator and D
+            images, _ = held_out_bars(tmp_path, 8)
+            run, _ = load_runner(export.path, "tf")
+            trained = restored(tmp_path / family, config, load_source(config.data, family))
+            np.testing.assert_allclose(run({"image": images}), trained.score(images).numpy(), rtol=1e-4, atol=1e-5)
         assert max(export.manifest["parity"]["max_abs_difference"]["onnx"].values()) < 1e-4
     folder = tmp_path / "to_score"
     (folder / "sub").mkdir(parents=True)

@@ -49,6 +49,7 @@ class ExportResult:
 def load_run_model(run_dir: Path, which: str = "latest"):
     """(the run's family model with its deployed networks restored from the latest or best
     checkpoint, config, step, run info). Only what is exported and sampled is restored."""
+    import keras
     import tensorflow as tf
 
     from tfgan_app.gans import build_model
@@ -75,11 +76,17 @@ def load_run_model(run_dir: Path, which: str = "latest"):
     model = build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0))
     # Only the networks that are deployed: the optimizers may differ (a LossScaleOptimizer
     # under float16), and a change to the discriminator's layers must not block an export.
-    deployed = list(model.exports().values())
+    # A deployed network is a checkpointed network, or composed of some (DANN's classifier
+    # = extractor + label classifier; EGBAD's scorer = encoder + generator + discriminator).
+    parts = [
+        part for network in model.exports().values() for part in [network, *network.layers]
+        if isinstance(part, keras.Model)
+    ]
     networks = {
-        name: value for name, value in model.checkpoint_objects().items()
-        if any(value is network for network in deployed)
+        name: value for name, value in model.checkpoint_objects().items() if any(value is part for part in parts)
     }
+    if not networks:
+        raise ExportError(f"{run_dir}: none of the checkpointed networks is part of what {config.model.family!r} exports")
     status = tf.train.Checkpoint(**networks).restore(checkpoint)
     status.assert_existing_objects_matched().expect_partial()
     return model, config, int(checkpoint.rsplit("-", 1)[1]), info
