@@ -79,23 +79,28 @@ def matmul_peak_gflops(size: int = 4096, repeats: int = 10) -> float:
 
 
 def measure_keras_model(model, dataset, batch: int, windows: int, window_steps: int, warmup: int) -> float:
-    """Median images/s of ``fit`` over timed windows (callback clock, after warm-up)."""
+    """Median images/s of ``fit`` over timed windows of at least ``window_steps`` steps
+    (callback clock, after warm-up). Keras calls the callback after every
+    ``steps_per_execution`` steps, so windows are measured in the steps between calls."""
     import keras
 
-    marks: list[float] = []
+    marks: list[tuple[int, float]] = []
 
     class Clock(keras.callbacks.Callback):
         def on_train_batch_end(self, index, logs=None):
-            if index >= warmup and (index - warmup) % window_steps == 0:
-                marks.append(time.perf_counter())
+            if index >= warmup and (not marks or index - marks[-1][0] >= window_steps):
+                marks.append((index, time.perf_counter()))
 
-    model.fit(dataset, steps_per_epoch=warmup + windows * window_steps + 1, epochs=1, verbose=0,
-              callbacks=[Clock()], shuffle=False)
-    rates = [window_steps * batch / (b - a) for a, b in zip(marks, marks[1:])]
-    return statistics.median(rates)
+    per_call = getattr(model, "steps_per_execution", 1) or 1
+    model.fit(dataset, steps_per_epoch=warmup + (windows + 1) * max(window_steps, per_call) + per_call, epochs=1,
+              verbose=0, callbacks=[Clock()], shuffle=False)
+    rates = [(j - i) * batch / (b - a) for (i, a), (j, b) in zip(marks, marks[1:])]
+    return statistics.median(rates[:windows])
 
 
-def tfgan_app_rate(batch: int, precision: str, source, reuse_fakes: bool = False, **timing) -> float:
+def tfgan_app_rate(
+    batch: int, precision: str, source, reuse_fakes: bool = False, steps_per_execution: int = 1, **timing
+) -> float:
     import keras
 
     from tfgan_app.config import load_config
@@ -107,6 +112,7 @@ def tfgan_app_rate(batch: int, precision: str, source, reuse_fakes: bool = False
     ])
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
+    model.steps_per_execution = steps_per_execution  # as the trainer sets it
     dataset = make_train_dataset(source, batch, 1, model.noise_dim, seed=0)
     rate = measure_keras_model(model, dataset, batch, **timing)
     keras.mixed_precision.set_global_policy("float32")
@@ -273,6 +279,9 @@ def main() -> int:
             "tfgan_app float32 reuse_fakes": tfgan_app_rate(batch, "float32", source, True, **timing),
             "tfgan_app mixed_bfloat16": tfgan_app_rate(batch, "mixed_bfloat16", source, **timing),
             "tfgan_app mixed_bfloat16 reuse_fakes": tfgan_app_rate(batch, "mixed_bfloat16", source, True, **timing),
+            "tfgan_app mixed_bfloat16 reuse_fakes spe=8": tfgan_app_rate(
+                batch, "mixed_bfloat16", source, True, steps_per_execution=8, **timing
+            ),
             "keras.io-style train_step (float32)": keras_io_rate(batch, images, **timing),
             "PyTorch eager (float32, channels-last)": torch_rate(batch, images, **timing),
         }

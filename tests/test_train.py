@@ -187,3 +187,28 @@ def test_default_pipeline_trains_on_real_fashion_mnist(tmp_path, capsys):
     export = tmp_path / "saved_models" / "fashion_mnist_dcgan" / "1"
     assert {"saved_model.pb", "model.onnx", "export.json"} <= {p.name for p in export.iterdir()}
     assert json.loads((export / "export.json").read_text())["step"] == 40
+
+
+def test_steps_per_execution_trains_the_same_weights_and_runs_callbacks_past_each_interval(tmp_path):
+    from tests.helpers import write_idx_dataset
+
+    idx = write_idx_dataset(tmp_path / "idx", 512)
+    results = {}
+    for per_call in (1, 4):
+        config = tiny_config(
+            data={"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds")}, export={"enabled": False},
+            train={"steps": 22, "steps_per_execution": per_call, "log_every": 5, "checkpoint_every": 10},
+            sampling={"every": 8},
+        )
+        run_dir = tmp_path / f"run{per_call}"
+        result = train(config, run_dir, progress_stream=open(os.devnull, "w"))
+        logged = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        samples = sorted(path.name for path in (run_dir / "samples").glob("*.png"))
+        checkpoints = sorted(int(path.stem.split("-")[1]) for path in (run_dir / "checkpoints").glob("ckpt-*.index"))
+        results[per_call] = (result, logged, samples, checkpoints)
+    (one, logged_one, samples_one, checkpoints_one), (four, logged_four, samples_four, checkpoints_four) = results[1], results[4]
+    assert one.step == four.step == 22  # 22 is not a multiple of 4: the last call runs 2 steps
+    assert one.weights_fingerprint == four.weights_fingerprint
+    assert logged_one == [5, 10, 15, 20, 22] and logged_four == [8, 12, 16, 20, 22]
+    assert checkpoints_one == [10, 20, 22] and checkpoints_four == [12, 20, 22]
+    assert samples_one == samples_four == ["step_00000008.png", "step_00000016.png", "step_00000022.png"]

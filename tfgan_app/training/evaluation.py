@@ -82,7 +82,7 @@ class PeriodicEvaluation(StepCallback):
                 self.best = previous["value"]
 
     def on_step_end(self, step, logs):
-        if step % self.every or self.state.stop_reason == "non_finite":
+        if not self.due(step, self.every) or self.state.stop_reason == "non_finite":
             return
         values = self.evaluator(self.model.generate)
         with self.jsonl_path.open("a") as handle:

@@ -225,9 +225,12 @@ def train(
             if is_multi_worker(strategy):
                 fit_multi_worker(model, strategy, dataset, steps - start_step, callbacks)
             else:
+                # Keras' multi-step execution is not supported under MirroredStrategy here.
+                model.steps_per_execution = config.train.steps_per_execution if replicas == 1 else 1
+                # Finite, so that the last execution stops at the last step, not N past it.
                 model.fit(
-                    dataset, epochs=1, steps_per_epoch=steps - start_step, shuffle=False,
-                    verbose=0, callbacks=callbacks,
+                    dataset.take(steps - start_step), epochs=1, steps_per_epoch=steps - start_step,
+                    shuffle=False, verbose=0, callbacks=callbacks,
                 )
         writer.flush()
     status = state.stop_reason or "completed"
