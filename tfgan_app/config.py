@@ -145,6 +145,8 @@ class OptimizerConfig:
     learning_rate: float = 2e-4
     beta_1: float = 0.5
     beta_2: float = 0.999
+    # Momentum of "sgd" and "rmsprop".
+    momentum: float = 0.0
 
 
 @dataclasses.dataclass
@@ -174,8 +176,9 @@ class TrainConfig:
     # differentiable SGD steps of `unrolled_learning_rate` (0 = off).
     unrolled_steps: int = 0
     unrolled_learning_rate: float = 0.01
-    # "none", or "linear": constant, then linear decay to 0 from `decay_start` (a fraction
-    # of the run) to the end, as CycleGAN does.
+    # "none"; "linear": constant, then linear decay to 0 from `decay_start` (a fraction
+    # of the run) to the end, as CycleGAN does; "annealed": lr / (1 + 10 p)^0.75 over the
+    # run's progress p, as DANN does.
     learning_rate_decay: str = "none"
     decay_start: float = 0.5
     # CycleGAN's history of generated images shown to the discriminators (0 = off).
@@ -379,7 +382,7 @@ _CHOICES = {
     "model.discriminator_norm": ("batch", "layer", "none"),
     "model.cell": ("gru", "lstm"),
     "data.pairs": ("edges", "side_by_side", "folders"),
-    "train.learning_rate_decay": ("none", "linear"),
+    "train.learning_rate_decay": ("none", "linear", "annealed"),
     "train.precision": ("float32", "mixed_bfloat16", "mixed_float16", "auto"),
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
     "data.on_bad_image": ("error", "skip"),
@@ -479,7 +482,14 @@ def _validate_family(config: Config) -> None:
         raise ConfigError("model.packing mixes examples of different labels: not available for family 'cgan'")
     if family == "infogan" and model.categorical_code < 2:
         raise ConfigError(f"model.categorical_code must be >= 2 for InfoGAN, got {model.categorical_code}")
-    if family not in NOISE_FAMILIES:
+    if family == "sequence":
+        used = [name for name, on in (
+            ("train.augment", train.augment), ("model.packing", model.packing > 1),
+            ("train.unrolled_steps", train.unrolled_steps),
+        ) if on]
+        if used:
+            raise ConfigError(f"{', '.join(used)}: not available for sequences (model.family 'sequence')")
+    elif family not in NOISE_FAMILIES:
         used = [
             name for name, on in (
                 ("train.ema_decay", train.ema_decay), ("train.augment", train.augment),

@@ -75,7 +75,7 @@ def blur_fill(images: tf.Tensor, masks: tf.Tensor, iterations: int = 64) -> tf.T
     return filled
 
 
-def shift_domain(images: tf.Tensor, seed: tf.Tensor, darkest: float = 0.6) -> tf.Tensor:
+def shift_domain(images: tf.Tensor, seed: tf.Tensor, darkest: float = 0.5) -> tf.Tensor:
     """The target domain of the domain-adaptation demo, after MNIST-M (Ganin et al. 2016):
     each image blended with a random colour background as |image - background| per
     channel (in [0, 1] units), the background a smooth colour field plus a finer texture.

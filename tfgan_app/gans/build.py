@@ -42,6 +42,22 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial": self.initial, "start": self.start, "end": self.end}
 
 
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class AnnealedDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """``initial / (1 + 10 p)^0.75`` with p = update / ``end`` (Ganin et al. 2016, sec.
+    5.2.2: the annealing DANN is trained with)."""
+
+    def __init__(self, initial: float, end: int):
+        self.initial, self.end = initial, end
+
+    def __call__(self, step):
+        progress = keras.ops.cast(step, "float32") / max(self.end, 1)
+        return self.initial / (1.0 + 10.0 * progress) ** 0.75
+
+    def get_config(self):
+        return {"initial": self.initial, "end": self.end}
+
+
 def bfloat16_is_fast() -> bool:
     """Whether this machine computes bfloat16 natively: a GPU of compute capability 8.0+
     (Ampere and later), or a CPU with AVX-512 BF16 or AMX. Elsewhere bfloat16 is emulated
@@ -68,17 +84,22 @@ def resolve_precision(precision: str) -> str:
 
 
 def make_optimizer(
-    config: OptimizerConfig, schedule: tuple[int, int] | None = None, loss_scaling: bool = False
+    config: OptimizerConfig, schedule: tuple[str, int, int] | None = None, loss_scaling: bool = False
 ) -> keras.optimizers.Optimizer:
-    """An optimizer from its config; ``schedule`` = (decay start, end) in its own updates;
-    ``loss_scaling`` wraps it for float16 training (Micikevicius et al. 2018)."""
-    rate = config.learning_rate if schedule is None else LinearDecay(config.learning_rate, *schedule)
+    """An optimizer from its config; ``schedule`` = ("linear" or "annealed", decay start,
+    end) in its own updates; ``loss_scaling`` wraps it for float16 training (Micikevicius
+    et al. 2018)."""
+    rate = config.learning_rate
+    if schedule is not None and schedule[0] == "linear":
+        rate = LinearDecay(config.learning_rate, *schedule[1:])
+    elif schedule is not None:
+        rate = AnnealedDecay(config.learning_rate, schedule[2])
     if config.name == "adam":
         optimizer = keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
     elif config.name == "rmsprop":
-        optimizer = keras.optimizers.RMSprop(rate)
+        optimizer = keras.optimizers.RMSprop(rate, momentum=config.momentum)
     elif config.name == "sgd":
-        optimizer = keras.optimizers.SGD(rate)
+        optimizer = keras.optimizers.SGD(rate, momentum=config.momentum)
     else:
         raise ValueError(f"unknown optimizer {config.name!r}; choose adam, rmsprop or sgd")
     return keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer
@@ -89,7 +110,7 @@ def _optimizers(config: Config, total_steps: int) -> tuple[keras.optimizers.Opti
         if config.train.learning_rate_decay == "none":
             return None
         end = total_steps * updates_per_step
-        return int(config.train.decay_start * end), end
+        return config.train.learning_rate_decay, int(config.train.decay_start * end), end
 
     scaling = resolve_precision(config.train.precision) == "mixed_float16"
     return (
@@ -148,7 +169,7 @@ def build_model(
         length, features = element_shape
         cell = (model_cfg.recurrent_units, model_cfg.recurrent_layers, model_cfg.cell)
         generator = recurrent_generator(length, model_cfg.latent_dim, features, *cell)
-        discriminator = recurrent_discriminator(length, features, *cell)
+        discriminator = recurrent_discriminator(length, features, *cell, model_cfg.minibatch_stddev)
     else:
         generator, discriminator = build_networks(
             model_cfg, element_shape, synchronized_batch_norm=replicas > 1,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import keras
 
+from tfgan_app.networks.layers import MinibatchStddev
+
 
 def _recurrent_stack(x: keras.KerasTensor, cell: str, units: int, layers: int, prefix: str) -> keras.KerasTensor:
     layer = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[cell]
@@ -25,12 +27,16 @@ def recurrent_generator(
 
 
 def recurrent_discriminator(
-    length: int, features: int, units: int = 24, layers: int = 3, cell: str = "gru"
+    length: int, features: int, units: int = 24, layers: int = 3, cell: str = "gru", minibatch_stddev: bool = False
 ) -> keras.Model:
     """``data`` [length, features] -> ``logit`` per step [length, 1] (averaged per sequence
-    by the losses) and ``features``, the last step's hidden state."""
+    by the losses) and ``features``, the last step's hidden state. With
+    ``minibatch_stddev`` the last layer also sees the batch's spread of the hidden states
+    at each step (Karras et al. 2018), which exposes a generator with too little variety."""
     data = keras.Input((length, features), name="data")
     x = _recurrent_stack(data, cell, units, layers, "discriminator")
+    if minibatch_stddev:
+        x = MinibatchStddev(name="minibatch_stddev")(x)
     x = keras.layers.Activation("linear", dtype="float32", name="hidden_float32")(x)
     logit = keras.layers.Dense(1, dtype="float32", name="logit")(x)
     last = keras.layers.Lambda(lambda values: values[:, -1], dtype="float32", name="features")(x)
