@@ -344,3 +344,27 @@ def test_sequence_pipeline_trains_from_a_csv_and_exports_sequences(tmp_path):
     [export] = export_run(tmp_path / "run", tmp_path / "saved_models", "series")
     assert export.manifest["output"] == "sequences" and export.manifest["output_shape"] == [16, 2]
     assert export.manifest["inputs"][0]["shape"] == [16, 2]
+
+
+def test_dann_beats_source_only_on_the_shifted_fashion_mnist_target(tmp_path):
+    """The offline demo task on the real data: the same network and steps, with and without
+    the domain-adversarial term; accuracy on shifted test images whose labels training
+    never saw."""
+    from tfgan_app.data import DataError
+
+    try:
+        test = load_source(load_config("fashion_mnist_dann", ["data.split=test"]).data)
+    except DataError as error:
+        pytest.fail(f"Fashion-MNIST is needed (apt-get install dataset-fashion-mnist): {error}")
+    images, labels = to_model_range(test.images[:3000]).numpy(), test.labels[:3000]
+    _, target = shifted_test_set(images)
+    scores = {}
+    for weight in (0.0, 0.1):
+        config = load_config("fashion_mnist_dann", [f"loss.adaptation_weight={weight}", "train.steps=1500"])
+        source = load_source(config.data, "dann")
+        keras.utils.set_random_seed(0)
+        model = build_model(config, source.element_shape, source.num_classes, total_steps=1500)
+        fit(model, source, config, 1500)
+        scores[weight] = accuracy(lambda batch: model.deployed(batch), target, labels)
+    # Measured here: 0.682 vs 0.663 at 1500 steps (3000 steps, full test split: 0.756 vs 0.689).
+    assert scores[0.1] > scores[0.0] + 0.01, scores

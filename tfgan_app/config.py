@@ -153,6 +153,10 @@ class OptimizerConfig:
 class OptimizersConfig:
     generator: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
     discriminator: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
+    # ADDA's source phase (encoder + classifier on the source labels).
+    classifier: OptimizerConfig = dataclasses.field(
+        default_factory=lambda: OptimizerConfig(learning_rate=1e-3, beta_1=0.9)
+    )
 
 
 @dataclasses.dataclass
@@ -393,6 +397,7 @@ _CHOICES = {
     ),
     "optimizer.generator.name": ("adam", "rmsprop", "sgd"),
     "optimizer.discriminator.name": ("adam", "rmsprop", "sgd"),
+    "optimizer.classifier.name": ("adam", "rmsprop", "sgd"),
 }
 
 EXPORT_FORMATS = ("savedmodel", "onnx")

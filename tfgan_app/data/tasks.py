@@ -79,10 +79,10 @@ def shift_domain(images: tf.Tensor, seed: tf.Tensor, darkest: float = 0.5) -> tf
     """The target domain of the domain-adaptation demo, after MNIST-M (Ganin et al. 2016):
     each image blended with a random colour background as |image - background| per
     channel (in [0, 1] units), the background a smooth colour field plus a finer texture.
-    Backgrounds stay below ``darkest`` so that the item keeps some contrast in every channel,
-    as it mostly does on MNIST-M's natural-image crops; with 0.6 a classifier trained on the
-    source alone gets about 54% of the target test split right (MNIST-M: 52-57%). Gray
-    images are made RGB first."""
+    Backgrounds stay below ``darkest`` so that the item stays brighter than its background
+    in every channel; with 0.5 a classifier trained on the source alone gets about 69% of
+    the target test split right (0.6: 54%, 1.0: 18%; MNIST-M: 52-57%). Gray images are made
+    RGB first."""
     count, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
     if images.shape[-1] == 1:
         images = tf.repeat(images, 3, axis=-1)

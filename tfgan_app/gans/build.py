@@ -246,7 +246,7 @@ def _adaptation(config: Config, element_shape, num_classes, total_steps, generat
     model = ADDA(extractor, target, classifier, discriminator, config.train.pretrain_steps)
     model.compile(
         generator_optimizer, discriminator_optimizer, config.loss.name,
-        classifier_optimizer=make_optimizer(config.optimizer.generator),
+        classifier_optimizer=make_optimizer(config.optimizer.classifier),
     )
     return model
 
