@@ -5,8 +5,9 @@ baseline its task is read against.
     python benchmarks/applications.py TASK [--steps N] [--out runs/applications] [--json F]
 
 TASK is one of
-- ``super_resolution``: fashion_mnist_srgan at x2 and x4; PSNR/SSIM on the 10,000 test
-  images vs bicubic upsampling;
+- ``super_resolution``: fashion_mnist_srgan at x2 and x4 (and x4 with the perceptual loss
+  when the domain classifier is cached); PSNR/SSIM on the 10,000 test images vs bicubic
+  upsampling;
 - ``inpainting``: fashion_mnist_inpainting; L1 and PSNR inside the holes of the test
   images vs the blur fill;
 - ``adaptation``: target-domain (and source) test accuracy of source-only training
@@ -66,13 +67,17 @@ def steps_overrides(steps: int | None) -> list[str]:
 def super_resolution(args) -> list[dict]:
     from tfgan_app.metrics.applications import super_resolution_scores
 
+    from tfgan_app.metrics.features import cache_dir
+
     images, rows = test_images(), []
-    for scale in (2, 4):
-        model, info = train_run(
-            "fashion_mnist_srgan", args.out / f"srgan_x{scale}", [f"data.scale={scale}", *args.overrides]
-        )
+    variants = [("x2", 2, []), ("x4", 4, [])]
+    if (cache_dir() / "fashion_mnist" / "classifier.json").is_file():
+        variants.append(("x4 + perceptual", 4, [f"loss.perceptual_weight={args.perceptual_weight}"]))
+    for name, scale, extra in variants:
+        run_dir = args.out / ("srgan_" + name.replace(" + ", "_").replace(" ", "_"))
+        model, info = train_run("fashion_mnist_srgan", run_dir, [f"data.scale={scale}", *extra, *args.overrides])
         scores = super_resolution_scores(lambda low: model.generator(low, training=False), images, scale)
-        rows.append({"scale": f"x{scale}", **scores, "steps": info["step"], "train_s": info["wall_time_s"]})
+        rows.append({"scale": name, **scores, "steps": info["step"], "train_s": info["wall_time_s"]})
     return rows
 
 
@@ -186,6 +191,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--out", type=Path, default=Path("runs/applications"))
     parser.add_argument("--score-iterations", type=int, default=2000, help="TimeGAN scores' post-hoc training")
+    parser.add_argument("--perceptual-weight", type=float, default=0.01,
+                        help="super_resolution: the weight of the x4 + perceptual row (run when the classifier is cached)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     args.overrides = steps_overrides(args.steps)
