@@ -368,3 +368,10 @@ def test_dann_beats_source_only_on_the_shifted_fashion_mnist_target(tmp_path):
         scores[weight] = accuracy(lambda batch: model.deployed(batch), target, labels)
     # Measured here: 0.682 vs 0.663 at 1500 steps (3000 steps, full test split: 0.756 vs 0.689).
     assert scores[0.1] > scores[0.0] + 0.01, scores
+
+
+def test_adda_under_several_replicas_is_refused_with_the_reason(tmp_path):
+    config = bars(tmp_path, model={"family": "adda"}, train={"pretrain_steps": 3}, export={"enabled": False})
+    with pytest.raises(ValueError, match="ADDA switches .* one device"):
+        train(config, tmp_path / "run", strategy_name="mirrored", progress_stream=QUIET)
+    assert not (tmp_path / "run" / "checkpoints").exists()

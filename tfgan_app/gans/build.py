@@ -158,6 +158,12 @@ def build_model(
         )
         return model
 
+    if family == "adda" and replicas > 1:
+        raise ValueError(
+            f"ADDA switches from its source phase to its adversarial phase inside the step (tf.cond "
+            f"around optimizer updates), which MirroredStrategy cannot run; train it on one device "
+            f"(--strategy one_device), not {replicas} replicas"
+        )
     if family in APPLICATION_BUILDERS:
         return APPLICATION_BUILDERS[family](
             config, element_shape, num_classes, total_steps, generator_optimizer, discriminator_optimizer
