@@ -76,7 +76,10 @@ class RestorationGAN(AdversarialModel):
         return {"generator": self.generator, "discriminator": self.discriminator, **super().checkpoint_objects()}
 
     def generator_inputs(self, batch: dict, index: int | None = None) -> list | tf.Tensor:
-        values = [batch[_INPUT_KEYS[name]] if index is None else batch[_INPUT_KEYS[name]][:, index] for name in self.input_names]
+        """G's inputs from a batch: [n, ...] tensors, or slice ``index`` of [m, k, ...] ones."""
+        values = [batch[_INPUT_KEYS[name]] for name in self.input_names]
+        if index is not None:
+            values = [value[:, index] for value in values]
         return values[0] if len(values) == 1 else values
 
     def restore(self, batch: dict) -> tf.Tensor:
