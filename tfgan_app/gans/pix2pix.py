@@ -20,6 +20,7 @@ import tensorflow as tf
 from tfgan_app import losses
 from tfgan_app.gans.base import AdversarialModel
 from tfgan_app.gans.gan import _run_without_state_updates, apply_gradients, readout
+from tfgan_app.training.plots import triples_grid
 
 
 class Pix2Pix(AdversarialModel):
@@ -88,6 +89,4 @@ class Pix2Pix(AdversarialModel):
 
     def preview(self, inputs: dict) -> tuple[np.ndarray, int]:
         """Rows of (input, output, target) triples."""
-        fake = self.generator(inputs["condition"], training=False).numpy()
-        triples = np.stack([np.asarray(inputs["condition"]), fake, np.asarray(inputs["real"])], axis=1)
-        return triples.reshape(-1, *fake.shape[1:]), 6
+        return triples_grid(inputs["condition"], self.generator(inputs["condition"], training=False), inputs["real"])

@@ -27,6 +27,7 @@ import tensorflow as tf
 from tfgan_app import losses
 from tfgan_app.gans.base import AdversarialModel
 from tfgan_app.gans.gan import _run_without_state_updates, apply_gradients, readout
+from tfgan_app.training.plots import triples_grid
 
 # Generator input name -> batch key.
 _INPUT_KEYS = {"image": "condition", "mask": "mask"}
@@ -133,8 +134,8 @@ class RestorationGAN(AdversarialModel):
         if shown.shape[1] != output.shape[1]:
             factor = output.shape[1] // shown.shape[1]
             shown = shown.repeat(factor, axis=1).repeat(factor, axis=2)
-        triples = np.stack([shown, output, np.asarray(inputs["real"])], axis=1)
-        return triples.reshape(-1, *output.shape[1:]), 6
+        return triples_grid(shown, output, inputs["real"])
+
 
 
 def perceptual_features(classifier_dir: str, image_shape: tuple[int, ...]) -> keras.Model:

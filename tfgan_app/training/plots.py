@@ -27,6 +27,13 @@ def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2)
     return grid
 
 
+def triples_grid(inputs, outputs, targets) -> tuple[np.ndarray, int]:
+    """(images, columns) for ``image_grid``: two (input, output, target) triples per row,
+    the sample grids of the image-to-image and restoration models."""
+    triples = np.stack([np.asarray(inputs), np.asarray(outputs), np.asarray(targets)], axis=1)
+    return triples.reshape(-1, *triples.shape[2:]), 6
+
+
 def toy_plot(fake: np.ndarray, real: np.ndarray | None, title: str = "") -> np.ndarray:
     """Generated (vs real) samples: a scatter plot for 2-D data, histograms for 1-D."""
     import matplotlib
