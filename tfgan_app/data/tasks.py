@@ -75,6 +75,11 @@ def blur_fill(images: tf.Tensor, masks: tf.Tensor, iterations: int = 64) -> tf.T
     return filled
 
 
+def as_rgb(images: tf.Tensor) -> tf.Tensor:
+    """Gray [n, ..., 1] images repeated to 3 channels; RGB images as they are."""
+    return images if images.shape[-1] == 3 else tf.repeat(images, 3, axis=-1)
+
+
 def shift_domain(images: tf.Tensor, seed: tf.Tensor, darkest: float = 0.5) -> tf.Tensor:
     """The target domain of the domain-adaptation demo, after MNIST-M (Ganin et al. 2016):
     each image blended with a random colour background as |image - background| per
@@ -84,8 +89,7 @@ def shift_domain(images: tf.Tensor, seed: tf.Tensor, darkest: float = 0.5) -> tf
     the target test split right (0.6: 54%, 1.0: 18%; MNIST-M: 52-57%). Gray images are made
     RGB first."""
     count, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
-    if images.shape[-1] == 1:
-        images = tf.repeat(images, 3, axis=-1)
+    images = as_rgb(images)
     coarse = tf.random.stateless_uniform([count, 4, 4, 3], seed)
     fine = tf.random.stateless_uniform([count, height // 4, width // 4, 3], tf.random.experimental.stateless_fold_in(seed, 1))
     background = darkest * (0.7 * tf.image.resize(coarse, (height, width)) + 0.3 * tf.image.resize(fine, (height, width)))
@@ -122,20 +126,21 @@ def read_csv_series(path: Path) -> tuple[np.ndarray, list[str]]:
 
     header = None if all(numeric(cell) for cell in rows[0]) else [cell.strip() for cell in rows[0]]
     body = rows[1:] if header else rows
+    first = 2 if header else 1  # the file's row number of body[0]
     width = len(header or rows[0])
     values = np.empty((len(body), width), np.float32)
-    for number, row in enumerate(body, start=2 if header else 1):
+    for index, row in enumerate(body):
         if len(row) != width:
-            raise TaskDataError(f"{path} row {number}: {len(row)} values, expected {width}")
+            raise TaskDataError(f"{path} row {index + first}: {len(row)} values, expected {width}")
         for column, cell in enumerate(row):
             try:
-                values[number - (2 if header else 1), column] = float(cell)
+                values[index, column] = float(cell)
             except ValueError:
                 name = header[column] if header else f"column {column + 1}"
-                raise TaskDataError(f"{path} row {number}, {name}: {cell!r} is not a number") from None
+                raise TaskDataError(f"{path} row {index + first}, {name}: {cell!r} is not a number") from None
     if not np.all(np.isfinite(values)):
         row, column = np.argwhere(~np.isfinite(values))[0]
-        raise TaskDataError(f"{path}: row {row + (2 if header else 1)}, column {column + 1} is not finite")
+        raise TaskDataError(f"{path}: row {row + first}, column {column + 1} is not finite")
     return values, header or [f"col{index}" for index in range(width)]
 
 
@@ -178,8 +183,7 @@ def make_deriver(task: str, scale: int = 4, mask_fraction: float = 0.5):
             )
             return {**batch, "mask": masks, "condition": cut_holes(real, masks)}
         if task == "domain_shift":
-            rgb = real if real.shape[-1] == 3 else tf.repeat(real, 3, axis=-1)
-            return {**batch, "real": rgb, "real_b": _per_image(batch["real_b"], lambda images: shift_domain(images, seed))}
+            return {**batch, "real": as_rgb(real), "real_b": _per_image(batch["real_b"], lambda images: shift_domain(images, seed))}
         raise ValueError(f"unknown task {task!r}")
 
     return derive

@@ -71,11 +71,10 @@ def shifted_test_set(images: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.
     import tensorflow as tf
 
     from tfgan_app.data.pipeline import to_model_range
-    from tfgan_app.data.tasks import shift_domain
+    from tfgan_app.data.tasks import as_rgb, shift_domain
 
     source = to_model_range(images).numpy()
-    rgb = np.repeat(source, 3, axis=-1) if source.shape[-1] == 1 else source
-    return rgb, _batched(lambda x: shift_domain(x, tf.constant([seed, 2], tf.int64)), (source,), 10_000)
+    return np.asarray(as_rgb(source)), _batched(lambda x: shift_domain(x, tf.constant([seed, 2], tf.int64)), (source,), 10_000)
 
 
 def accuracy(probabilities: Callable[[np.ndarray], np.ndarray], images: np.ndarray, labels: np.ndarray) -> float:
