@@ -3,10 +3,11 @@ PyTorch eager, on the default pipeline's DCGAN networks (Fashion-MNIST 28x28, la
 width 64), one after another in this process.
 
     python benchmarks/throughput.py [--batches 64,256] [--windows 5] [--window-steps 20]
-        [--json results.json]
+        [--rounds 1] [--json results.json]
 
 Every figure is real images per second, the median of ``--windows`` timed windows after a
-warm-up; each row also shows the achieved GFLOP/s (from a FLOP count of the step: see
+warm-up (with ``--rounds`` N, every implementation is measured N times in turn and the median
+of its rounds is reported, which evens out drift in a shared machine's speed); each row also shows the achieved GFLOP/s (from a FLOP count of the step: see
 ``step_flops``) and its share of a float32 matmul's peak measured here. Data come from an
 in-memory tensor, so the input pipeline is not what is measured; tfgan_app's row runs its
 own ``tf.data`` pipeline, as training does.
@@ -99,7 +100,8 @@ def measure_keras_model(model, dataset, batch: int, windows: int, window_steps: 
 
 
 def tfgan_app_rate(
-    batch: int, precision: str, source, reuse_fakes: bool = False, steps_per_execution: int = 1, **timing
+    batch: int, precision: str, source, reuse_fakes: bool = False, steps_per_execution: int = 1,
+    overrides: tuple[str, ...] = (), **timing
 ) -> float:
     import keras
 
@@ -109,6 +111,7 @@ def tfgan_app_rate(
 
     config = load_config("fashion_mnist_dcgan", [
         f"train.batch_size={batch}", f"train.precision={precision}", f"train.reuse_fakes={str(reuse_fakes).lower()}",
+        *overrides,
     ])
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
@@ -136,6 +139,37 @@ def pipeline_rate(batch: int, source, batches: int = 200) -> float:
 # --- (b) plain keras.io-style -----------------------------------------------------------
 
 
+def keras_io_networks():
+    """The default pipeline's DCGAN (``tfgan_app.networks.dcgan`` at width 64) written with
+    stock Keras layers only, as a user of plain Keras would: the same layers, shapes and
+    parameter counts (checked against tfgan_app's builders), but Keras' own batch norm
+    where tfgan_app's runs TensorFlow's fused kernel."""
+    import keras
+
+    from tfgan_app.networks import dcgan_discriminator, dcgan_generator
+
+    layers = keras.layers
+    top = WIDTH * 2
+    z = keras.Input((LATENT,), name="z")
+    x = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(layers.Dense(7 * 7 * top, use_bias=False)(z)))
+    x = layers.Reshape((7, 7, top))(x)
+    x = layers.Conv2DTranspose(WIDTH, 4, strides=2, padding="same", use_bias=False)(x)
+    x = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(x))
+    x = layers.Conv2DTranspose(1, 4, strides=2, padding="same")(x)
+    generator = keras.Model(z, layers.Activation("tanh", dtype="float32")(x))
+    image = keras.Input((SIDE, SIDE, 1), name="image")
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(WIDTH, 4, strides=2, padding="same")(image))
+    x = layers.Conv2D(top, 4, strides=2, padding="same")(x)
+    x = layers.LeakyReLU(0.2)(layers.BatchNormalization(momentum=0.9)(x))
+    logit = layers.Dense(1, dtype="float32")(layers.Flatten()(x))
+    discriminator = keras.Model(image, {"logit": logit})
+    for plain, ours in ((generator, dcgan_generator(LATENT, (SIDE, SIDE, 1), WIDTH)),
+                        (discriminator, dcgan_discriminator((SIDE, SIDE, 1), WIDTH))):
+        if plain.count_params() != ours.count_params():
+            raise AssertionError(f"{ours.name}: {plain.count_params()} parameters, tfgan_app's {ours.count_params()}")
+    return generator, discriminator
+
+
 def keras_io_gan():
     """The keras.io DCGAN example's ``train_step`` (one D update on real and fake together
     with noisy labels, then one G update with fresh noise), float32, no XLA, on the default
@@ -143,13 +177,10 @@ def keras_io_gan():
     import keras
     import tensorflow as tf
 
-    from tfgan_app.networks import dcgan_discriminator, dcgan_generator
-
     class PlainGAN(keras.Model):
         def __init__(self):
             super().__init__()
-            self.generator = dcgan_generator(LATENT, (SIDE, SIDE, 1), WIDTH)
-            self.discriminator = dcgan_discriminator((SIDE, SIDE, 1), WIDTH)
+            self.generator, self.discriminator = keras_io_networks()
             self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
             self.g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
             self.d_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
@@ -258,6 +289,7 @@ def main() -> int:
     parser.add_argument("--windows", type=int, default=5)
     parser.add_argument("--window-steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -274,17 +306,24 @@ def main() -> int:
     rows, pipelines = [], {}
     for batch in (int(b) for b in args.batches.split(",")):
         pipelines[batch] = pipeline_rate(batch, source)
-        measured = {
-            "tfgan_app float32": tfgan_app_rate(batch, "float32", source, **timing),
-            "tfgan_app float32 reuse_fakes": tfgan_app_rate(batch, "float32", source, True, **timing),
-            "tfgan_app mixed_bfloat16": tfgan_app_rate(batch, "mixed_bfloat16", source, **timing),
-            "tfgan_app mixed_bfloat16 reuse_fakes": tfgan_app_rate(batch, "mixed_bfloat16", source, True, **timing),
-            "tfgan_app mixed_bfloat16 reuse_fakes spe=8": tfgan_app_rate(
+        implementations = {
+            "tfgan_app float32": lambda: tfgan_app_rate(batch, "float32", source, **timing),
+            "tfgan_app float32 reuse_fakes": lambda: tfgan_app_rate(batch, "float32", source, True, **timing),
+            "tfgan_app mixed_bfloat16": lambda: tfgan_app_rate(batch, "mixed_bfloat16", source, **timing),
+            "tfgan_app mixed_bfloat16 reuse_fakes": lambda: tfgan_app_rate(
+                batch, "mixed_bfloat16", source, True, **timing
+            ),
+            "tfgan_app mixed_bfloat16 reuse_fakes spe=8": lambda: tfgan_app_rate(
                 batch, "mixed_bfloat16", source, True, steps_per_execution=8, **timing
             ),
-            "keras.io-style train_step (float32)": keras_io_rate(batch, images, **timing),
-            "PyTorch eager (float32, channels-last)": torch_rate(batch, images, **timing),
+            "keras.io-style train_step (float32)": lambda: keras_io_rate(batch, images, **timing),
+            "PyTorch eager (float32, channels-last)": lambda: torch_rate(batch, images, **timing),
         }
+        rounds = {name: [] for name in implementations}
+        for _ in range(args.rounds):
+            for name, measure in implementations.items():
+                rounds[name].append(measure())
+        measured = {name: None if None in rates else statistics.median(rates) for name, rates in rounds.items()}
         flops_per_image = step_flops(batch) / batch
         for name, rate in measured.items():
             if rate is None:

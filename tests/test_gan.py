@@ -157,3 +157,27 @@ def test_two_replicas_update_exactly_like_one_device(architecture, idx_dir, tmp_
     assert moved > 1e-3  # the step did something measurable
     for expected, got in zip(single, replicated):
         np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
+def test_joint_discriminator_pass_is_the_two_pass_update_and_needs_a_batch_free_discriminator(idx_dir, tmp_path):
+    """One D call on [real; fake] gives the same update as two calls when no layer of D mixes
+    a batch's examples; a D with batch norm is refused, naming the layer."""
+    results = []
+    for joint in (False, True):
+        config = tiny_config(
+            data={"idx_dir": str(idx_dir), "data_dir": str(tmp_path)},
+            model={"discriminator_norm": "none"}, train={"joint_discriminator_pass": joint},
+        )
+        source = load_source(config.data)
+        keras.utils.set_random_seed(0)
+        gan = build_model(config, source.element_shape)
+        initial = values(gan.discriminator.trainable_variables)
+        gan.train_step(one_batch(source, config))
+        gan.train_step(one_batch(source, config, seed=1))
+        results.append(values(gan.generator.trainable_variables + gan.discriminator.trainable_variables))
+        assert not all(np.allclose(a, b) for a, b in zip(initial, values(gan.discriminator.trainable_variables)))
+    for separate, joint in zip(*results):
+        np.testing.assert_allclose(joint, separate, rtol=1e-4, atol=1e-5)
+    config = tiny_config(data={"idx_dir": str(idx_dir), "data_dir": str(tmp_path)}, train={"joint_discriminator_pass": True})
+    with pytest.raises(ValueError, match="down_1_bn"):
+        build_model(config, source.element_shape)

@@ -82,3 +82,41 @@ def test_build_networks_checks_data_shape():
         build_networks(ModelConfig(architecture="mlp"), (28, 28, 1))
     with pytest.raises(ValueError, match="square images"):
         build_networks(ModelConfig(architecture="dcgan"), (2,))
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("shape", [(16, 5, 5, 6), (16, 12)])
+def test_fused_batch_norm_matches_keras_batch_norm(policy, shape):
+    """tfgan_app's BatchNormalization (TensorFlow's fused kernel in training) computes what
+    keras.layers.BatchNormalization computes: outputs, gradients, moving statistics."""
+    import keras
+
+    from tfgan_app.networks.layers import BatchNormalization
+
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        x = tf.Variable(tf.random.stateless_normal(shape, [1, 2]) * 3.0 + 1.0)
+        reference, fused = keras.layers.BatchNormalization(momentum=0.8), BatchNormalization(momentum=0.8)
+        for layer in (reference, fused):
+            layer.build(shape)
+        reference.gamma.assign(tf.random.stateless_normal(shape[-1:], [3, 4]))
+        reference.beta.assign(tf.random.stateless_normal(shape[-1:], [5, 6]))
+        fused.set_weights(reference.get_weights())
+        results = []
+        for layer in (reference, fused):
+            with tf.GradientTape() as tape:
+                y = layer(x, training=True)
+                loss = tf.reduce_sum(tf.cast(y, tf.float32) ** 2)
+            gradients = tape.gradient(loss, [x, layer.gamma, layer.beta])
+            inference = layer(x, training=False)
+            results.append([y, *gradients, layer.moving_mean, layer.moving_variance, inference])
+        assert results[1][0].dtype == results[0][0].dtype
+        tolerance = 1e-5 if policy == "float32" else 2e-2
+        for name, ours, theirs in zip(("y", "dx", "dgamma", "dbeta", "mean", "variance", "inference"), *results[::-1]):
+            ours, theirs = (np.asarray(tf.cast(v, tf.float32)) for v in (ours, theirs))
+            scale = max(1.0, float(np.abs(theirs).max()))
+            np.testing.assert_allclose(ours / scale, theirs / scale, atol=tolerance, err_msg=name)
+        # The moving statistics moved (momentum 0.8) towards the batch's, not just stayed equal.
+        assert not np.allclose(fused.moving_mean.numpy(), 0.0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

@@ -190,6 +190,10 @@ class TrainConfig:
     # Lean step (needs discriminator_steps = 1): G's update reuses the D update's noise and
     # generated batch instead of drawing fresh noise as Algorithm 1 does.
     reuse_fakes: bool = False
+    # Lean step: D's update scores the real and the fake batch in one call on both together.
+    # Needs a discriminator with no layer that mixes a batch's examples (batch norm, minibatch
+    # stddev) or advances per call (spectral norm): model.discriminator_norm "none" or "layer".
+    joint_discriminator_pass: bool = False
     # "float32", "mixed_bfloat16" or "mixed_float16" (with loss scaling): compute in 16 bits,
     # keep the weights, the losses and D's outputs in float32. Exports are float32 always.
     # "auto": mixed_bfloat16 where the hardware computes bfloat16 natively, else float32
@@ -500,6 +504,7 @@ def _validate_family(config: Config) -> None:
                 ("train.ema_decay", train.ema_decay), ("train.augment", train.augment),
                 ("train.unrolled_steps", train.unrolled_steps), ("model.packing", model.packing > 1),
                 ("train.reuse_fakes", train.reuse_fakes),
+                ("train.joint_discriminator_pass", train.joint_discriminator_pass),
                 ("evaluation.every", config.evaluation.every),
                 ("loss.feature_matching_weight", config.loss.feature_matching_weight),
                 ("loss.r1_weight", config.loss.r1_weight),

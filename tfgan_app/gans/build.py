@@ -185,6 +185,7 @@ def build_model(
         discriminator_steps=train.discriminator_steps, packing=model_cfg.packing, ema_decay=train.ema_decay,
         augmentations=parse_augmentations(train.augment), unrolled_steps=train.unrolled_steps,
         unrolled_learning_rate=train.unrolled_learning_rate, reuse_fakes=train.reuse_fakes,
+        joint_discriminator_pass=train.joint_discriminator_pass,
     )
     if family == "cgan":
         model = ConditionalGAN(generator, discriminator, num_classes, **switches)

@@ -34,6 +34,7 @@ import tensorflow as tf
 from tfgan_app import losses
 from tfgan_app.gans.augment import diff_augment
 from tfgan_app.gans.base import AdversarialModel
+from tfgan_app.networks.layers import MinibatchStddev
 
 Minibatch = dict  # "real", "label", "z", "epsilon", "augment_real", "augment_fake" (some None)
 
@@ -60,6 +61,7 @@ class GAN(AdversarialModel):
         unrolled_steps: int = 0,
         unrolled_learning_rate: float = 0.01,
         reuse_fakes: bool = False,
+        joint_discriminator_pass: bool = False,
         **kwargs,
     ):
         # Mean D(x) and D(G(z)) in the logs: probabilities for cross-entropy losses (both
@@ -83,6 +85,17 @@ class GAN(AdversarialModel):
         # The lean variant of Algorithm 1: G's update reuses the noise and the forward pass
         # of the D update's fakes instead of drawing new ones (one G forward pass less).
         self.reuse_fakes = reuse_fakes
+        # D's update scores real and fake examples in one call on their concatenation: one
+        # larger convolution per layer instead of two, the same function only when no layer
+        # of D mixes examples of a batch (refused otherwise).
+        if joint_discriminator_pass:
+            mixing = batch_dependent_layers(discriminator)
+            if mixing:
+                raise ValueError(
+                    "joint_discriminator_pass needs a discriminator whose outputs for one example do not "
+                    f"depend on the others in its batch; {discriminator.name} has {', '.join(mixing)}"
+                )
+        self.joint_discriminator_pass = joint_discriminator_pass
         self.ema_decay = ema_decay
         # Polyak averaging of G's weights (Karras et al. 2018; Yazici et al. 2019): a copy
         # that trails G; samples, evaluation and export use it, training never does.
@@ -187,8 +200,9 @@ class GAN(AdversarialModel):
             fake = _run_without_state_updates(self.generator, self.generator_inputs(minibatch["z"], label))
         fake = tf.stop_gradient(fake)
         with tf.GradientTape() as tape:
-            real_outputs = self.discriminate(real, label, minibatch.get("augment_real"))
-            fake_outputs = self.discriminate(fake, label, minibatch.get("augment_fake"))
+            real_outputs, fake_outputs = self.discriminate_pair(
+                real, fake, label, minibatch.get("augment_real"), minibatch.get("augment_fake")
+            )
             adversarial = self.discriminator_loss(real_outputs["logit"], fake_outputs["logit"])
             # Each term is averaged on its own: with packing, D's outputs are per pack while
             # the penalties are per example.
@@ -266,14 +280,25 @@ class GAN(AdversarialModel):
     ) -> dict[str, tf.Tensor]:
         """D's outputs for ``data``: augmented (when on), packed (when on), then D in training
         mode; with ``weights`` (trainable, non-trainable values) D runs statelessly on them."""
-        if self.augmentations and augment is not None:
-            data = diff_augment(data, augment, self.augmentations)
-        data = self._pack(data)
-        inputs = [data, label] if self.conditional else data
+        inputs = self._discriminator_inputs(data, label, augment)
         if weights is None:
             return self.discriminator(inputs, training=True)
         outputs, _ = self.discriminator.stateless_call(*weights, inputs, training=True)
         return outputs
+
+    def discriminate_pair(
+        self, real: tf.Tensor, fake: tf.Tensor, label: tf.Tensor | None,
+        augment_real: tf.Tensor | None, augment_fake: tf.Tensor | None,
+    ) -> tuple[dict, dict]:
+        """D's outputs for real and for fake data: two calls, or one on both together
+        (``joint_discriminator_pass``), split back into the two halves."""
+        if not self.joint_discriminator_pass:
+            return self.discriminate(real, label, augment_real), self.discriminate(fake, label, augment_fake)
+        halves = [self._discriminator_inputs(real, label, augment_real), self._discriminator_inputs(fake, label, augment_fake)]
+        inputs = tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *halves)
+        outputs = self.discriminator(inputs, training=True)
+        split = {name: tf.split(value, 2, axis=0) for name, value in outputs.items()}
+        return ({name: parts[0] for name, parts in split.items()}, {name: parts[1] for name, parts in split.items()})
 
     def auxiliary_loss(self, fake_outputs: dict, z: tf.Tensor) -> tf.Tensor | None:
         """A per-example term both players minimise (InfoGAN's information loss)."""
@@ -325,6 +350,13 @@ class GAN(AdversarialModel):
             trainable = [w - self.unrolled_learning_rate * g for w, g in zip(trainable, gradients)]
         return trainable, non_trainable
 
+    def _discriminator_inputs(self, data: tf.Tensor, label: tf.Tensor | None, augment: tf.Tensor | None):
+        """What D is called with: ``data`` augmented (when on) and packed (when on), with the label."""
+        if self.augmentations and augment is not None:
+            data = diff_augment(data, augment, self.augmentations)
+        data = self._pack(data)
+        return [data, label] if self.conditional else data
+
     def _pack(self, data: tf.Tensor) -> tf.Tensor:
         """PacGAN (Lin et al. 2018): m consecutive examples -> one input, joined on the last axis."""
         if self.packing == 1:
@@ -368,6 +400,14 @@ def readout(adversarial_loss: losses.AdversarialLoss, outputs: tf.Tensor) -> tf.
     if adversarial_loss.outputs_logits:
         return tf.reduce_mean(tf.sigmoid(outputs))
     return tf.reduce_mean(outputs)
+
+
+def batch_dependent_layers(model: keras.Model) -> list[str]:
+    """Names of the layers whose output for one example depends on the rest of its batch in
+    training mode (batch norm, minibatch stddev) or on the call (spectral norm's power
+    iteration advances once per call), nested models included."""
+    kinds = (keras.layers.BatchNormalization, keras.layers.SpectralNormalization, MinibatchStddev)
+    return [layer.name for layer in model._flatten_layers(include_self=False) if isinstance(layer, kinds)]
 
 
 def _input(model: keras.Model, name: str):

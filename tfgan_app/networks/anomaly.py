@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from tfgan_app.networks.dcgan import resolution_plan
+from tfgan_app.networks.layers import BatchNormalization
 
 
 def _image_body(x: keras.KerasTensor, width: int, prefix: str) -> keras.KerasTensor:
@@ -16,7 +17,7 @@ def _image_body(x: keras.KerasTensor, width: int, prefix: str) -> keras.KerasTen
     for index in range(steps):
         x = keras.layers.Conv2D(width * 2**index, 4, strides=2, padding="same", name=f"{prefix}_down_{index}")(x)
         if index > 0:
-            x = keras.layers.BatchNormalization(name=f"{prefix}_down_{index}_bn")(x)
+            x = BatchNormalization(name=f"{prefix}_down_{index}_bn")(x)
         x = keras.layers.LeakyReLU(0.2)(x)
     return keras.layers.Flatten()(x)
 

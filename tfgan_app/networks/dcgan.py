@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 
 from tfgan_app.networks.layers import (
-    MinibatchStddev, discriminator_heads, discriminator_inputs, generator_inputs, maybe_spectral_norm,
+    BatchNormalization, MinibatchStddev, discriminator_heads, discriminator_inputs, generator_inputs, maybe_spectral_norm,
     model_inputs,
 )
 
@@ -51,7 +51,7 @@ def dcgan_generator(
     top = width * 2 ** (steps - 1)
 
     def norm(name):
-        return keras.layers.BatchNormalization(
+        return BatchNormalization(
             momentum=batch_norm_momentum, synchronized=synchronized_batch_norm, name=name
         )
 
@@ -100,7 +100,7 @@ def dcgan_discriminator(
         )
         x = maybe_spectral_norm(conv, spectral_norm)(x)
         if index > 0 and not spectral_norm and norm == "batch":
-            x = keras.layers.BatchNormalization(
+            x = BatchNormalization(
                 momentum=batch_norm_momentum,
                 synchronized=synchronized_batch_norm,
                 name=f"down_{index}_bn",

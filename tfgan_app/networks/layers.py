@@ -1,8 +1,9 @@
-"""Layers the GAN literature adds to discriminators."""
+"""Layers the GAN literature adds to discriminators, and a faster batch norm."""
 
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -39,6 +40,44 @@ class MinibatchStddev(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "group_size": self.group_size}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class BatchNormalization(keras.layers.BatchNormalization):
+    """Keras' batch norm whose training pass runs TensorFlow's fused kernel.
+
+    Keras 3 computes training-mode batch norm from separate ops (casts to float32, moments,
+    normalise, cast back); on this CPU that costs as much as the convolution before it in
+    DCGAN's generator (19 ms of fused kernel work vs 3.3 ms at batch 256, 14x14x64 bfloat16,
+    forward and backward). ``FusedBatchNormV3`` reads bfloat16/float16 inputs with float32
+    statistics in one pass, so the function, variables and moving averages are Keras' own
+    (the same outputs to float rounding, tested); inference, synchronized statistics and
+    the options the kernel lacks take Keras' path, so exports are plain Keras layers.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        rank = len(inputs.shape)
+        fusable = (
+            training and self.trainable and mask is None and not self.synchronized and not self.renorm
+            and self.scale and self.center and rank in (2, 4) and self.axis in (-1, rank - 1)
+        )
+        if not fusable:
+            return super().call(inputs, training=training, mask=mask)
+        # The kernel is NHWC-only: a [batch, C] input is normalised as [batch, 1, 1, C].
+        images = inputs if rank == 4 else tf.reshape(inputs, [-1, 1, 1, inputs.shape[-1]])
+        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            images, tf.cast(self.gamma.value, "float32"), tf.cast(self.beta.value, "float32"),
+            epsilon=self.epsilon, data_format="NHWC", is_training=True,
+        )
+        # The kernel returns the unbiased (n - 1) variance for moving averages; Keras
+        # averages the biased one.
+        count = tf.cast(tf.size(images) // tf.shape(images)[-1], "float32")
+        variance = variance * (count - 1.0) / count
+        momentum = self.momentum
+        self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
+        self.moving_variance.assign(self.moving_variance * momentum + variance * (1.0 - momentum))
+        outputs = outputs if rank == 4 else tf.reshape(outputs, tf.shape(inputs))
+        return tf.cast(outputs, self.compute_dtype)
 
 
 def maybe_spectral_norm(layer: keras.layers.Layer, enabled: bool) -> keras.layers.Layer:
