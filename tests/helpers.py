@@ -16,11 +16,12 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + array.tobytes()
 
 
-def write_idx_dataset(folder: Path, count: int = 512, seed: int = 0) -> Path:
-    """train/t10k image and label IDX files of 28x28 images: class c is a bright bar in row 2c+4."""
+def write_idx_dataset(folder: Path, count: int = 512, seed: int = 0, classes: tuple[int, ...] = tuple(range(10))) -> Path:
+    """train/t10k image and label IDX files of 28x28 images: class c is a bright bar in row
+    2c+4; labels drawn uniformly from ``classes``."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, count).astype(np.uint8)
+    labels = rng.choice(np.asarray(classes), count).astype(np.uint8)
     images = rng.integers(0, 40, (count, 28, 28)).astype(np.uint8)
     for index, label in enumerate(labels):
         images[index, 2 * label + 4 : 2 * label + 6, 4:24] = 255

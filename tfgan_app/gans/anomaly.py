@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.base import AdversarialModel
-from tfgan_app.gans.gan import _run_without_state_updates, apply_gradients, readout
+from tfgan_app.gans.base import AdversarialModel, apply_gradients, readout
+from tfgan_app.gans.gan import _run_without_state_updates
 from tfgan_app.networks.anomaly import anomaly_scorer
 
 

@@ -49,9 +49,39 @@ class AdversarialModel(keras.Model):
         """Generator updates so far: the training step a checkpoint resumes at."""
         return self.generator_optimizer.iterations
 
+    def discriminator_update(
+        self, discriminator: keras.Model, real_inputs, fake_inputs, loss_weight: float = 1.0,
+    ) -> None:
+        """One optimizer update of ``discriminator`` on real against fake inputs (fakes
+        already generated, outside the tape) with the adversarial loss x ``loss_weight``;
+        logs d_loss, d_real and d_fake. Families whose D needs no extra terms use it."""
+        with tf.GradientTape() as tape:
+            real_logits = discriminator(real_inputs, training=True)["logit"]
+            fake_logits = discriminator(fake_inputs, training=True)["logit"]
+            per_example = loss_weight * self.adversarial_loss.discriminator(real_logits, fake_logits)
+            scaled = self.discriminator_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
+        apply_gradients(self.discriminator_optimizer, tape, scaled, discriminator.trainable_variables)
+        self.trackers["d_loss"].update_state(tf.reduce_mean(per_example))
+        self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
+        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
+
     def checkpoint_objects(self) -> dict:
         """What a checkpoint holds; the families add their networks."""
         return {
             "generator_optimizer": self.generator_optimizer,
             "discriminator_optimizer": self.discriminator_optimizer,
         }
+
+
+def apply_gradients(optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, scaled_loss, variables) -> None:
+    """One optimizer update. ``scaled_loss`` is ``optimizer.scale_loss(loss)``, taken inside
+    the tape: the identity in float32, the loss scale under mixed_float16 (the optimizer is
+    then a ``LossScaleOptimizer``, which unscales the gradients and skips non-finite ones)."""
+    optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
+
+
+def readout(adversarial_loss: losses.AdversarialLoss, outputs: tf.Tensor) -> tf.Tensor:
+    """Mean D(x) for the logs: a probability for cross-entropy losses, else the raw score."""
+    if adversarial_loss.outputs_logits:
+        return tf.reduce_mean(tf.sigmoid(outputs))
+    return tf.reduce_mean(outputs)

@@ -21,8 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.base import AdversarialModel
-from tfgan_app.gans.gan import _run_without_state_updates, apply_gradients, readout, uniform_from_normal
+from tfgan_app.gans.base import AdversarialModel, apply_gradients, readout
+from tfgan_app.gans.gan import _run_without_state_updates, uniform_from_normal
 
 
 class ImagePool(tf.Module):

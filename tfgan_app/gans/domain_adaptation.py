@@ -23,8 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.gans.base import AdversarialModel
-from tfgan_app.gans.gan import apply_gradients, readout
+from tfgan_app.gans.base import AdversarialModel, apply_gradients
 from tfgan_app.networks.adaptation import deployed_classifier
 
 
@@ -201,19 +200,11 @@ class ADDA(_Adaptation):
         """One D update on (F_s(source) real, F_t(target) fake), then one F_t update."""
         source_features = self.source_extractor(source, training=False)
         target_features = self.target_extractor(target, training=True)
-        with tf.GradientTape() as tape:
-            real_logits = self.domain_discriminator(source_features, training=True)["logit"]
-            fake_logits = self.domain_discriminator(target_features, training=True)["logit"]
-            d_loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
-            loss = tf.nn.compute_average_loss(d_loss)
-        apply_gradients(self.discriminator_optimizer, tape, loss, self.domain_discriminator.trainable_variables)
+        self.discriminator_update(self.domain_discriminator, source_features, tf.stop_gradient(target_features))
         with tf.GradientTape() as tape:
             fake_logits = self.domain_discriminator(self.target_extractor(target, training=True), training=False)["logit"]
             g_loss = self.adversarial_loss.generator(fake_logits)
             loss = tf.nn.compute_average_loss(g_loss)
         apply_gradients(self.generator_optimizer, tape, loss, self.target_extractor.trainable_variables)
-        self.trackers["d_loss"].update_state(tf.reduce_mean(d_loss))
         self.trackers["g_loss"].update_state(tf.reduce_mean(g_loss))
-        self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
-        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
         return tf.constant(0)

@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from tfgan_app import losses
 from tfgan_app.gans.augment import diff_augment
-from tfgan_app.gans.base import AdversarialModel
+from tfgan_app.gans.base import AdversarialModel, apply_gradients, readout
 from tfgan_app.networks.layers import MinibatchStddev
 
 Minibatch = dict  # "real", "label", "z", "epsilon", "augment_real", "augment_fake" (some None)
@@ -395,13 +395,6 @@ class GAN(AdversarialModel):
 
 
 
-def readout(adversarial_loss: losses.AdversarialLoss, outputs: tf.Tensor) -> tf.Tensor:
-    """Mean D(x) for the logs: a probability for cross-entropy losses, else the raw score."""
-    if adversarial_loss.outputs_logits:
-        return tf.reduce_mean(tf.sigmoid(outputs))
-    return tf.reduce_mean(outputs)
-
-
 def batch_dependent_layers(model: keras.Model) -> list[str]:
     """Names of the layers whose output for one example depends on the rest of its batch in
     training mode (batch norm, minibatch stddev) or on the call (spectral norm's power
@@ -416,13 +409,6 @@ def _input(model: keras.Model, name: str):
         if tensor.name == name:
             return tensor
     raise ValueError(f"{model.name} has no input named {name!r} (inputs: {[t.name for t in model.inputs]})")
-
-
-def apply_gradients(optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, scaled_loss, variables) -> None:
-    """One optimizer update. ``scaled_loss`` is ``optimizer.scale_loss(loss)``, taken inside
-    the tape: the identity in float32, the loss scale under mixed_float16 (the optimizer is
-    then a ``LossScaleOptimizer``, which unscales the gradients and skips non-finite ones)."""
-    optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
 
 
 def uniform_from_normal(z: tf.Tensor) -> tf.Tensor:

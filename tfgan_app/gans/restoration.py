@@ -25,8 +25,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.base import AdversarialModel
-from tfgan_app.gans.gan import _run_without_state_updates, apply_gradients, readout
+from tfgan_app.gans.base import AdversarialModel, apply_gradients
+from tfgan_app.gans.gan import _run_without_state_updates
 from tfgan_app.training.plots import triples_grid
 
 # Generator input name -> batch key.
@@ -97,15 +97,7 @@ class RestorationGAN(AdversarialModel):
 
     def discriminator_step(self, inputs, target: tf.Tensor) -> None:
         fake = tf.stop_gradient(_run_without_state_updates(self.generator, inputs))
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminator(target, training=True)["logit"]
-            fake_logits = self.discriminator(fake, training=True)["logit"]
-            per_example = self.adversarial_loss.discriminator(real_logits, fake_logits)
-            scaled = self.discriminator_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
-        apply_gradients(self.discriminator_optimizer, tape, scaled, self.discriminator.trainable_variables)
-        self.trackers["d_loss"].update_state(tf.reduce_mean(per_example))
-        self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
-        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
+        self.discriminator_update(self.discriminator, target, fake)
 
     def generator_step(self, inputs, target: tf.Tensor, mask: tf.Tensor | None) -> None:
         with tf.GradientTape() as tape:
