@@ -17,6 +17,9 @@ SETTINGS = [
     "--pipeline", "toy_ring_mlp", "--set", "model.hidden_units=16", "--set", "model.hidden_layers=1",
     "--set", "train.batch_size=16", "--set", "train.checkpoint_every=3", "--set", "train.log_every=3",
     "--set", "sampling.every=3", "--set", "sampling.toy_points=100", "--set", "export.enabled=false",
+    # Minibatch stddev is a statistic of each replica's batch, so it would differ from one
+    # process on the global batch by design; the EMA and the decay are kept.
+    "--set", "model.minibatch_stddev=false",
     # SGD: an update proportional to the gradient, so a wrongly scaled loss would show.
     "--set", "optimizer.generator.name=sgd", "--set", "optimizer.discriminator.name=sgd",
     "--set", "optimizer.generator.learning_rate=0.1", "--set", "optimizer.discriminator.learning_rate=0.1",
