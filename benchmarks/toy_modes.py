@@ -1,7 +1,7 @@
 """Mode coverage on the toy ring (8 modes) and grid (25 modes), several seeds, in the
 columns of PacGAN's Table 1 (Lin et al. 2018): modes covered, high-quality share, reverse KL.
 
-    python benchmarks/toy_modes.py [--seeds 10] [--pipelines toy_ring_mlp,toy_grid_mlp]
+    python benchmarks/toy_modes.py [--seeds 10] [--first-seed 0] [--pipelines toy_ring_mlp,toy_grid_mlp]
         [--set KEY=VALUE ...] [--json results.json]
 
 Each seed trains the pipeline from scratch (in this process) and evaluates 2,500 samples with
@@ -61,6 +61,7 @@ def run_seed(pipeline: str, seed: int, overrides: list[str], workdir: Path) -> d
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--pipelines", default="toy_ring_mlp,toy_grid_mlp")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--json", type=Path)
@@ -68,7 +69,8 @@ def main(argv=None) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
         for pipeline in args.pipelines.split(","):
-            results[pipeline] = [run_seed(pipeline, seed, args.overrides, Path(workdir)) for seed in range(args.seeds)]
+            results[pipeline] = [run_seed(pipeline, seed, args.overrides, Path(workdir))
+                                 for seed in range(args.first_seed, args.first_seed + args.seeds)]
     print("| pipeline | seeds | steps | modes | high quality % | reverse KL | s per run |")
     print("|---|---:|---:|---|---|---|---:|")
     for pipeline, rows in results.items():
