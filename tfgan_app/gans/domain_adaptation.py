@@ -200,7 +200,7 @@ class ADDA(_Adaptation):
         """One D update on (F_s(source) real, F_t(target) fake), then one F_t update."""
         source_features = self.source_extractor(source, training=False)
         target_features = self.target_extractor(target, training=True)
-        self.discriminator_update(self.domain_discriminator, source_features, tf.stop_gradient(target_features))
+        self.discriminator_update(self.domain_discriminator, source_features, target_features)
         with tf.GradientTape() as tape:
             fake_logits = self.domain_discriminator(self.target_extractor(target, training=True), training=False)["logit"]
             g_loss = self.adversarial_loss.generator(fake_logits)

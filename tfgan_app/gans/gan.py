@@ -394,7 +394,6 @@ class GAN(AdversarialModel):
         )
 
 
-
 def batch_dependent_layers(model: keras.Model) -> list[str]:
     """Names of the layers whose output for one example depends on the rest of its batch in
     training mode (batch norm, minibatch stddev) or on the call (spectral norm's power

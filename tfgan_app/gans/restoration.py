@@ -129,7 +129,6 @@ class RestorationGAN(AdversarialModel):
         return triples_grid(shown, output, inputs["real"])
 
 
-
 def perceptual_features(classifier_dir: str, image_shape: tuple[int, ...]) -> keras.Model:
     """The domain classifier's penultimate features, images in [-1, 1] -> [n, 128]: the
     stand-in for SRGAN's VGG features where no ImageNet weights are available."""
