@@ -256,12 +256,38 @@ def test_ema_generator_trails_the_generator_exactly(tmp_path):
     assert model.exports()[""] is model.ema_generator and model.sampling_generator is model.ema_generator
 
 
-def test_ema_under_two_replicas_matches_one_device():
+def test_ema_generator_keeps_batch_norm_statistics_of_its_own_weights(tmp_path):
+    # Momentum 0: each layer's moving statistics are those of the last batch it saw. After
+    # 8 steps at a high learning rate the online G has moved far from its average (decay
+    # 0.999 keeps the shadow near the initial weights), so statistics copied from the online
+    # G would not describe the shadow's own activations.
+    config = bars_config(tmp_path, model={"batch_norm_momentum": 0.0},
+                         train={"ema_decay": 0.999, "batch_size": 64},
+                         optimizer={"generator": {"learning_rate": 0.05}})
+    source = load_source(config.data)
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    fit(model, source, config, 8)
+    z = tf.random.normal([4096, model.noise_dim], seed=1)
+
+    def ratio(generator, statistics_of):
+        projected = keras.Model(generator.inputs, generator.get_layer("project").output)(z)
+        own_variance = tf.math.reduce_variance(projected, axis=0).numpy()
+        return float(np.mean(statistics_of.get_layer("project_bn").moving_variance.numpy() / own_variance))
+
+    assert abs(ratio(model.ema_generator, model.ema_generator) - 1.0) < 0.1
+    assert abs(ratio(model.ema_generator, model.generator) - 1.0) > 0.5
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
+def test_ema_under_two_replicas_matches_one_device(architecture, tmp_path):
+    """The shadow's weights and, for DCGAN, its own (synchronized) batch-norm statistics."""
     from tfgan_app.training.strategy import make_strategy
 
-    config = ring_config(train={"ema_decay": 0.5, "batch_size": 16},
-                         optimizer={"generator": {"name": "sgd", "learning_rate": 0.1},
-                                    "discriminator": {"name": "sgd", "learning_rate": 0.1}})
+    sections = dict(train={"ema_decay": 0.5, "batch_size": 16},
+                    optimizer={"generator": {"name": "sgd", "learning_rate": 0.1},
+                               "discriminator": {"name": "sgd", "learning_rate": 0.1}})
+    config = ring_config(**sections) if architecture == "mlp" else bars_config(tmp_path, **sections)
     source = load_source(config.data)
     results = []
     for strategy in (tf.distribute.get_strategy(), make_strategy("mirrored")):
@@ -269,7 +295,7 @@ def test_ema_under_two_replicas_matches_one_device():
         with strategy.scope():
             model = build_model(config, source.element_shape, 0, strategy.num_replicas_in_sync)
         fit(model, source, config, 2)
-        results.append([v.numpy() for v in model.ema_generator.trainable_variables])
+        results.append([v.numpy() for v in model.ema_generator.variables])
     for single, mirrored in zip(*results):
         np.testing.assert_allclose(mirrored, single, atol=1e-5)
 
