@@ -8,9 +8,10 @@ width 64), one after another in this process.
 Every figure is real images per second, the median of ``--windows`` timed windows after a
 warm-up (with ``--rounds`` N, every implementation is measured N times in turn and the median
 of its rounds is reported, which evens out drift in a shared machine's speed); each row also
-shows the achieved GFLOP/s (from a FLOP count of the step: see ``step_flops``) and its share of a float32 matmul's peak measured here. Data come from an
-in-memory tensor, so the input pipeline is not what is measured; tfgan_app's row runs its
-own ``tf.data`` pipeline, as training does.
+shows the achieved GFLOP/s (from a FLOP count of the step: see ``step_flops``) and its share
+of a float32 matmul's peak measured here. Data come from an in-memory tensor, so the input
+pipeline is not what is measured; tfgan_app's row runs its own ``tf.data`` pipeline, as
+training does.
 """
 
 from __future__ import annotations

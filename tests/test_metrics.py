@@ -109,7 +109,7 @@ def test_mode_metrics_on_hand_made_samples():
     ring = TOY_DISTRIBUTIONS["ring"]
     perfect = np.repeat(ring.modes, 10, axis=0)
     result = mode_metrics(perfect, ring.modes, ring.sigma)
-    assert (result.modes_covered, result.high_quality, result.reverse_kl) == (8, 1.0, 0.0)
+    assert (result.modes_covered, result.high_quality, result.reverse_kl, result.far_from_modes) == (8, 1.0, 0.0, 0.0)
     half = np.repeat(ring.modes[:4], 10, axis=0)
     result = mode_metrics(half, ring.modes, ring.sigma)
     assert result.modes_covered == 4 and result.reverse_kl == pytest.approx(math.log(2))
@@ -117,6 +117,10 @@ def test_mode_metrics_on_hand_made_samples():
     off = ring.modes[:2] + np.array([[0.029, 0.0], [0.031, 0.0]])
     result = mode_metrics(off, ring.modes, ring.sigma)
     assert result.high_quality == 0.5 and result.modes_covered == 1
+    # 6 sigma: 0.059 away is near its mode, 0.061 is far from every mode (the ring's modes are
+    # 0.77 apart), as is the centre.
+    near_and_far = np.concatenate([ring.modes[:2] + np.array([[0.059, 0.0], [0.061, 0.0]]), np.zeros((2, 2))])
+    assert mode_metrics(near_and_far, ring.modes, ring.sigma).far_from_modes == 0.75
     assert mode_metrics(np.zeros((5, 2)), ring.modes, ring.sigma).reverse_kl == math.inf
 
 

@@ -15,9 +15,14 @@ class ModeMetrics:
     high_quality: float  # share of samples within 3 sigma of their nearest mode
     reverse_kl: float  # KL(p_hat || uniform) of the high-quality samples' mode histogram
     samples: int
+    # Share of samples more than ``far_threshold`` sigma from every mode: not PacGAN's, but it
+    # separates samples between modes (the bridges a continuous G draws) from wide modes.
+    far_from_modes: float
 
 
-def mode_metrics(samples: np.ndarray, modes: np.ndarray, sigma: float, threshold: float = 3.0) -> ModeMetrics:
+def mode_metrics(
+    samples: np.ndarray, modes: np.ndarray, sigma: float, threshold: float = 3.0, far_threshold: float = 6.0
+) -> ModeMetrics:
     """The protocol of Lin et al. 2018 ("PacGAN", sec. 5.1, after VEEGAN): assign each sample
     to its nearest mode; it is high quality within ``threshold`` standard deviations; a mode is
     covered by at least one high-quality sample; reverse KL compares the high-quality samples'
@@ -25,7 +30,8 @@ def mode_metrics(samples: np.ndarray, modes: np.ndarray, sigma: float, threshold
     samples, modes = np.asarray(samples, np.float64), np.asarray(modes, np.float64)
     distances = np.linalg.norm(samples[:, None, :] - modes[None], axis=2)
     nearest = distances.argmin(1)
-    good = distances[np.arange(len(samples)), nearest] <= threshold * sigma
+    nearest_distance = distances[np.arange(len(samples)), nearest]
+    good = nearest_distance <= threshold * sigma
     counts = np.bincount(nearest[good], minlength=len(modes))
     if counts.sum() == 0:
         reverse_kl = math.inf
@@ -33,7 +39,8 @@ def mode_metrics(samples: np.ndarray, modes: np.ndarray, sigma: float, threshold
         p_hat = counts / counts.sum()
         present = p_hat > 0
         reverse_kl = float(np.sum(p_hat[present] * np.log(p_hat[present] * len(modes))))
-    return ModeMetrics(int((counts > 0).sum()), len(modes), float(good.mean()), reverse_kl, len(samples))
+    return ModeMetrics(int((counts > 0).sum()), len(modes), float(good.mean()), reverse_kl, len(samples),
+                       float(np.mean(nearest_distance > far_threshold * sigma)))
 
 
 def mixture_cdf(values: np.ndarray, modes: np.ndarray, sigma: float) -> np.ndarray:

@@ -49,8 +49,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
     Keras 3 computes training-mode batch norm from separate ops (casts to float32, moments,
     normalise, cast back); on this CPU that costs as much as the convolution before it in
     DCGAN's generator (12.9 ms against 3.3 ms for the fused kernel at batch 256, 14x14x64
-    bfloat16, forward and backward). ``FusedBatchNormV3`` reads bfloat16/float16 inputs with float32
-    statistics in one pass, so the function, variables and moving averages are Keras' own
+    bfloat16, forward and backward). ``FusedBatchNormV3`` reads bfloat16/float16 inputs with
+    float32 statistics in one pass, so the function, variables and moving averages are Keras' own
     (the same outputs to float rounding, tested); inference, synchronized statistics and
     the options the kernel lacks take Keras' path, so exports are plain Keras layers.
     """
