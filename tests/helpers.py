@@ -33,8 +33,9 @@ def write_idx_dataset(folder: Path, count: int = 512, seed: int = 0, classes: tu
 
 
 def tiny_config(**sections):
-    """A Config for fast tests; sections are dicts of overrides per section."""
-    from tfgan_app.config import Config, _merge
+    """A Config for fast tests; sections are dicts of overrides per section (a family's
+    own section by the family's name, e.g. ``cyclegan={"image_pool": 6}``)."""
+    from tfgan_app.config import Config, _family_sections, _merge, resolve_family_settings
 
     config = Config()
     _merge(config, {
@@ -42,6 +43,10 @@ def tiny_config(**sections):
         "train": {"batch_size": 16, "steps": 6, "log_every": 2, "checkpoint_every": 3},
         "sampling": {"every": 3, "num_samples": 16, "toy_points": 200},
     }, "", "test")
+    family_sections = {name: sections.pop(name) for name in list(sections) if name in _family_sections()}
     for name, values in sections.items():
         _merge(config, {name: values}, "", "test")
+    for name, values in family_sections.items():
+        assert name == config.model.family, f"[{name}] given for model.family {config.model.family!r}"
+        _merge(resolve_family_settings(config), values, f"{name}.", "test")
     return config

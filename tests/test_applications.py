@@ -33,7 +33,9 @@ QUIET = open(os.devnull, "w")
 
 
 def fit(model, source, config, steps, seed=0):
-    dataset = make_train_dataset(source, config.train.batch_size, config.train.discriminator_steps, model.noise_dim, seed)
+    dataset = make_train_dataset(
+        source, config.train.batch_size, config.train.discriminator_steps, model.noise_dim, seed, batch_type=model.batch_type
+    )
     return model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False).history
 
 
@@ -142,23 +144,26 @@ def test_sine_waves_follow_timegan_and_csv_windows_are_scaled(tmp_path):
 
 
 def test_application_configs_refuse_what_does_not_fit(tmp_path):
-    with pytest.raises(ConfigError, match="data.scale must be 2, 4 or 8"):
-        load_config("fashion_mnist_srgan", ["data.scale=3"])
-    with pytest.raises(ConfigError, match="needs data.anomaly_class"):
-        load_config("fashion_mnist_anomaly", ['data.anomaly_class=""'])
+    with pytest.raises(ConfigError, match=r"srgan.scale = 3; choose one of \[2, 4, 8\]"):
+        load_config("fashion_mnist_srgan", ["srgan.scale=3"])
+    with pytest.raises(ConfigError, match="needs anomaly.anomaly_class"):
+        load_config("fashion_mnist_anomaly", ['anomaly.anomaly_class=""'])
     with pytest.raises(ConfigError, match="sequence family trains on"):
         load_config("fashion_mnist_dcgan", ["data.name=sines"])
     with pytest.raises(ConfigError, match="pretrain_steps >= 1"):
-        load_config("fashion_mnist_adda", ["train.pretrain_steps=0"])
+        load_config("fashion_mnist_adda", ["adda.pretrain_steps=0"])
     with pytest.raises(ConfigError, match="mask_fraction"):
-        load_config("fashion_mnist_inpainting", ["data.mask_fraction=1.5"])
-    config = bars(tmp_path, data={"anomaly_class": "Parachute"}, model={"family": "anomaly"})
+        load_config("fashion_mnist_inpainting", ["inpainting.mask_fraction=1.5"])
+    # A key that moved to its family's section says where it went.
+    with pytest.raises(ConfigError, match=r"unknown key 'l1_weight' in loss; it moved .*\[pix2pix\] l1_weight"):
+        load_config("fashion_mnist_pix2pix", ["loss.l1_weight=10"])
+    config = bars(tmp_path, model={"family": "anomaly"}, anomaly={"anomaly_class": "Parachute"})
     config.data.name = "mnist"
     with pytest.raises(DataError, match="not a class of"):
-        load_source(config.data, "anomaly")
+        load_source(config)
     config = tiny_config(data={"name": "csv", "file": str(tmp_path / "missing.csv")}, model={"family": "sequence"})
     with pytest.raises(DataError, match="missing.csv does not exist"):
-        load_source(config.data, "sequence")
+        load_source(config)
 
 
 # --- outcomes ---------------------------------------------------------------------------
@@ -166,11 +171,11 @@ def test_application_configs_refuse_what_does_not_fit(tmp_path):
 
 def test_super_resolution_beats_bicubic_in_psnr(tmp_path):
     config = bars(
-        tmp_path, model={"family": "srgan", "generator_width": 16, "residual_blocks": 2},
-        data={"scale": 4}, train={"batch_size": 32},
+        tmp_path, model={"family": "srgan", "generator_width": 16},
+        srgan={"scale": 4, "residual_blocks": 2}, train={"batch_size": 32},
         optimizer={"generator": {"learning_rate": 1e-3, "beta_1": 0.9}},
     )
-    source = load_source(config.data, "srgan")
+    source = load_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     fit(model, source, config, 200)
@@ -187,27 +192,27 @@ def test_srgan_perceptual_loss_uses_a_frozen_domain_classifier(tmp_path):
     train_classifier((source.images, source.labels), (source.images[:64], source.labels[:64]),
                      source.class_names, tmp_path / "classifier", "bars", epochs=1)
     config = bars(
-        tmp_path, model={"family": "srgan", "generator_width": 8, "residual_blocks": 1},
-        loss={"perceptual_weight": 1.0, "perceptual_classifier": str(tmp_path / "classifier")},
+        tmp_path, model={"family": "srgan", "generator_width": 8},
+        srgan={"residual_blocks": 1, "perceptual_weight": 1.0, "perceptual_classifier": str(tmp_path / "classifier")},
     )
-    source = load_source(config.data, "srgan")
+    source = load_source(config)
     model = build_model(config, source.element_shape)
     before = [weight.numpy().copy() for weight in model.perceptual_network.weights]
     history = fit(model, source, config, 5)
     assert history["g_loss"][-1] > history["content"][-1]  # the perceptual term is in G's loss
     for old, weight in zip(before, model.perceptual_network.weights):
         np.testing.assert_array_equal(old, weight.numpy())
-    config.loss.perceptual_classifier = str(tmp_path / "nowhere")
+    config.family_settings.perceptual_classifier = str(tmp_path / "nowhere")
     with pytest.raises(ExtractorError, match="train-classifier"):
         build_model(config, source.element_shape)
 
 
 def test_inpainting_beats_the_blur_fill(tmp_path):
     config = bars(
-        tmp_path, model={"family": "inpainting", "generator_width": 16}, data={"mask_fraction": 0.4},
+        tmp_path, model={"family": "inpainting", "generator_width": 16}, inpainting={"mask_fraction": 0.4},
         train={"batch_size": 32}, optimizer={"generator": {"learning_rate": 1e-3}},
     )
-    source = load_source(config.data, "inpainting")
+    source = load_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     fit(model, source, config, 250)
@@ -219,11 +224,11 @@ def test_inpainting_beats_the_blur_fill(tmp_path):
 def test_sequence_gan_is_harder_to_tell_from_real_than_its_untrained_generator():
     config = tiny_config(
         data={"name": "sines", "sequence_length": 12, "sequence_features": 3},
-        model={"family": "sequence", "latent_dim": 3, "recurrent_units": 24, "recurrent_layers": 2},
+        model={"family": "sequence", "latent_dim": 3}, sequence={"recurrent_units": 24, "recurrent_layers": 2},
         train={"batch_size": 64},
         optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
     )
-    source = load_source(config.data, "sequence")
+    source = load_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     real = sine_waves(tf.constant([9, 9], tf.int64), 600, 12, 3).numpy()
@@ -243,9 +248,9 @@ def test_anomaly_detector_ranks_a_left_out_class_above_normal_data(tmp_path):
     # of four, so that version tested luck rather than the detector.
     config = bars(
         tmp_path, count=1024, classes=(0, 9), model={"family": "anomaly", "generator_width": 16, "discriminator_width": 16},
-        data={"anomaly_class": "9"}, train={"batch_size": 32},
+        anomaly={"anomaly_class": "9"}, train={"batch_size": 32},
     )
-    source = load_source(config.data, "anomaly")
+    source = load_source(config)
     assert source.labels is None and source.num_examples < 1024  # class 9 left out
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
@@ -260,13 +265,15 @@ def test_anomaly_detector_ranks_a_left_out_class_above_normal_data(tmp_path):
 def test_domain_adaptation_trains_exports_its_classifier_and_keeps_target_labels_out(tmp_path, family):
     config = bars(
         tmp_path, model={"family": family, "discriminator_width": 8, "hidden_units": 32},
-        train={"batch_size": 32, "steps": 40, "pretrain_steps": 20 if family == "adda" else 0, "checkpoint_every": 40},
+        train={"batch_size": 32, "steps": 40, "checkpoint_every": 40},
+        **({"adda": {"pretrain_steps": 20}} if family == "adda" else {}),
         optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
         export={"out": str(tmp_path / "saved_models"), "formats": "savedmodel,onnx"},
     )
-    source = load_source(config.data, family)
-    batch = next(iter(make_train_dataset(source, 8, 1, 1, 0)))
-    assert "label" in batch and "label_b" not in batch and batch["real_b"].shape[-1] == 3
+    source = load_source(config)
+    model = build_model(config, source.element_shape, source.num_classes)
+    batch = next(iter(make_train_dataset(source, 8, 1, model.noise_dim, 0, batch_type=model.batch_type)))
+    assert batch._fields == ("real", "label", "real_b") and batch.real_b.shape[-1] == 3
     result = train(config, tmp_path / "run", progress_stream=QUIET)
     assert result.status == "completed" and result.step == 40
     [export] = export_run(tmp_path / "run", tmp_path / "saved_models", "adapted")
@@ -301,9 +308,9 @@ def test_exports_carry_each_applications_signature_and_score_a_folder(tmp_path, 
     out = tmp_path / "saved_models"
     common = {"export": {"out": str(out), "formats": "savedmodel,onnx"}, "train": {"steps": 4, "checkpoint_every": 4}}
     expected = {
-        "srgan": ({"data": {"scale": 2}}, {"image": [14, 14, 1]}, "images"),
+        "srgan": ({"srgan": {"scale": 2}}, {"image": [14, 14, 1]}, "images"),
         "inpainting": ({}, {"image": [28, 28, 1], "mask": [28, 28, 1]}, "images"),
-        "anomaly": ({"data": {"anomaly_class": "Bag"}}, {"image": [28, 28, 1]}, "scores"),
+        "anomaly": ({"anomaly": {"anomaly_class": "Bag"}}, {"image": [28, 28, 1]}, "scores"),
     }
     for family, (extra, inputs, output) in expected.items():
         config = bars(tmp_path, model={"family": family}, **common, **extra)
@@ -314,7 +321,7 @@ def test_exports_carry_each_applications_signature_and_score_a_folder(tmp_path, 
         if family == "anomaly":  # the scorer is made of the trained encoder, generator and D
             images, _ = held_out_bars(tmp_path, 8)
             run, _ = load_runner(export.path, "tf")
-            trained = restored(tmp_path / family, config, load_source(config.data, family))
+            trained = restored(tmp_path / family, config, load_source(config))
             np.testing.assert_allclose(run({"image": images}), trained.score(images).numpy(), rtol=1e-4, atol=1e-5)
         assert max(export.manifest["parity"]["max_abs_difference"]["onnx"].values()) < 1e-4
     folder = tmp_path / "to_score"
@@ -336,7 +343,7 @@ def test_sequence_pipeline_trains_from_a_csv_and_exports_sequences(tmp_path):
     path.write_text("x,y\n" + "".join(f"{np.sin(0.1 * i):.4f},{np.cos(0.05 * i):.4f}\n" for i in t))
     config = tiny_config(
         data={"name": "csv", "file": str(path), "sequence_length": 16},
-        model={"family": "sequence", "latent_dim": 2, "recurrent_units": 8, "recurrent_layers": 1},
+        model={"family": "sequence", "latent_dim": 2}, sequence={"recurrent_units": 8, "recurrent_layers": 1},
         train={"steps": 6, "checkpoint_every": 6},
         export={"out": str(tmp_path / "saved_models"), "formats": "savedmodel,onnx"},
     )
@@ -363,8 +370,8 @@ def test_dann_beats_source_only_on_the_shifted_fashion_mnist_target(tmp_path):
     _, target = shifted_test_set(images)
     scores = {}
     for weight in (0.0, 0.1):
-        config = load_config("fashion_mnist_dann", [f"loss.adaptation_weight={weight}", "train.steps=1500"])
-        source = load_source(config.data, "dann")
+        config = load_config("fashion_mnist_dann", [f"dann.adaptation_weight={weight}", "train.steps=1500"])
+        source = load_source(config)
         keras.utils.set_random_seed(0)
         model = build_model(config, source.element_shape, source.num_classes, total_steps=1500)
         fit(model, source, config, 1500)
@@ -374,7 +381,7 @@ def test_dann_beats_source_only_on_the_shifted_fashion_mnist_target(tmp_path):
 
 
 def test_adda_under_several_replicas_is_refused_with_the_reason(tmp_path):
-    config = bars(tmp_path, model={"family": "adda"}, train={"pretrain_steps": 3}, export={"enabled": False})
+    config = bars(tmp_path, model={"family": "adda"}, adda={"pretrain_steps": 3}, export={"enabled": False})
     with pytest.raises(ValueError, match="ADDA switches .* one device"):
         train(config, tmp_path / "run", strategy_name="mirrored", progress_stream=QUIET)
     assert not (tmp_path / "run" / "checkpoints").exists()

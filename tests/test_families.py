@@ -17,6 +17,8 @@ from tfgan_app.data import DataError, ImageFolderError, load_source, make_train_
 from tfgan_app.export import export_run
 from tfgan_app.gans import build_model
 from tfgan_app.gans.cyclegan import ImagePool
+from tfgan_app.gans.gan import NoiseBatch
+from tfgan_app.gans.pix2pix import PairBatch
 from tfgan_app.serving.signature import read_signature_def
 from tfgan_app.training.trainer import train
 
@@ -26,7 +28,7 @@ QUIET = open(os.devnull, "w")
 def fit(model, source, config, steps, seed=0):
     dataset = make_train_dataset(
         source, config.train.batch_size, config.train.discriminator_steps, model.noise_dim, seed,
-        augment=bool(config.train.augment),
+        batch_type=model.batch_type,
     )
     return model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False).history
 
@@ -47,7 +49,7 @@ def test_conditional_gan_draws_the_class_it_is_asked_for(tmp_path):
         optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
         train={"batch_size": 32},
     )
-    source = load_source(config.data, "cgan")
+    source = load_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape, source.num_classes)
     z = tf.random.normal([100, config.model.latent_dim], seed=3)
@@ -65,11 +67,11 @@ def test_conditional_gan_draws_the_class_it_is_asked_for(tmp_path):
 
 def test_infogan_q_recovers_the_categorical_code(tmp_path):
     config = bars_config(
-        tmp_path, model={"family": "infogan", "categorical_code": 10, "continuous_codes": 2,
-                         "generator_width": 16, "discriminator_width": 16},
+        tmp_path, model={"family": "infogan", "generator_width": 16, "discriminator_width": 16},
+        infogan={"categorical_code": 10, "continuous_codes": 2},
         train={"batch_size": 32},
     )
-    source = load_source(config.data, "infogan")
+    source = load_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     assert model.noise_dim == config.model.latent_dim + 12
@@ -82,8 +84,8 @@ def test_infogan_q_recovers_the_categorical_code(tmp_path):
 
 
 def test_infogan_codes_are_uniform_and_in_range():
-    config = tiny_config(data={"name": "ring"}, model={"family": "infogan", "architecture": "mlp",
-                                                       "categorical_code": 4, "continuous_codes": 2})
+    config = tiny_config(data={"name": "ring"}, model={"family": "infogan", "architecture": "mlp"},
+                         infogan={"categorical_code": 4, "continuous_codes": 2})
     model = build_model(config, (2,))
     categorical, continuous = model.codes(tf.random.normal([40_000, model.noise_dim], seed=1))
     np.testing.assert_allclose(categorical.numpy().mean(axis=0), 0.25, atol=0.01)
@@ -98,9 +100,9 @@ def edges_config(tmp_path, **sections):
 
 def test_pix2pix_learns_the_mapping_from_edges(tmp_path):
     config = edges_config(tmp_path)
-    source = load_source(config.data, "pix2pix")
-    batch = next(iter(make_train_dataset(source, 64, 1, 1, seed=5)))
-    condition, target = batch["condition"][:, 0], batch["real"][:, 0]
+    source = load_source(config)
+    batch = next(iter(make_train_dataset(source, 64, 1, 0, seed=5, batch_type=PairBatch)))
+    condition, target = batch.condition[:, 0], batch.real[:, 0]
     assert condition.shape == target.shape and set(np.unique(condition.numpy())) <= {-1.0, 1.0}
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
@@ -124,9 +126,9 @@ def domain_folders(root, names=("trainA", "trainB"), count=24):
 def cyclegan_config(root, **train):
     return tiny_config(
         data={"name": "image_folder", "folder": str(root), "image_size": 16, "channels": 3},
-        model={"family": "cyclegan", "generator_width": 4, "discriminator_width": 4, "residual_blocks": 1,
-               "patch_layers": 2},
-        train={"batch_size": 4, "image_pool": 6, **train},
+        model={"family": "cyclegan", "generator_width": 4, "discriminator_width": 4},
+        cyclegan={"residual_blocks": 1, "patch_layers": 2, "image_pool": 6},
+        train={"batch_size": 4, **train},
     )
 
 
@@ -134,7 +136,7 @@ def test_cyclegan_learns_to_translate_and_cycle(tmp_path):
     root = domain_folders(tmp_path / "data")
     config = cyclegan_config(root)
     config.optimizer.generator.learning_rate = config.optimizer.discriminator.learning_rate = 2e-3
-    source = load_source(config.data, "cyclegan")
+    source = load_source(config)
     assert source.images.shape[1:] == source.images_b.shape[1:] == (16, 16, 3)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
@@ -224,7 +226,7 @@ def test_conditional_export_takes_a_label(tmp_path):
 
 
 def test_infogan_export_takes_a_code(tmp_path):
-    config = bars_config(tmp_path, model={"family": "infogan", "categorical_code": 3, "continuous_codes": 1},
+    config = bars_config(tmp_path, model={"family": "infogan"}, infogan={"categorical_code": 3, "continuous_codes": 1},
                          train={"steps": 2, "checkpoint_every": 2}, export={"formats": "savedmodel"})
     config.pipeline = "tiny_infogan.toml"
     train(config, tmp_path / "run", progress_stream=QUIET)
@@ -324,8 +326,8 @@ def test_augmented_training_runs_and_reaches_the_discriminator(tmp_path):
     config = bars_config(tmp_path, train={"augment": "color,translation,cutout"})
     source = load_source(config.data)
     model = build_model(config, source.element_shape)
-    batch = next(iter(make_train_dataset(source, 16, 1, model.noise_dim, 0, augment=True)))
-    assert batch["augment"].shape == (16, 2, 2, 8)
+    batch = next(iter(make_train_dataset(source, 16, 1, model.noise_dim, 0, batch_type=model.batch_type)))
+    assert batch.augment.shape == (16, 2, 2, 8)
     history = fit(model, source, config, 3)
     assert all(np.isfinite(values[0]) for values in history.values())
 
@@ -354,7 +356,7 @@ def test_unrolled_generator_step_differs_from_the_plain_one():
         source = load_source(config.data)
         keras.utils.set_random_seed(0)
         model = build_model(config, source.element_shape)
-        batch = next(iter(make_train_dataset(source, 16, 1, 2, 0)))
+        batch = next(iter(make_train_dataset(source, 16, 1, 2, 0, batch_type=NoiseBatch)))
         model.generator_step(model._generator_minibatch(batch), [model._minibatch(batch, 0)])
         outcomes.append(model.generator.trainable_variables[0].numpy())
     assert np.abs(outcomes[0] - outcomes[1]).max() > 1e-5
@@ -381,23 +383,24 @@ def test_stabilisers_train(switch):
 
 def test_conditional_pipeline_on_unlabelled_data_is_refused(tmp_path):
     with pytest.raises(DataError, match="cgan.*labelled"):
-        load_source(tiny_config(data={"name": "ring"}).data, "cgan")
+        load_source(tiny_config(data={"name": "ring"}, model={"family": "cgan"}))
     (tmp_path / "flat").mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "flat" / "a.png")
-    folder = tiny_config(data={"name": "image_folder", "folder": str(tmp_path / "flat"), "image_size": 8}).data
+    folder = tiny_config(data={"name": "image_folder", "folder": str(tmp_path / "flat"), "image_size": 8},
+                         model={"family": "cgan"})
     with pytest.raises(DataError, match="at least 2 classes"):
-        load_source(folder, "cgan")
+        load_source(folder)
 
 
 def test_cyclegan_missing_domain_folder_is_named(tmp_path):
     root = domain_folders(tmp_path / "data", names=("trainA",))
     with pytest.raises(DataError, match=r"trainB is missing"):
-        load_source(cyclegan_config(root).data, "cyclegan")
-    config = tiny_config(data={"domain_a": "Sneaker", "domain_b": "Boots"})
+        load_source(cyclegan_config(root))
+    config = tiny_config(model={"family": "cyclegan"}, cyclegan={"domain_a": "Sneaker", "domain_b": "Boots"})
     config.data.idx_dir = str(write_idx_dataset(tmp_path / "idx", 64))
     config.data.data_dir = str(tmp_path / "tfds")
     with pytest.raises(DataError, match=r"'Boots' is not a class.*9=Ankle boot"):
-        load_source(config.data, "cyclegan")
+        load_source(config)
 
 
 def test_pix2pix_unpaired_files_are_named(tmp_path):
@@ -405,11 +408,12 @@ def test_pix2pix_unpaired_files_are_named(tmp_path):
         (tmp_path / side).mkdir()
         for name in names:
             Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / side / f"{name}.png")
-    data = tiny_config(data={"name": "image_folder", "folder": str(tmp_path), "image_size": 8, "pairs": "folders"}).data
+    data = tiny_config(data={"name": "image_folder", "folder": str(tmp_path), "image_size": 8},
+                       model={"family": "pix2pix"}, pix2pix={"pairs": "folders"})
     with pytest.raises(ImageFolderError, match=r"unpaired files: 1 in .*trainA.*\['y'\].*\['z'\]"):
-        load_source(data, "pix2pix")
+        load_source(data)
     (tmp_path / "trainB" / "z.png").rename(tmp_path / "trainB" / "y.png")
-    source = load_source(data, "pix2pix")
+    source = load_source(data)
     assert source.conditions.shape == source.images.shape == (2, 8, 8, 3)
 
 
@@ -418,16 +422,19 @@ def test_pix2pix_side_by_side_pairs(tmp_path):
     pair = np.zeros((8, 16, 3), np.uint8)
     pair[:, 8:] = 255  # input black | target white
     Image.fromarray(pair).save(tmp_path / "train" / "p.png")
-    data = tiny_config(data={"name": "image_folder", "folder": str(tmp_path), "image_size": 8, "pairs": "side_by_side"}).data
-    source = load_source(data, "pix2pix")
+    data = tiny_config(data={"name": "image_folder", "folder": str(tmp_path), "image_size": 8},
+                       model={"family": "pix2pix"}, pix2pix={"pairs": "side_by_side"})
+    source = load_source(data)
     assert source.conditions.max() == 0 and source.images.min() == 255
 
 
 def test_family_switch_combinations_are_checked():
     with pytest.raises(ConfigError, match="packing.*cgan"):
         load_config("fashion_mnist_cgan", ["model.packing=2"])
-    with pytest.raises(ConfigError, match="train.ema_decay.*not for model.family = 'cyclegan'"):
-        load_config("fashion_mnist_cyclegan", ["train.ema_decay=0.99"])
+    with pytest.raises(ConfigError, match="train.ema_decay: not available for model.family 'dann'"):
+        load_config("fashion_mnist_dann", ["train.ema_decay=0.99"])
+    with pytest.raises(ConfigError, match=r"\[cyclegan\] holds the settings of model.family 'cyclegan'"):
+        load_config("fashion_mnist_dcgan", ["cyclegan.image_pool=3"])
     with pytest.raises(ConfigError, match="batch norm"):
         load_config("fashion_mnist_wgan_gp", ["model.discriminator_norm=batch"])
     with pytest.raises(ConfigError, match="unknown augmentation"):
@@ -458,7 +465,7 @@ def test_reuse_fakes_updates_d_on_the_fakes_g_is_then_trained_on():
     config = ring_config(optimizer={"generator": {"name": "sgd", "learning_rate": 0.1},
                                     "discriminator": {"name": "sgd", "learning_rate": 0.1}})
     source = load_source(config.data)
-    batch = next(iter(make_train_dataset(source, 16, 1, 2, 0)))
+    batch = next(iter(make_train_dataset(source, 16, 1, 2, 0, batch_type=NoiseBatch)))
     results = []
     for reuse in (True, False):
         config.train.reuse_fakes = reuse
@@ -469,7 +476,7 @@ def test_reuse_fakes_updates_d_on_the_fakes_g_is_then_trained_on():
         else:  # by hand: the same noise for both updates
             minibatch = model._minibatch(batch, 0)
             model.discriminator_step(minibatch)
-            model.generator_step({**model._generator_minibatch(batch), "z": minibatch["z"]})
+            model.generator_step(model._generator_minibatch(batch)._replace(z=minibatch.z))
         results.append([v.numpy() for v in model.generator.trainable_variables + model.discriminator.trainable_variables])
     for fused, by_hand in zip(*results):
         np.testing.assert_allclose(fused, by_hand, atol=1e-6)

@@ -6,6 +6,7 @@ import tensorflow as tf
 from tests.helpers import tiny_config
 from tfgan_app.data import load_source, make_train_dataset
 from tfgan_app.gans import GAN
+from tfgan_app.gans.gan import NoiseBatch
 from tfgan_app.networks import mlp_discriminator, mlp_generator
 from tfgan_app.training.strategy import make_strategy
 from tfgan_app.gans import build_model
@@ -23,7 +24,7 @@ def assert_unchanged(before, variables):
 def one_batch(source, config, seed=0):
     dataset = make_train_dataset(
         source, config.train.batch_size, config.train.discriminator_steps,
-        config.model.latent_dim, seed,
+        config.model.latent_dim, seed, batch_type=NoiseBatch,
     )
     return next(iter(dataset))
 

@@ -45,21 +45,6 @@ class DataConfig:
     on_bad_image: str = "error"
     # Use only the first N examples (0 = all): quick experiments and tests.
     limit: int = 0
-    # CycleGAN domains. Labelled data (fashion_mnist, ...): a class index or name per
-    # domain. Image folders: subfolders, default "<split>A" and "<split>B" (trainA/trainB).
-    # TFDS cycle_gan/<name>: its splits, default "<split>A" and "<split>B".
-    domain_a: str = ""
-    domain_b: str = ""
-    # pix2pix pairs: "edges" (input = edge map of the target, computed in the pipeline),
-    # "side_by_side" (each image file is input|target), or "folders" (<split>A/ and
-    # <split>B/ with matching file names).
-    pairs: str = "edges"
-    # Super-resolution: the generator's inputs are the images downsampled by this factor.
-    scale: int = 4
-    # Inpainting: the side of the square hole, as a fraction of the image side.
-    mask_fraction: float = 0.5
-    # Anomaly detection: this class (index or name) is the anomaly, left out of training.
-    anomaly_class: str = ""
     # Sequences: name = "sines" (TimeGAN's sine waves) or "csv" (rows of numbers in `file`,
     # cut into overlapping windows of sequence_length rows).
     file: str = ""
@@ -69,12 +54,18 @@ class DataConfig:
 
 @dataclasses.dataclass
 class ModelConfig:
-    # The GAN family: "gan" (unconditional), "cgan" (class-conditional), "infogan",
-    # "pix2pix" (paired image-to-image) or "cyclegan" (unpaired image-to-image); or an
-    # application: "srgan" (super-resolution), "inpainting", "dann" / "adda" (domain
-    # adaptation), "anomaly" (EGBAD anomaly detection), "sequence" (recurrent GAN).
+    # The GAN family: a module of tfgan_app/gans/ declares it ("gan", "cgan", "infogan",
+    # "pix2pix", "cyclegan", "srgan", "inpainting", "dann", "adda", "anomaly", "sequence",
+    # "template"); its own settings are the pipeline's [<family>] section.
     family: str = "gan"
     architecture: str = "dcgan"  # "dcgan" or "mlp" (gan, cgan, infogan)
+    # Your own networks instead of `architecture` (gan, cgan, infogan): "package.module:function".
+    # The generator function is called with latent_dim, data_shape, num_classes and code_dim
+    # (keywords) and returns a keras.Model taking the noise first (then the label or code);
+    # the discriminator function with data_shape, num_classes and code_dim, returning a
+    # keras.Model of one logit per example (a tensor, or a dict with "logit").
+    generator: str = ""
+    discriminator: str = ""
     latent_dim: int = 100
     # DCGAN: filters of the generator's last hidden layer / the discriminator's first layer;
     # each resolution step halves/doubles it.
@@ -92,18 +83,6 @@ class ModelConfig:
     batch_norm_momentum: float = 0.9
     # PacGAN (Lin et al. 2018): D judges `packing` samples at once (1 = off).
     packing: int = 1
-    # InfoGAN latent codes: one categorical code of this many values, and continuous codes.
-    categorical_code: int = 10
-    continuous_codes: int = 2
-    # Image-to-image: CycleGAN's residual blocks, pix2pix's U-Net depth (capped by the image
-    # size), the PatchGAN's stride-2 layers (3 = the 70x70 PatchGAN at 256 pixels).
-    residual_blocks: int = 9
-    unet_depth: int = 8
-    patch_layers: int = 3
-    # Sequence GAN: recurrent cell ("gru" or "lstm"), its units and stacked layers.
-    cell: str = "gru"
-    recurrent_units: int = 24
-    recurrent_layers: int = 3
 
 
 @dataclasses.dataclass
@@ -120,23 +99,6 @@ class LossConfig:
     r1_weight: float = 0.0
     # Feature matching (Salimans et al. 2016) added to G's loss with this weight; 0 = off.
     feature_matching_weight: float = 0.0
-    # InfoGAN's lambda for the information loss.
-    information_weight: float = 1.0
-    # pix2pix's lambda for the L1 loss (Isola et al. use 100).
-    l1_weight: float = 100.0
-    # CycleGAN's lambda for cycle consistency (10) and the identity loss as a fraction of it (0.5).
-    cycle_weight: float = 10.0
-    identity_weight: float = 0.5
-    # SRGAN / context encoder: weight of the adversarial term beside the content loss
-    # (both papers use 1e-3), and of the perceptual loss on classifier features.
-    adversarial_weight: float = 1e-3
-    perceptual_weight: float = 0.0
-    # Domain classifier folder for the perceptual features; empty: the cache for data.name.
-    perceptual_classifier: str = ""
-    # DANN's lambda: the domain loss weight reached by Ganin et al.'s schedule (0: source only).
-    adaptation_weight: float = 1.0
-    # EGBAD's anomaly score: alpha * reconstruction + (1 - alpha) * D-feature distance.
-    anomaly_weight: float = 0.9
 
 
 @dataclasses.dataclass
@@ -153,10 +115,6 @@ class OptimizerConfig:
 class OptimizersConfig:
     generator: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
     discriminator: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
-    # ADDA's source phase (encoder + classifier on the source labels).
-    classifier: OptimizerConfig = dataclasses.field(
-        default_factory=lambda: OptimizerConfig(learning_rate=1e-3, beta_1=0.9)
-    )
 
 
 @dataclasses.dataclass
@@ -185,8 +143,6 @@ class TrainConfig:
     # run's progress p, as DANN does.
     learning_rate_decay: str = "none"
     decay_start: float = 0.5
-    # CycleGAN's history of generated images shown to the discriminators (0 = off).
-    image_pool: int = 50
     # Lean step (needs discriminator_steps = 1): G's update reuses the D update's noise and
     # generated batch instead of drawing fresh noise as Algorithm 1 does.
     reuse_fakes: bool = False
@@ -199,8 +155,6 @@ class TrainConfig:
     # "auto": mixed_bfloat16 where the hardware computes bfloat16 natively, else float32
     # (the run's config.json records which).
     precision: str = "float32"
-    # ADDA: steps of source-only classifier training before the adversarial phase.
-    pretrain_steps: int = 0
     # Training steps per call of the compiled step function (Keras' steps_per_execution):
     # less Python and dispatch per step. Callbacks (logs, checkpoints, samples) then run
     # after every N steps, at the first call past each multiple of their interval. Single
@@ -256,9 +210,50 @@ class Config:
     export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
     # Set by the loader: where the pipeline came from. Not a user key.
     pipeline: str = ""
+    # Set by the loader: the family's own section (its dataclass, see gans.registry),
+    # written as [<model.family>] in pipeline files and config.json. Not a user key.
+    family_settings: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        settings = values.pop("family_settings")
+        values = {key: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value for key, value in values.items()}
+        if settings is not None:
+            values[self.model.family] = dataclasses.asdict(settings)
+        return values
+
+
+_LOADER_FIELDS = ("pipeline", "family_settings")  # set by the loader, never by a user
+
+
+def _family_sections() -> dict[str, type]:
+    """Each family's name -> the dataclass of its own section."""
+    from tfgan_app.gans.registry import families
+
+    return {name: family.settings for name, family in families().items()}
+
+
+def resolve_family_settings(config: Config) -> Any:
+    """The config's family section, made with its defaults when it is missing or belongs
+    to another family (a Config built in code, or whose model.family was changed)."""
+    sections = _family_sections()
+    family = config.model.family
+    if family not in sections:
+        raise ConfigError(f"model.family = {family!r}; choose one of {sorted(sections)}")
+    if type(config.family_settings) is not sections[family]:
+        config.family_settings = sections[family]()
+    return config.family_settings
+
+
+def _moved_key_hint(path: str) -> str:
+    """For a key that left a shared section for a family's: where it lives now."""
+    leaf = path.rsplit(".", 1)[-1]
+    homes = [name for name, settings in _family_sections().items()
+             if leaf in {field.name for field in dataclasses.fields(settings)}]
+    if not homes:
+        return ""
+    sections = ", ".join(f"[{name}] {leaf}" for name in homes)
+    return f"; it moved to the family's own section: {sections} (e.g. --set {homes[0]}.{leaf}=...)"
 
 
 def _coerce(value: Any, expected: type, key: str, origin: str) -> Any:
@@ -277,12 +272,13 @@ def _coerce(value: Any, expected: type, key: str, origin: str) -> Any:
 def _merge(target: Any, values: dict[str, Any], prefix: str, origin: str) -> None:
     """Write `values` into the dataclass `target` in place, checking every key and type."""
     hints = typing.get_type_hints(type(target))
-    fields = {f.name for f in dataclasses.fields(target) if f.name != "pipeline"}
+    fields = {f.name for f in dataclasses.fields(target) if f.name not in _LOADER_FIELDS}
     for key, value in values.items():
         path = f"{prefix}{key}"
         if key not in fields:
             raise ConfigError(
-                f"{origin}: unknown key '{path}'; known keys here: {', '.join(sorted(fields))}"
+                f"{origin}: unknown key '{path}'{_moved_key_hint(path) if prefix else ''}; "
+                f"known keys here: {', '.join(sorted(fields))}"
             )
         expected = hints[key]
         if dataclasses.is_dataclass(expected):
@@ -297,12 +293,16 @@ def _field_type(path: str) -> type:
     """The declared type of a dotted key, or ConfigError if the path names nothing."""
     node: Any = Config
     parts = path.split(".")
+    sections = _family_sections()
+    if len(parts) > 1 and parts[0] in sections:
+        node, parts = sections[parts[0]], parts[1:]
     for depth, part in enumerate(parts):
         hints = typing.get_type_hints(node) if dataclasses.is_dataclass(node) else {}
-        if part not in hints or part == "pipeline":
-            known = ", ".join(sorted(k for k in hints if k != "pipeline"))
-            where = ".".join(parts[:depth]) or "top level"
-            raise ConfigError(f"--set {path}: unknown key '{part}' in {where}; known: {known}")
+        if part not in hints or part in _LOADER_FIELDS:
+            known = ", ".join(sorted(k for k in hints if k not in _LOADER_FIELDS))
+            where = ".".join(path.split(".")[: len(path.split(".")) - len(parts) + depth]) or "top level"
+            hint = _moved_key_hint(path) if depth else ""
+            raise ConfigError(f"--set {path}: unknown key '{part}' in {where}{hint}; known: {known}")
         node = hints[part]
     if dataclasses.is_dataclass(node):
         raise ConfigError(f"--set {path}: '{path}' is a section; set one of its keys")
@@ -370,26 +370,39 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
     config = Config()
     # A run's saved config.json names the pipeline file it was resolved from: keep that.
     origin = values.pop("pipeline", "") or str(path)
-    _merge(config, values, "", str(path))
+    # Family sections are merged once the family is known (a --set may change it).
+    sections = _family_sections()
+    family_values: list[tuple[str, dict, str]] = []
+
+    def merge(values: dict, where: str) -> None:
+        for name in [key for key in values if key in sections]:
+            section = values.pop(name)
+            if not isinstance(section, dict):
+                raise ConfigError(f"{where}: '{name}' is a section (the settings of model.family '{name}'), got {section!r}")
+            family_values.append((name, section, where))
+        _merge(config, values, "", where)
+
+    merge(values, str(path))
     for text in overrides:
-        _merge(config, parse_override(text), "", f"--set {text}")
+        merge(parse_override(text), f"--set {text}")
+    family = config.model.family
+    resolve_family_settings(config)
+    for name, section, where in family_values:
+        if name != family and section:
+            raise ConfigError(
+                f"{where}: [{name}] holds the settings of model.family {name!r}, but this pipeline trains "
+                f"model.family {family!r}; remove the section or change model.family"
+            )
+        if name == family:
+            _merge(config.family_settings, section, f"{name}.", where)
     config.pipeline = origin
     validate(config)
     return config
 
 
-FAMILIES = (
-    "gan", "cgan", "infogan", "pix2pix", "cyclegan",
-    "srgan", "inpainting", "dann", "adda", "anomaly", "sequence",
-)
-NOISE_FAMILIES = ("gan", "cgan", "infogan")
-
 _CHOICES = {
-    "model.family": FAMILIES,
     "model.architecture": ("dcgan", "mlp"),
     "model.discriminator_norm": ("batch", "layer", "none"),
-    "model.cell": ("gru", "lstm"),
-    "data.pairs": ("edges", "side_by_side", "folders"),
     "train.learning_rate_decay": ("none", "linear", "annealed"),
     "train.precision": ("float32", "mixed_bfloat16", "mixed_float16", "auto"),
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
@@ -401,7 +414,6 @@ _CHOICES = {
     ),
     "optimizer.generator.name": ("adam", "rmsprop", "sgd"),
     "optimizer.discriminator.name": ("adam", "rmsprop", "sgd"),
-    "optimizer.classifier.name": ("adam", "rmsprop", "sgd"),
 }
 
 EXPORT_FORMATS = ("savedmodel", "onnx")
@@ -414,15 +426,12 @@ def export_formats(text: str) -> tuple[str, ...]:
 _POSITIVE = (
     "train.batch_size", "train.discriminator_steps", "train.log_every",
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
-    "sampling.num_samples", "model.latent_dim", "model.packing", "model.residual_blocks",
-    "model.unet_depth", "model.patch_layers", "model.recurrent_units", "model.recurrent_layers",
+    "sampling.num_samples", "model.latent_dim", "model.packing",
     "data.sequence_length", "data.sequence_features", "train.steps_per_execution",
 )
 _NOT_NEGATIVE = (
-    "loss.r1_weight", "loss.feature_matching_weight", "loss.information_weight", "loss.l1_weight",
-    "loss.cycle_weight", "loss.identity_weight", "train.unrolled_steps", "train.image_pool",
-    "model.continuous_codes", "loss.gradient_penalty_weight", "loss.weight_clip",
-    "loss.adversarial_weight", "loss.perceptual_weight", "loss.adaptation_weight", "train.pretrain_steps",
+    "loss.r1_weight", "loss.feature_matching_weight", "train.unrolled_steps",
+    "loss.gradient_penalty_weight", "loss.weight_clip",
 )
 
 
@@ -467,7 +476,25 @@ def validate(config: Config) -> None:
         parse_augmentations(config.train.augment)
     except ValueError as error:
         raise ConfigError(f"train.augment = {config.train.augment!r}: {error}") from None
+    for which in ("generator", "discriminator"):
+        optimizer = getattr(config.optimizer, which)
+        if optimizer.learning_rate <= 0:
+            raise ConfigError(f"optimizer.{which}.learning_rate must be > 0, got {optimizer.learning_rate}")
     _validate_family(config)
+
+
+def _validate_section(section: Any, prefix: str) -> None:
+    """The ranges and choices a family section declares in its fields' metadata
+    (``{"min": 0}``, ``{"choices": (...)}``), nested sections included."""
+    for field in dataclasses.fields(section):
+        value, path = getattr(section, field.name), f"{prefix}{field.name}"
+        if dataclasses.is_dataclass(value):
+            _validate_section(value, f"{path}.")
+            continue
+        if "choices" in field.metadata and value not in field.metadata["choices"]:
+            raise ConfigError(f"{path} = {value!r}; choose one of {list(field.metadata['choices'])}")
+        if "min" in field.metadata and value < field.metadata["min"]:
+            raise ConfigError(f"{path} must be >= {field.metadata['min']}, got {value}")
 
 
 AUGMENTATIONS = ("color", "translation", "cutout")
@@ -483,67 +510,30 @@ def parse_augmentations(text: str) -> tuple[str, ...]:
 
 
 def _validate_family(config: Config) -> None:
-    """Switches that do not combine with the chosen family, refused before any work."""
-    family, model, train = config.model.family, config.model, config.train
-    if config.train.batch_size % model.packing:
-        raise ConfigError(f"train.batch_size {train.batch_size} is not a multiple of model.packing {model.packing}")
-    if family == "cgan" and model.packing > 1:
-        raise ConfigError("model.packing mixes examples of different labels: not available for family 'cgan'")
-    if family == "infogan" and model.categorical_code < 2:
-        raise ConfigError(f"model.categorical_code must be >= 2 for InfoGAN, got {model.categorical_code}")
-    if family == "sequence":
-        used = [name for name, on in (
-            ("train.augment", train.augment), ("model.packing", model.packing > 1),
-            ("train.unrolled_steps", train.unrolled_steps),
-        ) if on]
-        if used:
-            raise ConfigError(f"{', '.join(used)}: not available for sequences (model.family 'sequence')")
-    elif family not in NOISE_FAMILIES:
-        used = [
-            name for name, on in (
-                ("train.ema_decay", train.ema_decay), ("train.augment", train.augment),
-                ("train.unrolled_steps", train.unrolled_steps), ("model.packing", model.packing > 1),
-                ("train.reuse_fakes", train.reuse_fakes),
-                ("train.joint_discriminator_pass", train.joint_discriminator_pass),
-                ("evaluation.every", config.evaluation.every),
-                ("loss.feature_matching_weight", config.loss.feature_matching_weight),
-                ("loss.r1_weight", config.loss.r1_weight),
-                ("loss.gradient_penalty_weight", config.loss.gradient_penalty_weight),
-            ) if on
-        ]
-        if used:
-            raise ConfigError(
-                f"{', '.join(used)}: available for the noise-to-image families {list(NOISE_FAMILIES)}, "
-                f"not for model.family = {family!r}"
-            )
-    if family == "srgan" and config.data.scale not in (2, 4, 8):
-        raise ConfigError(f"data.scale must be 2, 4 or 8 for super-resolution, got {config.data.scale}")
-    if family == "inpainting" and not 0.0 < config.data.mask_fraction < 1.0:
-        raise ConfigError(f"data.mask_fraction must be in (0, 1), got {config.data.mask_fraction}")
-    if family == "anomaly" and not config.data.anomaly_class:
-        raise ConfigError("model.family 'anomaly' needs data.anomaly_class: the class left out of training")
-    if not 0.0 <= config.loss.anomaly_weight <= 1.0:
-        raise ConfigError(f"loss.anomaly_weight must be in [0, 1], got {config.loss.anomaly_weight}")
-    if family == "adda" and train.pretrain_steps < 1:
-        raise ConfigError("ADDA needs train.pretrain_steps >= 1: source training comes before adaptation")
-    if (family == "sequence") != (config.data.name in ("sines", "csv")):
+    """The family's section, the shared switches it does not honour, and its own checks
+    (``Family.validate``); then checks that hold for every family."""
+    from tfgan_app.gans.registry import SWITCHES, get_family
+
+    resolve_family_settings(config)
+    family, model, train = get_family(config.model.family), config.model, config.train
+    _validate_section(config.family_settings, f"{family.name}.")
+    used = [key for key, is_on in SWITCHES.items() if is_on(config) and key not in family.switches]
+    if used:
+        honoured = ", ".join(sorted(family.switches)) or "none of them"
         raise ConfigError(
-            f"data.name {config.data.name!r} with model.family {family!r}: the sequence family trains on "
-            "data.name 'sines' or 'csv', and those sources are sequences"
+            f"{', '.join(used)}: not available for model.family {family.name!r} (it honours {honoured})"
         )
+    if train.batch_size % model.packing:
+        raise ConfigError(f"train.batch_size {train.batch_size} is not a multiple of model.packing {model.packing}")
     if train.reuse_fakes and train.discriminator_steps != 1:
         raise ConfigError("train.reuse_fakes needs train.discriminator_steps = 1")
-    if family == "cyclegan" and train.discriminator_steps != 1:
-        raise ConfigError("CycleGAN updates each discriminator once per step: train.discriminator_steps must be 1")
-    if config.loss.gradient_penalty_weight and model.discriminator_norm == "batch" and not model.spectral_norm \
-            and model.architecture == "dcgan":
+    if family.data.sequences != (config.data.name in ("sines", "csv")):
         raise ConfigError(
-            "loss.gradient_penalty_weight with model.discriminator_norm = 'batch': the penalty is per example "
-            "and batch norm mixes examples; use discriminator_norm 'layer' or 'none' (Gulrajani et al. 2017, sec. 4)"
+            f"data.name {config.data.name!r} with model.family {family.name!r}: the sequence family trains on "
+            "data.name 'sines' or 'csv', and those sources are sequences"
         )
-    if train.unrolled_steps and model.architecture != "mlp":
-        raise ConfigError("train.unrolled_steps is implemented for the mlp architecture (second-order "
-                          "gradients through batch norm are not supported)")
+    if family.validate is not None:
+        family.validate(config)
 
 
 def save_config(config: Config, path: Path) -> None:

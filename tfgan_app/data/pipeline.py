@@ -1,6 +1,7 @@
 """``tf.data`` input pipelines for GAN training.
 
-A training batch is a dict:
+The pipeline makes the streams below; a family's typed batch (its model's ``batch_type``, a
+NamedTuple) takes the fields it names, checked once when the dataset is made:
 - ``real``: [batch, discriminator_steps, *element_shape] float32, images scaled to [-1, 1];
   slice ``i`` of axis 1 is the real minibatch of the i-th discriminator update, so each of
   the k updates of Algorithm 1 sees fresh data;
@@ -10,11 +11,12 @@ A training batch is a dict:
   ``mask``);
 - ``real_b``: like ``real``, CycleGAN's second domain, drawn independently of ``real``;
 - ``z_discriminator``: [batch, discriminator_steps, noise_dim] and ``z_generator``:
-  [batch, noise_dim], the noise of Algorithm 1 (noise_dim: what the model asks for);
+  [batch, noise_dim], the noise of Algorithm 1 (noise_dim: what the model asks for; none
+  when it is 0);
 - ``epsilon``: [batch, discriminator_steps] uniform in [0, 1), the interpolation factors of a
   gradient penalty (Gulrajani et al. 2017), drawn here so that a step has no hidden RNG;
 - ``augment``: [batch, discriminator_steps + 1, 2, 8] uniforms for differentiable
-  augmentation (real and fake, per D step and the G step), when it is on.
+  augmentation (real and fake, per D step and the G step).
 
 Everything, data order and noise, is a pure function of (seed, step): a run resumed at step
 s sees exactly the batches an uninterrupted run sees from step s on, and a distribution
@@ -136,34 +138,42 @@ def make_train_dataset(
     noise_dim: int,
     seed: int,
     start_step: int = 0,
-    augment: bool = False,
+    batch_type: type | None = None,
 ) -> tf.data.Dataset:
-    """An infinite dataset of training batches (see the module docstring), from ``start_step``."""
+    """An infinite dataset of training batches (see the module docstring), from
+    ``start_step``: instances of ``batch_type`` (a NamedTuple), or dicts of every stream
+    when it is None."""
     make = _sampled_batches if source.sampler is not None else _finite_batches
     batches = make(source, batch_size, discriminator_steps, seed, start_step)
+    wanted = None if batch_type is None else set(batch_type._fields)
 
-    def add_noise(step, batch):
+    def add_streams(step, batch):
         noise_seed = stream_seed(seed, _NOISE, step)
-        noise = tf.random.stateless_normal([batch_size, discriminator_steps + 1, noise_dim], noise_seed)
-        epsilon = tf.random.stateless_uniform(
+        batch = dict(batch)
+        if noise_dim:
+            noise = tf.random.stateless_normal([batch_size, discriminator_steps + 1, noise_dim], noise_seed)
+            batch.update(z_discriminator=noise[:, :discriminator_steps], z_generator=noise[:, discriminator_steps])
+        batch["epsilon"] = tf.random.stateless_uniform(
             [batch_size, discriminator_steps], tf.random.experimental.stateless_fold_in(noise_seed, 1)
         )
-        batch = {
-            **batch,
-            "z_discriminator": noise[:, :discriminator_steps],
-            "z_generator": noise[:, discriminator_steps],
-            "epsilon": epsilon,
-        }
         batch = derive_inputs(batch, source, stream_seed(seed, _DERIVED, step))
-        if augment:
+        if wanted is None or "augment" in wanted:
             batch["augment"] = tf.random.stateless_uniform(
                 [batch_size, discriminator_steps + 1, 2, AUGMENT_UNIFORMS],
                 tf.random.experimental.stateless_fold_in(noise_seed, 2),
             )
-        return batch
+        if batch_type is None:
+            return batch
+        missing = wanted - set(batch)
+        if missing:
+            raise DataError(
+                f"the model's batch ({batch_type.__name__}) needs {sorted(missing)}, which {source.description} "
+                f"does not provide (it provides {sorted(batch)}); check that the data suits model.family"
+            )
+        return batch_type(**{name: batch[name] for name in batch_type._fields})
 
     return (
         batches.enumerate(start=start_step)
-        .map(add_noise, num_parallel_calls=tf.data.AUTOTUNE)
+        .map(add_streams, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.config import DataConfig
+from tfgan_app.config import Config, DataConfig
 from tfgan_app.data.folder import (
     folder_files, load_image_folder, load_images, load_paired_folders,
 )
@@ -33,6 +33,7 @@ FASHION_MNIST_CLASSES = [
 # Datasets whose TFDS files are the same IDX files the Debian/Yann LeCun archives ship.
 IDX_DATASETS = {"fashion_mnist": FASHION_MNIST_CLASSES, "mnist": [str(d) for d in range(10)]}
 LOCAL_SOURCES = ("image_folder", *TOY_DISTRIBUTIONS)
+SEQUENCE_SOURCES = ("sines", "csv")
 
 
 class DataError(ValueError):
@@ -132,60 +133,48 @@ def _known_tfds_names() -> list[str]:
     return tfds.list_builders(with_community_datasets=False)
 
 
-def load_source(config: DataConfig, family: str = "gan") -> Source:
-    """The data a pipeline's family trains on: one set of examples (with labels for the
-    conditional GAN), input/target pairs for pix2pix, or two unpaired domains for CycleGAN."""
-    if family == "cyclegan":
-        return _load_unpaired(config)
-    if family == "pix2pix":
-        return _load_paired(config)
-    if family == "sequence":
-        return _load_sequences(config)
-    source = _load_single(config)
-    if family in ("cgan", "dann", "adda") and (source.labels is None or len(source.class_names) < 2):
+def load_source(config: Config | DataConfig) -> Source:
+    """The data a pipeline trains on: what its family declares it needs
+    (``Family.data``: a loader, labels, images, the family's own preparation), checked.
+    A ``DataConfig`` alone loads one set of examples."""
+    if isinstance(config, DataConfig):
+        return load_single(config)
+    from tfgan_app.config import resolve_family_settings
+    from tfgan_app.gans.registry import get_family
+
+    family = get_family(config.model.family)
+    settings = resolve_family_settings(config)
+    needs = family.data
+    source = needs.load(config.data, settings) if needs.load is not None else load_single(config.data)
+    if needs.labels and (source.labels is None or len(source.class_names) < 2):
         raise DataError(
-            f"model.family {family!r} needs labelled data with at least 2 classes; {source.description} "
+            f"model.family {family.name!r} needs labelled data with at least 2 classes; {source.description} "
             "has none (image folders get labels from class subfolders)"
         )
-    if family in ("srgan", "inpainting", "dann", "adda", "anomaly") and source.images is None:
-        raise DataError(f"model.family {family!r} needs images, not {source.description}")
-    if family == "srgan":
-        if source.element_shape[0] % config.scale or source.element_shape[1] % config.scale:
-            raise DataError(
-                f"{source.description}: images of {source.element_shape[:2]} do not divide by data.scale "
-                f"{config.scale}; set data.image_size to a multiple of it"
-            )
-        source.derive = make_deriver("super_resolution", scale=config.scale)
-    elif family == "inpainting":
-        source.derive = make_deriver("inpainting", mask_fraction=config.mask_fraction)
-    elif family in ("dann", "adda"):
-        # The target domain is made from the same images in their own order; its labels are
-        # never put in a batch (they serve only the evaluation).
-        source.images_b = source.images
-        source.derive = make_deriver("domain_shift")
-        source.element_shape = (*source.element_shape[:2], 3)
-        source.description += ", target domain = the same images blended with colour backgrounds (MNIST-M style)"
-    elif family == "anomaly":
-        source = _leave_out_anomaly(source, config)
-    if family in ("srgan", "inpainting"):
-        source.labels = None
-    return source
+    if needs.images and source.images is None:
+        raise DataError(f"model.family {family.name!r} needs images, not {source.description}")
+    return needs.prepare(source, config) if needs.prepare is not None else source
 
 
-def _leave_out_anomaly(source: Source, config: DataConfig) -> Source:
-    """Anomaly detection trains on normal data only: every class but data.anomaly_class."""
+def leave_out_class(source: Source, spec: str, key: str) -> Source:
+    """Every class but ``spec`` (an index or a name; ``key`` names the setting in errors):
+    anomaly detection trains on normal data only."""
     if source.labels is None:
-        raise DataError(f"data.anomaly_class needs labelled data to leave a class out; {source.description} has no labels")
-    anomaly = _class_index(config.anomaly_class, source.class_names, "data.anomaly_class", source.description)
+        raise DataError(f"{key} needs labelled data to leave a class out; {source.description} has no labels")
+    anomaly = _class_index(spec, source.class_names, key, source.description)
     normal = source.labels != anomaly
     source.images, source.labels = source.images[normal], None
     source.description += f", class {source.class_names[anomaly]!r} left out (the anomaly)"
     return source
 
 
-def _load_sequences(config: DataConfig) -> Source:
+def load_sequences(config: DataConfig) -> Source:
     """Sequences in [0, 1]: TimeGAN's sine waves (sampled forever) or windows of a CSV file."""
     length = config.sequence_length
+    if config.name not in SEQUENCE_SOURCES:
+        raise DataError(
+            f"data.name {config.name!r}: the sequence family trains on data.name 'sines' or 'csv' (sequences)"
+        )
     if config.name == "sines":
         features = config.sequence_features
         return Source(
@@ -205,13 +194,15 @@ def _load_sequences(config: DataConfig) -> Source:
     return Source(description, windows.shape[1:], windows)
 
 
-def _load_single(config: DataConfig) -> Source:
+def load_single(config: DataConfig) -> Source:
     """Load the data a config names, preferring what is already on this machine.
 
     Order for TFDS names: a prepared TFDS copy in ``data_dir``; for fashion_mnist / mnist,
     IDX files in ``idx_dir``; a TFDS download only when ``allow_download`` is true.
     """
     name = config.name
+    if name in SEQUENCE_SOURCES:
+        raise DataError(f"data.name {name!r} is a source of sequences: train it with model.family 'sequence'")
     if name in TOY_DISTRIBUTIONS:
         toy = TOY_DISTRIBUTIONS[name]
         return Source(f"toy distribution {name}", (toy.dim,), sampler=toy.sample)
@@ -262,18 +253,18 @@ def _class_index(spec: str, class_names: list[str], key: str, description: str) 
     raise DataError(f"{key} = {spec!r} is not a class of {description}; choose an index or a name: {choices}")
 
 
-def _load_unpaired(config: DataConfig) -> Source:
+def load_unpaired(config: DataConfig, domain_a: str = "", domain_b: str = "") -> Source:
     """CycleGAN's two domains: folders (``<split>A``/``<split>B``), TFDS cycle_gan splits, or
     two classes of a labelled dataset (the offline demo: two Fashion-MNIST classes)."""
-    name_a, name_b = config.domain_a or f"{config.split}A", config.domain_b or f"{config.split}B"
+    name_a, name_b = domain_a or f"{config.split}A", domain_b or f"{config.split}B"
     if config.name == "image_folder":
         root = Path(config.folder)
         domains = []
-        for key, name in (("data.domain_a", name_a), ("data.domain_b", name_b)):
+        for key, name in (("cyclegan.domain_a", name_a), ("cyclegan.domain_b", name_b)):
             if not (root / name).is_dir():
                 raise DataError(
                     f"CycleGAN domain folder {root / name} is missing ({key}); an unpaired image "
-                    f"folder holds {config.split}A/ and {config.split}B/ (set data.domain_a/domain_b for other names)"
+                    f"folder holds {config.split}A/ and {config.split}B/ (set cyclegan.domain_a/domain_b for other names)"
                 )
             files = folder_files(root / name, config.image_size, config.channels or 3, config.limit)
             domains.append(load_images(files, config.image_size, config.channels or 3, config.on_bad_image)[0])
@@ -290,16 +281,16 @@ def _load_unpaired(config: DataConfig) -> Source:
         images_b = _load_tfds(dataclasses.replace(config, split=name_b), data_dir).images
         description = f"TFDS {config.name} splits {name_a!r} and {name_b!r}"
     else:
-        source = _load_single(dataclasses.replace(config, limit=0))
-        if source.labels is None or not (config.domain_a and config.domain_b):
+        source = load_single(dataclasses.replace(config, limit=0))
+        if source.labels is None or not (domain_a and domain_b):
             raise DataError(
-                f"CycleGAN on {source.description} needs data.domain_a and data.domain_b: two of its classes "
+                f"CycleGAN on {source.description} needs cyclegan.domain_a and cyclegan.domain_b: two of its classes "
                 f"({', '.join(source.class_names) or 'it has no labels'})"
             )
-        index_a = _class_index(config.domain_a, source.class_names, "data.domain_a", source.description)
-        index_b = _class_index(config.domain_b, source.class_names, "data.domain_b", source.description)
+        index_a = _class_index(domain_a, source.class_names, "cyclegan.domain_a", source.description)
+        index_b = _class_index(domain_b, source.class_names, "cyclegan.domain_b", source.description)
         if index_a == index_b:
-            raise DataError(f"data.domain_a and data.domain_b are the same class ({source.class_names[index_a]})")
+            raise DataError(f"cyclegan.domain_a and cyclegan.domain_b are the same class ({source.class_names[index_a]})")
         images_a = source.images[source.labels == index_a][: config.limit or None]
         images_b = source.images[source.labels == index_b][: config.limit or None]
         description = (
@@ -312,20 +303,20 @@ def _load_unpaired(config: DataConfig) -> Source:
     return Source(description, tuple(images_a.shape[1:]), images_a, images_b=images_b)
 
 
-def _load_paired(config: DataConfig) -> Source:
+def load_paired(config: DataConfig, pairs: str = "edges") -> Source:
     """pix2pix pairs: edge maps of any image source, or a folder of pairs."""
-    if config.pairs == "edges":
-        source = _load_single(config)
+    if pairs == "edges":
+        source = load_single(config)
         if source.sampler is not None:
-            raise DataError(f"data.pairs = 'edges' needs images, not {source.description}")
+            raise DataError(f"pix2pix.pairs = 'edges' needs images, not {source.description}")
         source.labels, source.class_names = None, []
         source.derive = make_deriver("edges")
         source.description += ", inputs = their edge maps"
         return source
     if config.name != "image_folder":
-        raise DataError(f"data.pairs = {config.pairs!r} reads image folders: set data.name = 'image_folder'")
+        raise DataError(f"pix2pix.pairs = {pairs!r} reads image folders: set data.name = 'image_folder'")
     root, channels = Path(config.folder), config.channels or 3
-    if config.pairs == "folders":
+    if pairs == "folders":
         inputs, targets = load_paired_folders(
             root / f"{config.split}A", root / f"{config.split}B", config.image_size, channels,
             config.on_bad_image, config.limit,

@@ -47,18 +47,16 @@ def output_name(network) -> str:
     return "images" if len(network.output_shape) == 4 else "samples"
 
 
-def describe_inputs(network, num_classes: int = 0, categorical_code: int = 0) -> list[dict]:
+def describe_inputs(network, details: dict[str, dict] | None = None) -> list[dict]:
     """The manifest's description of a network's inputs: name, dtype, shape without the
-    batch axis, and what a caller must know to fill them (classes, the code layout)."""
-    described = []
-    for tensor in network.inputs:
-        entry = {"name": tensor.name, "dtype": str(tensor.dtype), "shape": [int(d) for d in tensor.shape[1:]]}
-        if tensor.name == "label":
-            entry["classes"] = num_classes
-        if tensor.name == "code":
-            entry["categorical"] = categorical_code
-        described.append(entry)
-    return described
+    batch axis, and what a caller must know to fill them (``details`` per input name, from
+    the family model's ``input_details``: the classes of a label, the code layout)."""
+    details = details or {}
+    return [
+        {"name": tensor.name, "dtype": str(tensor.dtype), "shape": [int(d) for d in tensor.shape[1:]],
+         **details.get(tensor.name, {})}
+        for tensor in network.inputs
+    ]
 
 
 def random_inputs(

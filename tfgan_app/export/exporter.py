@@ -144,11 +144,30 @@ def export_run(
     """Export the run's deployable networks (its latest or best checkpoint) to
     ``out/name/version`` and verify every artifact. One network for most families; CycleGAN
     has two, exported as ``name_a2b`` and ``name_b2a``."""
+    model, config, step, info = load_run_model(Path(run_dir), checkpoint)
+    source = {
+        "source_run": str(Path(run_dir).resolve()), "step": step, "checkpoint": checkpoint,
+        "pipeline": config.pipeline, "family": config.model.family,
+        "class_names": info.get("class_names", []),
+    }
+    return export_model(model, Path(out), name or Path(config.pipeline).stem, version, formats, onnx_opset, tolerance, source)
+
+
+def export_model(
+    model,
+    out: Path,
+    name: str,
+    version: int | None = None,
+    formats: tuple[str, ...] = ("savedmodel", "onnx"),
+    onnx_opset: int = 17,
+    tolerance: float = 1e-4,
+    source: dict | None = None,
+) -> list[ExportResult]:
+    """Export a family model's deployable networks (``model.exports()``) to
+    ``out/<name>[_suffix]/<version>``, each verified; ``source`` goes into the manifests."""
     unknown = set(formats) - set(EXPORT_FORMATS)
     if unknown or not formats:
         raise ExportError(f"unknown export formats {sorted(unknown) or formats}; use {', '.join(EXPORT_FORMATS)}")
-    model, config, step, info = load_run_model(Path(run_dir), checkpoint)
-    name = name or Path(config.pipeline).stem
     if not name or "/" in name or name.startswith("."):
         raise ExportError(f"invalid model name {name!r}")
     networks = {f"{name}_{suffix}" if suffix else name: network for suffix, network in model.exports().items()}
@@ -163,19 +182,25 @@ def export_run(
                 f"{model_dir / str(number)} already exists; versions are never overwritten (omit --version for the next)"
             )
         targets[model_name] = number
-    source = {
-        "source_run": str(Path(run_dir).resolve()), "step": step, "checkpoint": checkpoint,
-        "pipeline": config.pipeline, "family": config.model.family,
-        "class_names": info.get("class_names", []),
-    }
-    categorical = config.model.categorical_code if config.model.family == "infogan" else 0
+    details = model.input_details()
     return [
         _export_network(
             network, Path(out), model_name, targets[model_name], formats, onnx_opset, tolerance,
-            {**source, "inputs": artifacts.describe_inputs(network, info.get("num_classes", 0), categorical)},
+            {**(source or {}), "inputs": artifacts.describe_inputs(network, details)},
         )
         for model_name, network in networks.items()
     ]
+
+
+def export_generator(
+    model, path: str | Path, version: int | None = None, formats: tuple[str, ...] = ("savedmodel", "onnx"),
+) -> list[ExportResult]:
+    """The Python API's export: a model trained with ``fit`` (``tfgan_app.GAN`` or any
+    family model) to ``path/<version>`` (``path`` is TF Serving's model_base_path), with the
+    same verification and manifest as a run's export."""
+    path = Path(path)
+    source = {"source_run": None, "step": int(model.step.numpy()), "family": type(model).__name__, "class_names": []}
+    return export_model(model, path.parent, path.name, version, formats, source=source)
 
 
 def _export_network(

@@ -14,17 +14,35 @@ combines the reconstruction error L_G and the distance L_D of D's features betwe
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.base import AdversarialModel, apply_gradients, readout
-from tfgan_app.gans.gan import _run_without_state_updates
+from tfgan_app.config import ConfigError
+from tfgan_app.gans.base import (
+    AdversarialModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
+)
+from tfgan_app.gans.gan import NoiseBatch
+from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
 from tfgan_app.networks.anomaly import anomaly_scorer
 
 
+@dataclasses.dataclass
+class AnomalySettings:
+    """``[anomaly]``"""
+
+    # This class (index or name) is the anomaly, left out of training (required).
+    anomaly_class: str = ""
+    # The score: alpha * reconstruction + (1 - alpha) * D-feature distance, alpha in [0, 1].
+    anomaly_weight: float = 0.9
+
+
 class EGBAD(AdversarialModel):
+    batch_type = NoiseBatch  # uses real[:, 0] and the noise
     def __init__(
         self, generator: keras.Model, encoder: keras.Model, discriminator: keras.Model, alpha: float = 0.9, **kwargs
     ):
@@ -53,43 +71,40 @@ class EGBAD(AdversarialModel):
     def exports(self) -> dict[str, keras.Model]:
         return {"": self.scorer}
 
-    def checkpoint_objects(self) -> dict:
-        return {
-            "generator": self.generator, "encoder": self.encoder, "discriminator": self.discriminator,
-            **super().checkpoint_objects(),
-        }
+    def networks(self) -> dict[str, keras.Model]:
+        return {"generator": self.generator, "encoder": self.encoder, "discriminator": self.discriminator}
 
     def score(self, images: tf.Tensor) -> tf.Tensor:
         return self.scorer(images, training=False)
 
-    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        real, z = batch["real"][:, 0], batch["z_discriminator"][:, 0]
+    def adversarial_step(self, batch: NoiseBatch) -> dict[str, Any]:
+        real, z = batch.real[:, 0], batch.z_discriminator[:, 0]
         # D: (x, E(x)) is "real", (G(z), z) is "fake".
-        encoded = tf.stop_gradient(_run_without_state_updates(self.encoder, real))
-        fake = tf.stop_gradient(_run_without_state_updates(self.generator, z))
+        encoded = tf.stop_gradient(run_without_state_updates(self.encoder, real))
+        fake = tf.stop_gradient(run_without_state_updates(self.generator, z))
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator([real, encoded], training=True)["logit"]
-            fake_logits = self.discriminator([fake, z], training=True)["logit"]
+            real_logits = logit_of(self.discriminator([real, encoded], training=True))
+            fake_logits = logit_of(self.discriminator([fake, z], training=True))
             d_loss = losses.discriminator_loss(real_logits, fake_logits)
-            scaled = self.discriminator_optimizer.scale_loss(tf.nn.compute_average_loss(d_loss))
-        apply_gradients(self.discriminator_optimizer, tape, scaled, self.discriminator.trainable_variables)
+            loss = global_mean(d_loss)
+        optimizer_step(self.discriminator_optimizer, tape, loss, self.discriminator.trainable_variables)
         # G and E: the same pairs with the labels swapped (the non-saturating form).
-        z = batch["z_generator"]
+        z = batch.z_generator
         with tf.GradientTape() as tape:
             encoded = self.encoder(real, training=True)
             fake = self.generator(z, training=True)
-            real_logits = _run_without_state_updates(self.discriminator, [real, encoded])["logit"]
-            fake_logits = _run_without_state_updates(self.discriminator, [fake, z])["logit"]
+            real_logits = logit_of(run_without_state_updates(self.discriminator, [real, encoded]))
+            fake_logits = logit_of(run_without_state_updates(self.discriminator, [fake, z]))
             g_loss = losses.discriminator_loss(fake_logits, real_logits)
-            scaled = self.generator_optimizer.scale_loss(tf.nn.compute_average_loss(g_loss))
-        apply_gradients(self.generator_optimizer, tape, scaled, self.generator_variables)
-        reconstruction = _run_without_state_updates(self.generator, encoded)
+            loss = global_mean(g_loss)
+        optimizer_step(self.generator_optimizer, tape, loss, self.generator_variables)
+        reconstruction = run_without_state_updates(self.generator, encoded)
         self.trackers["d_loss"].update_state(tf.reduce_mean(d_loss))
         self.trackers["g_loss"].update_state(tf.reduce_mean(g_loss))
         self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
         self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
         self.trackers["reconstruction"].update_state(tf.reduce_mean(losses.l1_loss(real, reconstruction)))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return {}
 
     def preview_inputs(self, count: int, seed: tf.Tensor, examples: dict | None = None) -> dict:
         return {"real": examples["real"][:count]}
@@ -99,3 +114,43 @@ class EGBAD(AdversarialModel):
         real = np.asarray(inputs["real"])
         reconstruction = self.generator(self.encoder(real, training=False), training=False).numpy()
         return np.stack([real, reconstruction], axis=1).reshape(-1, *real.shape[1:]), 8
+
+
+def build_anomaly(context: BuildContext) -> EGBAD:
+    """The DCGAN generator, an encoder and a joint discriminator."""
+    from tfgan_app.networks.anomaly import bigan_discriminator, bigan_encoder
+    from tfgan_app.networks.dcgan import dcgan_generator
+
+    model_cfg, shape = context.config.model, context.element_shape
+    generator = dcgan_generator(model_cfg.latent_dim, shape, model_cfg.generator_width, model_cfg.batch_norm_momentum)
+    encoder = bigan_encoder(shape, model_cfg.latent_dim, model_cfg.discriminator_width)
+    discriminator = bigan_discriminator(shape, model_cfg.latent_dim, model_cfg.discriminator_width)
+    model = EGBAD(generator, encoder, discriminator, context.settings.anomaly_weight)
+    model.compile(context.generator_optimizer, context.discriminator_optimizer, context.config.loss.name)
+    return model
+
+
+def _prepare(source, config):
+    from tfgan_app.data.sources import leave_out_class
+
+    return leave_out_class(source, config.family_settings.anomaly_class, "anomaly.anomaly_class")
+
+
+def _validate(config) -> None:
+    settings: AnomalySettings = config.family_settings
+    if not settings.anomaly_class:
+        raise ConfigError("model.family 'anomaly' needs anomaly.anomaly_class: the class left out of training")
+    if not 0.0 <= settings.anomaly_weight <= 1.0:
+        raise ConfigError(f"anomaly.anomaly_weight must be in [0, 1], got {settings.anomaly_weight}")
+
+
+FAMILIES = (
+    Family(
+        name="anomaly",
+        summary="EGBAD (Zenati et al. 2018): a BiGAN on normal data; exports an anomaly scorer",
+        build=build_anomaly,
+        settings=AnomalySettings,
+        data=DataNeeds(images=True, prepare=_prepare),
+        validate=_validate,
+    ),
+)

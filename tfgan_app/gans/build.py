@@ -1,4 +1,5 @@
-"""From a config to a compiled family model: networks, optimizers, losses, switches."""
+"""From a config to a compiled family model: the optimizers and the precision here, the rest
+from the family's own ``build`` (``gans.registry``)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,8 @@ from pathlib import Path
 
 import keras
 
-from tfgan_app.config import Config, OptimizerConfig, parse_augmentations
-from tfgan_app.gans.conditional import ConditionalGAN
-from tfgan_app.gans.cyclegan import CycleGAN
-from tfgan_app.gans.gan import GAN
-from tfgan_app.gans.infogan import InfoGAN
-from tfgan_app.gans.pix2pix import Pix2Pix
-from tfgan_app.networks import build_networks
-from tfgan_app.gans.domain_adaptation import ADDA, DANN
-from tfgan_app.gans.sequence import SequenceGAN
-from tfgan_app.networks.adaptation import domain_discriminator, feature_extractor, label_classifier
-from tfgan_app.networks.sequence import recurrent_discriminator, recurrent_generator
-from tfgan_app.gans.restoration import RestorationGAN, perceptual_features
-from tfgan_app.gans.anomaly import EGBAD
-from tfgan_app.networks.anomaly import bigan_discriminator, bigan_encoder
-from tfgan_app.networks.dcgan import dcgan_discriminator, dcgan_generator
-from tfgan_app.networks.restoration import inpainting_generator, srresnet_generator
-from tfgan_app.networks.translation import patchgan_discriminator, resnet_generator, unet_generator
+from tfgan_app.config import Config, OptimizerConfig, resolve_family_settings
+from tfgan_app.gans.registry import BuildContext, get_family
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -130,146 +116,12 @@ def build_model(
 
     ``total_steps`` matters only for a learning-rate decay schedule and DANN's schedule.
     """
-    model_cfg, loss, train = config.model, config.loss, config.train
-    family = model_cfg.family
     # Layers take the global policy when they are built; outputs that feed losses are
     # declared float32 in the builders.
-    keras.mixed_precision.set_global_policy(resolve_precision(train.precision))
+    keras.mixed_precision.set_global_policy(resolve_precision(config.train.precision))
     generator_optimizer, discriminator_optimizer = _optimizers(config, total_steps)
-    if family == "pix2pix":
-        model = Pix2Pix(
-            unet_generator(element_shape, element_shape[-1], model_cfg.generator_width, model_cfg.unet_depth),
-            patchgan_discriminator(element_shape, element_shape[-1], model_cfg.discriminator_width, model_cfg.patch_layers),
-            discriminator_steps=train.discriminator_steps,
-        )
-        model.compile(generator_optimizer, discriminator_optimizer, loss.name, l1_weight=loss.l1_weight)
-        return model
-    if family == "cyclegan":
-        def generator():
-            return resnet_generator(element_shape, None, model_cfg.generator_width, model_cfg.residual_blocks)
-
-        def discriminator():
-            return patchgan_discriminator(element_shape, 0, model_cfg.discriminator_width, model_cfg.patch_layers)
-
-        model = CycleGAN(generator(), generator(), discriminator(), discriminator(), pool_size=train.image_pool)
-        model.compile(
-            generator_optimizer, discriminator_optimizer, loss.name,
-            cycle_weight=loss.cycle_weight, identity_weight=loss.identity_weight,
-        )
-        return model
-
-    if family == "adda" and replicas > 1:
-        raise ValueError(
-            f"ADDA switches from its source phase to its adversarial phase inside the step (tf.cond "
-            f"around optimizer updates), which MirroredStrategy cannot run; train it on one device "
-            f"(--strategy one_device), not {replicas} replicas"
-        )
-    if family in APPLICATION_BUILDERS:
-        return APPLICATION_BUILDERS[family](
-            config, element_shape, num_classes, total_steps, generator_optimizer, discriminator_optimizer
-        )
-    if family == "cgan" and num_classes < 2:
-        raise ValueError(f"the conditional GAN needs labelled data with at least 2 classes, got {num_classes}")
-    code_dim = model_cfg.categorical_code + model_cfg.continuous_codes if family == "infogan" else 0
-    if family == "sequence":
-        length, features = element_shape
-        cell = (model_cfg.recurrent_units, model_cfg.recurrent_layers, model_cfg.cell)
-        generator = recurrent_generator(length, model_cfg.latent_dim, features, *cell)
-        discriminator = recurrent_discriminator(length, features, *cell, model_cfg.minibatch_stddev)
-    else:
-        generator, discriminator = build_networks(
-            model_cfg, element_shape, synchronized_batch_norm=replicas > 1,
-            num_classes=num_classes if family == "cgan" else 0, code_dim=code_dim,
-        )
-    switches = dict(
-        discriminator_steps=train.discriminator_steps, packing=model_cfg.packing, ema_decay=train.ema_decay,
-        augmentations=parse_augmentations(train.augment), unrolled_steps=train.unrolled_steps,
-        unrolled_learning_rate=train.unrolled_learning_rate, reuse_fakes=train.reuse_fakes,
-        joint_discriminator_pass=train.joint_discriminator_pass,
-    )
-    if family == "cgan":
-        model = ConditionalGAN(generator, discriminator, num_classes, **switches)
-    elif family == "infogan":
-        model = InfoGAN(
-            generator, discriminator, model_cfg.categorical_code, model_cfg.continuous_codes,
-            loss.information_weight, **switches,
-        )
-    elif family == "sequence":
-        model = SequenceGAN(generator, discriminator, **switches)
-    else:
-        model = GAN(generator, discriminator, **switches)
-    model.compile(
-        generator_optimizer=generator_optimizer,
-        discriminator_optimizer=discriminator_optimizer,
-        loss=loss.name,
-        label_smoothing=loss.label_smoothing,
-        gradient_penalty_weight=loss.gradient_penalty_weight,
-        weight_clip=loss.weight_clip,
-        r1_weight=loss.r1_weight,
-        feature_matching_weight=loss.feature_matching_weight,
-    )
-    return model
-
-
-def _restoration(config: Config, element_shape, num_classes, total_steps, generator_optimizer, discriminator_optimizer) -> keras.Model:
-    """SRGAN or the inpainting context encoder (``gans.restoration``)."""
-    model_cfg, loss = config.model, config.loss
-    if model_cfg.family == "srgan":
-        scale = config.data.scale
-        low = (element_shape[0] // scale, element_shape[1] // scale, element_shape[2])
-        generator = srresnet_generator(low, scale, model_cfg.generator_width, model_cfg.residual_blocks)
-    else:
-        generator = inpainting_generator(element_shape, model_cfg.generator_width, model_cfg.unet_depth)
-    discriminator = dcgan_discriminator(
-        element_shape, model_cfg.discriminator_width, model_cfg.spectral_norm,
-        norm=model_cfg.discriminator_norm,
-    )
-    perceptual = None
-    if loss.perceptual_weight:
-        from tfgan_app.metrics.features import cache_dir
-
-        folder = loss.perceptual_classifier or str(cache_dir() / config.data.name)
-        perceptual = perceptual_features(folder, element_shape)
-    model = RestorationGAN(generator, discriminator, perceptual, config.train.discriminator_steps)
-    model.compile(
-        generator_optimizer, discriminator_optimizer, loss.name,
-        adversarial_weight=loss.adversarial_weight, perceptual_weight=loss.perceptual_weight,
-    )
-    return model
-
-
-def _adaptation(config: Config, element_shape, num_classes, total_steps, generator_optimizer, discriminator_optimizer) -> keras.Model:
-    """DANN or ADDA (``gans.domain_adaptation``) on RGB images of ``element_shape``."""
-    width, units = config.model.discriminator_width, config.model.hidden_units
-    extractor = feature_extractor(element_shape, width)
-    feature_dim = extractor.output_shape[-1]
-    classifier = label_classifier(feature_dim, num_classes, units)
-    discriminator = domain_discriminator(feature_dim, units)
-    if config.model.family == "dann":
-        model = DANN(extractor, classifier, discriminator, total_steps, config.loss.adaptation_weight)
-        model.compile(generator_optimizer, discriminator_optimizer, config.loss.name)
-        return model
-    target = feature_extractor(element_shape, width, name="target_extractor")
-    model = ADDA(extractor, target, classifier, discriminator, config.train.pretrain_steps)
-    model.compile(
-        generator_optimizer, discriminator_optimizer, config.loss.name,
-        classifier_optimizer=make_optimizer(config.optimizer.classifier),
-    )
-    return model
-
-
-def _anomaly(config: Config, element_shape, num_classes, total_steps, generator_optimizer, discriminator_optimizer) -> keras.Model:
-    """EGBAD (``gans.anomaly``): the DCGAN generator, an encoder and a joint discriminator."""
-    model_cfg = config.model
-    generator = dcgan_generator(model_cfg.latent_dim, element_shape, model_cfg.generator_width, model_cfg.batch_norm_momentum)
-    encoder = bigan_encoder(element_shape, model_cfg.latent_dim, model_cfg.discriminator_width)
-    discriminator = bigan_discriminator(element_shape, model_cfg.latent_dim, model_cfg.discriminator_width)
-    model = EGBAD(generator, encoder, discriminator, config.loss.anomaly_weight)
-    model.compile(generator_optimizer, discriminator_optimizer, config.loss.name)
-    return model
-
-
-APPLICATION_BUILDERS = {
-    "anomaly": _anomaly,
-    "srgan": _restoration, "inpainting": _restoration, "dann": _adaptation, "adda": _adaptation,
-}
+    family = get_family(config.model.family)
+    return family.build(BuildContext(
+        config, resolve_family_settings(config), tuple(element_shape), num_classes, replicas, total_steps,
+        generator_optimizer, discriminator_optimizer,
+    ))

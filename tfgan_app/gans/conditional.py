@@ -13,24 +13,33 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.gans.gan import GAN
+from tfgan_app.config import ConfigError
+from tfgan_app.gans.gan import (
+    GAN, LabelledNoiseBatch, compile_noise_model, image_networks, noise_model_options, validate_noise_family,
+)
+from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, DataNeeds, Family
 
 
 class ConditionalGAN(GAN):
+    batch_type = LabelledNoiseBatch
     conditional = True
+    export_input_names = ("z", "label")
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, num_classes: int, **kwargs):
         if num_classes < 2:
             raise ValueError(f"a conditional GAN needs at least 2 classes, got {num_classes}")
         if kwargs.get("packing", 1) != 1:
             raise ValueError("packing mixes examples of different labels: not available for the conditional GAN")
-        super().__init__(generator, discriminator, **kwargs)
         self.num_classes = num_classes
+        super().__init__(generator, discriminator, **kwargs)
 
     def generator_inputs(self, z, label):
         if label is None:
             raise ValueError("the conditional generator needs a label per example")
         return [z, label]
+
+    def input_details(self) -> dict[str, dict]:
+        return {"label": {"classes": self.num_classes}}
 
     def sample_labels(self, z):
         """Classes in turn (0, 1, ..., C-1, 0, ...): balanced samples for evaluation."""
@@ -49,3 +58,29 @@ class ConditionalGAN(GAN):
     def preview(self, inputs: dict) -> tuple[np.ndarray, int]:
         images = self.sampling_generator([inputs["z"], inputs["label"]], training=False).numpy()
         return images, len(images) // self.num_classes
+
+
+def build_cgan(context: BuildContext) -> ConditionalGAN:
+    if context.num_classes < 2:
+        raise ValueError(f"the conditional GAN needs labelled data with at least 2 classes, got {context.num_classes}")
+    generator, discriminator = image_networks(context, num_classes=context.num_classes)
+    model = ConditionalGAN(generator, discriminator, context.num_classes, **noise_model_options(context.config))
+    return compile_noise_model(model, context)
+
+
+def _validate(config) -> None:
+    if config.model.packing > 1:
+        raise ConfigError("model.packing mixes examples of different labels: not available for family 'cgan'")
+    validate_noise_family(config)
+
+
+FAMILIES = (
+    Family(
+        name="cgan",
+        summary="conditional GAN (Mirza & Osindero 2014): G(z, y), projection D(x, y)",
+        build=build_cgan,
+        data=DataNeeds(labels=True),
+        switches=NOISE_TO_IMAGE_SWITCHES,
+        validate=_validate,
+    ),
+)

@@ -16,13 +16,44 @@ the uniforms of the image pool's choices.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, NamedTuple
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.base import AdversarialModel, apply_gradients, readout
-from tfgan_app.gans.gan import _run_without_state_updates, uniform_from_normal
+from tfgan_app.config import ConfigError
+from tfgan_app.gans.base import (
+    AdversarialModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
+)
+from tfgan_app.gans.gan import uniform_from_normal
+from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
+
+
+@dataclasses.dataclass
+class CycleGANSettings:
+    """``[cyclegan]``: the two domains, the networks, the loss weights, the image pool."""
+
+    # Labelled data (fashion_mnist, ...): a class index or name per domain. Image folders:
+    # subfolders, default "<split>A" and "<split>B". TFDS cycle_gan/<name>: its splits.
+    domain_a: str = ""
+    domain_b: str = ""
+    # lambda of cycle consistency (10), and the identity loss as a fraction of it (0.5).
+    cycle_weight: float = dataclasses.field(default=10.0, metadata={"min": 0})
+    identity_weight: float = dataclasses.field(default=0.5, metadata={"min": 0})
+    # The history of generated images shown to the discriminators (0 = off).
+    image_pool: int = dataclasses.field(default=50, metadata={"min": 0})
+    # The ResNet generators' residual blocks; the PatchGANs' stride-2 layers.
+    residual_blocks: int = dataclasses.field(default=9, metadata={"min": 1})
+    patch_layers: int = dataclasses.field(default=3, metadata={"min": 1})
+
+
+class DomainsBatch(NamedTuple):
+    real: tf.Tensor  # [m, 1, ...] domain A
+    real_b: tf.Tensor  # [m, 1, ...] domain B, drawn independently (the sets are unpaired)
+    z_generator: tf.Tensor  # [m, 2] standard normals: the image pool's random choices
 
 
 class ImagePool(tf.Module):
@@ -67,7 +98,8 @@ class ImagePool(tf.Module):
 
 
 class CycleGAN(AdversarialModel):
-    noise_dim = 2
+    batch_type = DomainsBatch
+    noise_dim = 2  # per example: old-or-new and the slot offset of the image pools
 
     def __init__(
         self,
@@ -76,9 +108,12 @@ class CycleGAN(AdversarialModel):
         discriminator_a: keras.Model,
         discriminator_b: keras.Model,
         pool_size: int = 50,
+        ema_decay: float = 0.0,
         **kwargs,
     ):
-        super().__init__(("d_loss", "g_loss", "cycle_loss", "identity_loss", "d_real", "d_fake"), **kwargs)
+        super().__init__(
+            ("d_loss", "g_loss", "cycle_loss", "identity_loss", "d_real", "d_fake"), ema_decay=ema_decay, **kwargs
+        )
         self.generator_ab, self.generator_ba = generator_ab, generator_ba
         self.discriminator_a, self.discriminator_b = discriminator_a, discriminator_b
         shape_a, shape_b = tuple(generator_ab.input_shape[1:]), tuple(generator_ba.input_shape[1:])
@@ -107,27 +142,31 @@ class CycleGAN(AdversarialModel):
     def _discriminator_variables(self) -> list:
         return self.discriminator_a.trainable_variables + self.discriminator_b.trainable_variables
 
+    def generators(self) -> dict[str, keras.Model]:
+        return {"generator_ab": self.generator_ab, "generator_ba": self.generator_ba}
+
+    def networks(self) -> dict[str, keras.Model]:
+        return {
+            **self.generators(), "discriminator_a": self.discriminator_a, "discriminator_b": self.discriminator_b,
+        }
+
     def exports(self) -> dict[str, keras.Model]:
-        return {"a2b": self.generator_ab, "b2a": self.generator_ba}
+        return {"a2b": self.averaged("generator_ab"), "b2a": self.averaged("generator_ba")}
 
     def checkpoint_objects(self) -> dict:
-        return {
-            "generator_ab": self.generator_ab, "generator_ba": self.generator_ba,
-            "discriminator_a": self.discriminator_a, "discriminator_b": self.discriminator_b,
-            "pool_a": self.pool_a, "pool_b": self.pool_b, **super().checkpoint_objects(),
-        }
+        return {**super().checkpoint_objects(), "pool_a": self.pool_a, "pool_b": self.pool_b}
 
     def call(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator_ab(images, training=training)
 
-    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        real_a, real_b = batch["real"][:, 0], batch["real_b"][:, 0]
+    def adversarial_step(self, batch: DomainsBatch) -> dict[str, Any]:
+        real_a, real_b = batch.real[:, 0], batch.real_b[:, 0]
         fake_a, fake_b = self.generator_step(real_a, real_b)
-        uniforms = uniform_from_normal(batch["z_generator"])
+        uniforms = uniform_from_normal(batch.z_generator)
         self.discriminator_step(
             real_a, real_b, self.pool_a.query(fake_a, uniforms), self.pool_b.query(fake_b, uniforms[:, ::-1])
         )
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return {"generator_ab": real_a, "generator_ba": real_b}
 
     def generator_step(self, real_a: tf.Tensor, real_b: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Update G and F together; the discriminators are held fixed. Returns (F(b), G(a))."""
@@ -135,8 +174,8 @@ class CycleGAN(AdversarialModel):
             fake_b = self.generator_ab(real_a, training=True)
             fake_a = self.generator_ba(real_b, training=True)
             adversarial = self.adversarial_loss.generator(
-                _run_without_state_updates(self.discriminator_b, fake_b)["logit"]
-            ) + self.adversarial_loss.generator(_run_without_state_updates(self.discriminator_a, fake_a)["logit"])
+                logit_of(run_without_state_updates(self.discriminator_b, fake_b))
+            ) + self.adversarial_loss.generator(logit_of(run_without_state_updates(self.discriminator_a, fake_a)))
             cycle = losses.l1_loss(real_a, self.generator_ba(fake_b, training=True)) + losses.l1_loss(
                 real_b, self.generator_ab(fake_a, training=True)
             )
@@ -147,8 +186,8 @@ class CycleGAN(AdversarialModel):
                     real_a, self.generator_ba(real_a, training=True)
                 )
                 per_example += self.identity_weight * self.cycle_weight * identity
-            scaled = self.generator_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
-        apply_gradients(self.generator_optimizer, tape, scaled, self._generator_variables())
+            loss = global_mean(per_example)
+        optimizer_step(self.generator_optimizer, tape, loss, self._generator_variables())
         self.trackers["g_loss"].update_state(tf.reduce_mean(per_example))
         self.trackers["cycle_loss"].update_state(tf.reduce_mean(cycle))
         self.trackers["identity_loss"].update_state(tf.reduce_mean(identity))
@@ -158,16 +197,16 @@ class CycleGAN(AdversarialModel):
         """Update D_A and D_B, each on its real domain and the pooled fakes of that domain.
         Each objective is halved, as in the paper (sec. 7.1), slowing D relative to G."""
         with tf.GradientTape() as tape:
-            real_a_logits = self.discriminator_a(real_a, training=True)["logit"]
-            fake_a_logits = self.discriminator_a(pooled_fake_a, training=True)["logit"]
-            real_b_logits = self.discriminator_b(real_b, training=True)["logit"]
-            fake_b_logits = self.discriminator_b(pooled_fake_b, training=True)["logit"]
+            real_a_logits = logit_of(self.discriminator_a(real_a, training=True))
+            fake_a_logits = logit_of(self.discriminator_a(pooled_fake_a, training=True))
+            real_b_logits = logit_of(self.discriminator_b(real_b, training=True))
+            fake_b_logits = logit_of(self.discriminator_b(pooled_fake_b, training=True))
             per_example = 0.5 * (
                 self.adversarial_loss.discriminator(real_a_logits, fake_a_logits)
                 + self.adversarial_loss.discriminator(real_b_logits, fake_b_logits)
             )
-            scaled = self.discriminator_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
-        apply_gradients(self.discriminator_optimizer, tape, scaled, self._discriminator_variables())
+            loss = global_mean(per_example)
+        optimizer_step(self.discriminator_optimizer, tape, loss, self._discriminator_variables())
         self.trackers["d_loss"].update_state(tf.reduce_mean(per_example))
         self.trackers["d_real"].update_state(0.5 * (
             readout(self.adversarial_loss, real_a_logits) + readout(self.adversarial_loss, real_b_logits)
@@ -184,9 +223,57 @@ class CycleGAN(AdversarialModel):
         a, b = inputs["real"], inputs["real_b"]
         count = min(len(a), len(b))
         a, b = a[:count], b[:count]
-        fake_b = self.generator_ab(a, training=False)
-        fake_a = self.generator_ba(b, training=False)
-        columns = [a, fake_b, self.generator_ba(fake_b, training=False),
-                   b, fake_a, self.generator_ab(fake_a, training=False)]
+        generator_ab, generator_ba = self.averaged("generator_ab"), self.averaged("generator_ba")
+        fake_b = generator_ab(a, training=False)
+        fake_a = generator_ba(b, training=False)
+        columns = [a, fake_b, generator_ba(fake_b, training=False),
+                   b, fake_a, generator_ab(fake_a, training=False)]
         grid = np.stack([np.asarray(column) for column in columns], axis=1)
         return grid.reshape(-1, *grid.shape[2:]), 6
+
+
+def build_cyclegan(context: BuildContext) -> CycleGAN:
+    from tfgan_app.networks.translation import patchgan_discriminator, resnet_generator
+
+    settings: CycleGANSettings = context.settings
+    shape, model = context.element_shape, context.config.model
+
+    def generator():
+        return resnet_generator(shape, None, model.generator_width, settings.residual_blocks)
+
+    def discriminator():
+        return patchgan_discriminator(shape, 0, model.discriminator_width, settings.patch_layers)
+
+    cyclegan = CycleGAN(
+        generator(), generator(), discriminator(), discriminator(), pool_size=settings.image_pool,
+        ema_decay=context.config.train.ema_decay,
+    )
+    cyclegan.compile(
+        context.generator_optimizer, context.discriminator_optimizer, context.config.loss.name,
+        cycle_weight=settings.cycle_weight, identity_weight=settings.identity_weight,
+    )
+    return cyclegan
+
+
+def _load(data, settings: CycleGANSettings):
+    from tfgan_app.data.sources import load_unpaired
+
+    return load_unpaired(data, settings.domain_a, settings.domain_b)
+
+
+def _validate(config) -> None:
+    if config.train.discriminator_steps != 1:
+        raise ConfigError("CycleGAN updates each discriminator once per step: train.discriminator_steps must be 1")
+
+
+FAMILIES = (
+    Family(
+        name="cyclegan",
+        summary="CycleGAN (Zhu et al. 2017): unpaired translation A <-> B with cycle consistency",
+        build=build_cyclegan,
+        settings=CycleGANSettings,
+        data=DataNeeds(load=_load),
+        switches=frozenset({"train.ema_decay"}),
+        validate=_validate,
+    ),
+)

@@ -19,12 +19,43 @@ Batches: ``real`` [m, k, H, W, 3] source images with ``label`` [m, k], and ``rea
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, NamedTuple
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.gans.base import AdversarialModel, apply_gradients
+from tfgan_app.config import ConfigError, OptimizerConfig
+from tfgan_app.gans.base import AdversarialModel, global_mean, logit_of, optimizer_step
+from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
 from tfgan_app.networks.adaptation import deployed_classifier
+
+
+@dataclasses.dataclass
+class DANNSettings:
+    """``[dann]``"""
+
+    # lambda: the domain loss weight reached by Ganin et al.'s schedule (0: source only).
+    adaptation_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})
+
+
+@dataclasses.dataclass
+class ADDASettings:
+    """``[adda]``"""
+
+    # Steps of source-only classifier training before the adversarial phase (>= 1).
+    pretrain_steps: int = 0
+    # The source phase's optimizer (encoder + classifier on the source labels).
+    classifier_optimizer: OptimizerConfig = dataclasses.field(
+        default_factory=lambda: OptimizerConfig(learning_rate=1e-3, beta_1=0.9)
+    )
+
+
+class AdaptationBatch(NamedTuple):
+    real: tf.Tensor  # [m, k, H, W, 3]: source images
+    label: tf.Tensor  # [m, k]: their classes
+    real_b: tf.Tensor  # [m, k, H, W, 3]: target images (their labels are never in a batch)
 
 
 @tf.custom_gradient
@@ -48,7 +79,7 @@ def _accuracy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
 class _Adaptation(AdversarialModel):
     """What DANN and ADDA share: the batch layout, the deployed classifier, the preview."""
 
-    noise_dim = 1  # no noise is used; the pipeline's is ignored
+    batch_type = AdaptationBatch
 
     def exports(self) -> dict[str, keras.Model]:
         return {"": self.deployed}
@@ -61,8 +92,8 @@ class _Adaptation(AdversarialModel):
         return np.concatenate([np.asarray(inputs["real"]), np.asarray(inputs["real_b"])]), 8
 
     @staticmethod
-    def _domains(batch: dict) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        return batch["real"][:, 0], batch["label"][:, 0], batch["real_b"][:, 0]
+    def _domains(batch: AdaptationBatch) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        return batch.real[:, 0], batch.label[:, 0], batch.real_b[:, 0]
 
 
 class DANN(_Adaptation):
@@ -88,41 +119,37 @@ class DANN(_Adaptation):
             self.domain_discriminator.trainable_variables, loss, **kwargs,
         )
 
-    def checkpoint_objects(self) -> dict:
-        return {
-            "extractor": self.extractor, "classifier": self.classifier,
-            "domain_discriminator": self.domain_discriminator, **super().checkpoint_objects(),
-        }
+    def networks(self) -> dict[str, keras.Model]:
+        return {"extractor": self.extractor, "classifier": self.classifier, "domain_discriminator": self.domain_discriminator}
 
     def adaptation_schedule(self) -> tf.Tensor:
         progress = tf.cast(self.step, tf.float32) / self.total_steps
         return self.adaptation_weight * (2.0 / (1.0 + tf.exp(-10.0 * progress)) - 1.0)
 
-    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    def adversarial_step(self, batch: AdaptationBatch) -> dict[str, Any]:
         source, labels, target = self._domains(batch)
         weight = self.adaptation_schedule()
-        domain_variables = self.domain_discriminator.trainable_variables
-        with tf.GradientTape() as tape:
+        # One backward pass trains both sides: the reversal layer flips D's gradient for F.
+        with tf.GradientTape(persistent=True) as tape:
             source_features = self.extractor(source, training=True)
             target_features = self.extractor(target, training=True)
             logits = self.classifier(source_features, training=True)
             class_loss = classification_loss(logits, labels)
-            source_domain = self.domain_discriminator(reverse_gradient(source_features, weight), training=True)["logit"]
-            target_domain = self.domain_discriminator(reverse_gradient(target_features, weight), training=True)["logit"]
+            source_domain = logit_of(self.domain_discriminator(reverse_gradient(source_features, weight), training=True))
+            target_domain = logit_of(self.domain_discriminator(reverse_gradient(target_features, weight), training=True))
             # Source plays "real" (1), target "fake" (0) for the domain discriminator.
             domain_loss = self.adversarial_loss.discriminator(source_domain, target_domain)
-            total = tf.nn.compute_average_loss(class_loss + domain_loss)
-        gradients = tape.gradient(total, self.label_variables + domain_variables)
-        count = len(self.label_variables)
-        self.generator_optimizer.apply_gradients(zip(gradients[:count], self.label_variables))
-        self.discriminator_optimizer.apply_gradients(zip(gradients[count:], domain_variables))
+            total = global_mean(class_loss + domain_loss)
+        optimizer_step(self.generator_optimizer, tape, total, self.label_variables)
+        optimizer_step(self.discriminator_optimizer, tape, total, self.domain_discriminator.trainable_variables)
+        del tape
         self.trackers["class_loss"].update_state(tf.reduce_mean(class_loss))
         self.trackers["domain_loss"].update_state(tf.reduce_mean(domain_loss))
         self.trackers["source_accuracy"].update_state(_accuracy(logits, labels))
         correct = tf.concat([tf.cast(source_domain > 0, tf.float32), tf.cast(target_domain <= 0, tf.float32)], 0)
         self.trackers["domain_accuracy"].update_state(tf.reduce_mean(correct))
         self.trackers["adaptation"].update_state(weight)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return {}
 
 
 class ADDA(_Adaptation):
@@ -164,15 +191,19 @@ class ADDA(_Adaptation):
     def step(self) -> tf.Variable:
         return self.steps_done
 
-    def checkpoint_objects(self) -> dict:
+    def networks(self) -> dict[str, keras.Model]:
         return {
             "source_extractor": self.source_extractor, "target_extractor": self.target_extractor,
             "classifier": self.classifier, "domain_discriminator": self.domain_discriminator,
-            "classifier_optimizer": self.classifier_optimizer, "steps_done": self.steps_done,
-            **super().checkpoint_objects(),
         }
 
-    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    def optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        return {**super().optimizers(), "classifier_optimizer": self.classifier_optimizer}
+
+    def checkpoint_objects(self) -> dict:
+        return {**super().checkpoint_objects(), "steps_done": self.steps_done}
+
+    def adversarial_step(self, batch: AdaptationBatch) -> dict[str, Any]:
         source, labels, target = self._domains(batch)
         tf.cond(
             self.steps_done < self.pretrain_steps,
@@ -180,7 +211,7 @@ class ADDA(_Adaptation):
             lambda: self.adaptation_step(source, target),
         )
         self.steps_done.assign_add(1)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return {}
 
     def source_step(self, source: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         """Pre-training: F_s and C on the source labels; F_t follows F_s, so the adversarial
@@ -188,8 +219,8 @@ class ADDA(_Adaptation):
         with tf.GradientTape() as tape:
             logits = self.classifier(self.source_extractor(source, training=True), training=True)
             class_loss = classification_loss(logits, labels)
-            loss = tf.nn.compute_average_loss(class_loss)
-        apply_gradients(self.classifier_optimizer, tape, loss, self.source_variables)
+            loss = global_mean(class_loss)
+        optimizer_step(self.classifier_optimizer, tape, loss, self.source_variables)
         for copy, original in zip(self.target_extractor.weights, self.source_extractor.weights):
             copy.assign(original)
         self.trackers["class_loss"].update_state(tf.reduce_mean(class_loss))
@@ -202,9 +233,83 @@ class ADDA(_Adaptation):
         target_features = self.target_extractor(target, training=True)
         self.discriminator_update(self.domain_discriminator, source_features, target_features)
         with tf.GradientTape() as tape:
-            fake_logits = self.domain_discriminator(self.target_extractor(target, training=True), training=False)["logit"]
+            fake_logits = logit_of(self.domain_discriminator(self.target_extractor(target, training=True), training=False))
             g_loss = self.adversarial_loss.generator(fake_logits)
-            loss = tf.nn.compute_average_loss(g_loss)
-        apply_gradients(self.generator_optimizer, tape, loss, self.target_extractor.trainable_variables)
+            loss = global_mean(g_loss)
+        optimizer_step(self.generator_optimizer, tape, loss, self.target_extractor.trainable_variables)
         self.trackers["g_loss"].update_state(tf.reduce_mean(g_loss))
         return tf.constant(0)
+
+
+def _networks(context: BuildContext):
+    """(feature extractor, label classifier, domain discriminator) for RGB images."""
+    from tfgan_app.networks.adaptation import domain_discriminator, feature_extractor, label_classifier
+
+    width, units = context.config.model.discriminator_width, context.config.model.hidden_units
+    extractor = feature_extractor(context.element_shape, width)
+    feature_dim = extractor.output_shape[-1]
+    return extractor, label_classifier(feature_dim, context.num_classes, units), domain_discriminator(feature_dim, units)
+
+
+def build_dann(context: BuildContext) -> DANN:
+    extractor, classifier, discriminator = _networks(context)
+    model = DANN(extractor, classifier, discriminator, context.total_steps, context.settings.adaptation_weight)
+    model.compile(context.generator_optimizer, context.discriminator_optimizer, context.config.loss.name)
+    return model
+
+
+def build_adda(context: BuildContext) -> ADDA:
+    from tfgan_app.gans.build import make_optimizer, resolve_precision
+    from tfgan_app.networks.adaptation import feature_extractor
+
+    if context.replicas > 1:
+        raise ValueError(
+            f"ADDA switches from its source phase to its adversarial phase inside the step (tf.cond "
+            f"around optimizer updates), which MirroredStrategy cannot run; train it on one device "
+            f"(--strategy one_device), not {context.replicas} replicas"
+        )
+    extractor, classifier, discriminator = _networks(context)
+    target = feature_extractor(context.element_shape, context.config.model.discriminator_width, name="target_extractor")
+    model = ADDA(extractor, target, classifier, discriminator, context.settings.pretrain_steps)
+    scaling = resolve_precision(context.config.train.precision) == "mixed_float16"
+    model.compile(
+        context.generator_optimizer, context.discriminator_optimizer, context.config.loss.name,
+        classifier_optimizer=make_optimizer(context.settings.classifier_optimizer, loss_scaling=scaling),
+    )
+    return model
+
+
+def _prepare(source, config):
+    """The target domain is made from the same images in their own order, blended with
+    colour backgrounds; its labels are never put in a batch (they serve the evaluation)."""
+    from tfgan_app.data.tasks import make_deriver
+
+    source.images_b = source.images
+    source.derive = make_deriver("domain_shift")
+    source.element_shape = (*source.element_shape[:2], 3)
+    source.description += ", target domain = the same images blended with colour backgrounds (MNIST-M style)"
+    return source
+
+
+def _validate_adda(config) -> None:
+    if config.family_settings.pretrain_steps < 1:
+        raise ConfigError("ADDA needs adda.pretrain_steps >= 1: source training comes before adaptation")
+
+
+FAMILIES = (
+    Family(
+        name="dann",
+        summary="DANN (Ganin et al. 2016): domain-adversarial training through gradient reversal",
+        build=build_dann,
+        settings=DANNSettings,
+        data=DataNeeds(labels=True, images=True, prepare=_prepare),
+    ),
+    Family(
+        name="adda",
+        summary="ADDA (Tzeng et al. 2017): source pre-training, then a target encoder against a domain D",
+        build=build_adda,
+        settings=ADDASettings,
+        data=DataNeeds(labels=True, images=True, prepare=_prepare),
+        validate=_validate_adda,
+    ),
+)

@@ -26,28 +26,69 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
+from tfgan_app.data.pipeline import AUGMENT_UNIFORMS, stream_seed, to_model_range
 from tfgan_app.gans.augment import diff_augment
-from tfgan_app.gans.base import AdversarialModel, apply_gradients, readout
+from tfgan_app.gans.base import (
+    AdversarialModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
+)
+from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, Family
 from tfgan_app.networks.layers import MinibatchStddev
 
-Minibatch = dict  # "real", "label", "z", "epsilon", "augment_real", "augment_fake" (some None)
+
+class NoiseBatch(NamedTuple):
+    """One step of Algorithm 1, filled by ``data.pipeline`` (k = discriminator_steps)."""
+
+    real: tf.Tensor  # [m, k, ...] in [-1, 1]: the real minibatch of each D update
+    z_discriminator: tf.Tensor  # [m, k, noise_dim]: the noise of each D update
+    z_generator: tf.Tensor  # [m, noise_dim]: the noise of the G update
+    epsilon: tf.Tensor  # [m, k] uniforms: a gradient penalty's interpolation factors
+    augment: tf.Tensor  # [m, k + 1, 2, AUGMENT_UNIFORMS] uniforms: differentiable augmentation
+
+
+class LabelledNoiseBatch(NamedTuple):
+    """``NoiseBatch`` with the class of every real example (conditional models)."""
+
+    real: tf.Tensor
+    label: tf.Tensor  # [m, k] int32
+    z_discriminator: tf.Tensor
+    z_generator: tf.Tensor
+    epsilon: tf.Tensor
+    augment: tf.Tensor
+
+
+class Minibatch(NamedTuple):
+    """What one D or G update of Algorithm 1 uses: slice i of a ``NoiseBatch``."""
+
+    real: tf.Tensor
+    label: tf.Tensor | None
+    z: tf.Tensor
+    epsilon: tf.Tensor | None
+    augment_real: tf.Tensor | None
+    augment_fake: tf.Tensor | None
 
 
 class GAN(AdversarialModel):
     """A generator and a discriminator trained against each other.
 
-    Batches are dicts with ``real`` [m, k, ...], ``z_discriminator`` [m, k, noise_dim],
-    ``z_generator`` [m, noise_dim] and optionally ``label`` [m, k], ``epsilon`` [m, k] and
-    ``augment`` [m, k + 1, 2, 8] (see the data pipeline). The discriminator returns a dict
-    with ``logit`` and ``features`` (and InfoGAN's ``q``), see ``networks.layers``.
+    Any Keras models work: G maps a noise vector (its first input) to a sample, D maps a
+    sample to one logit per example, as a tensor or as a dict with ``logit`` (and
+    ``features`` for feature matching); the project's builders return such dicts.
+
+    ``fit`` takes the pipeline's typed ``NoiseBatch`` (what ``python -m tfgan_app.train``
+    feeds), or plain data as the Keras GAN examples do: a dataset of sample batches
+    (scaled to [-1, 1]), or of (samples, labels) for the conditional GAN. The noise of
+    plain batches is drawn from (``seed``, step), so a run is reproducible and resumes
+    exactly.
     """
 
+    batch_type = NoiseBatch
     conditional = False  # whether G and D take the label
 
     def __init__(
@@ -62,11 +103,12 @@ class GAN(AdversarialModel):
         unrolled_learning_rate: float = 0.01,
         reuse_fakes: bool = False,
         joint_discriminator_pass: bool = False,
+        seed: int = 0,
         **kwargs,
     ):
         # Mean D(x) and D(G(z)) in the logs: probabilities for cross-entropy losses (both
         # tend to 0.5 at the equilibrium), raw scores for critics (Wasserstein, LS, hinge).
-        super().__init__(("d_loss", "g_loss", "d_real", "d_fake"), **kwargs)
+        super().__init__(self.metric_names(), ema_decay=ema_decay, **kwargs)
         if reuse_fakes and discriminator_steps != 1:
             raise ValueError("reuse_fakes needs discriminator_steps = 1 (one batch of fakes per step)")
         if discriminator_steps < 1:
@@ -82,6 +124,7 @@ class GAN(AdversarialModel):
         self.augmentations = tuple(augmentations)
         self.unrolled_steps = unrolled_steps
         self.unrolled_learning_rate = unrolled_learning_rate
+        self.seed = seed
         # The lean variant of Algorithm 1: G's update reuses the noise and the forward pass
         # of the D update's fakes instead of drawing new ones (one G forward pass less).
         self.reuse_fakes = reuse_fakes
@@ -96,14 +139,52 @@ class GAN(AdversarialModel):
                     f"depend on the others in its batch; {discriminator.name} has {', '.join(mixing)}"
                 )
         self.joint_discriminator_pass = joint_discriminator_pass
-        self.ema_decay = ema_decay
-        # Polyak averaging of G's weights (Karras et al. 2018; Yazici et al. 2019): a copy
-        # that trails G; samples, evaluation and export use it, training never does.
-        self.ema_generator = None
-        if ema_decay:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
-        self.latent_dim = int(_input(generator, "z").shape[-1])
+        noise_input = generator.inputs[0] if getattr(generator, "inputs", None) else None
+        if noise_input is None or len(noise_input.shape) != self.noise_rank:
+            shape = None if noise_input is None else tuple(noise_input.shape)
+            raise ValueError(
+                f"the generator {generator.name!r} must take noise of rank {self.noise_rank} ([batch, latent_dim]) "
+                f"as its first input; it takes {shape} (build it with keras.Input((latent_dim,)))"
+            )
+        self.latent_dim = int(noise_input.shape[-1])
+        self._check_networks()
+
+    # The rank of G's noise input, batch axis included (sequence generators take [batch, T, F]).
+    noise_rank = 2
+
+    @classmethod
+    def metric_names(cls) -> tuple[str, ...]:
+        return ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def _check_networks(self) -> None:
+        """Run G and D once on a tiny batch: a pair that cannot train together is refused
+        here, with the shapes, rather than deep inside the first step."""
+        count = 2 * self.packing
+        z = tf.zeros([count, self.noise_dim])
+        label = tf.zeros([count], tf.int32) if self.conditional else None
+        try:
+            fake = self.generator(self.generator_inputs(z, label), training=False)
+        except Exception as error:  # noqa: BLE001 - any failure here is a network that does not fit
+            raise ValueError(f"the generator {self.generator.name!r} cannot be called on noise [batch, {self.latent_dim}]: {error}") from None
+        if isinstance(fake, (dict, list, tuple)):
+            raise ValueError(f"the generator {self.generator.name!r} must return one tensor of samples, got {type(fake).__name__}")
+        try:
+            outputs = self.discriminator(self._discriminator_inputs(fake, label, None), training=False)
+        except Exception as error:  # noqa: BLE001
+            raise ValueError(
+                f"the discriminator {self.discriminator.name!r} cannot take the generator's samples of shape "
+                f"{tuple(fake.shape[1:])}: {error}"
+            ) from None
+        if isinstance(outputs, dict) and "logit" not in outputs:
+            raise ValueError(f"the discriminator {self.discriminator.name!r} returns a dict without 'logit': {sorted(outputs)}")
+        logit = logit_of(outputs)
+        packs = count // self.packing
+        if logit.shape[0] != packs or (len(logit.shape) > 1 and logit.shape[-1] != 1):
+            raise ValueError(
+                f"the discriminator {self.discriminator.name!r} must return one logit per example ([batch] or "
+                f"[batch, 1]), or a map of them ([batch, ..., 1]: patches, time steps); for {packs} inputs it "
+                f"returned {tuple(logit.shape)}"
+            )
 
     def compile(
         self,
@@ -143,17 +224,23 @@ class GAN(AdversarialModel):
     @property
     def sampling_generator(self) -> keras.Model:
         """The generator used for samples, evaluation and export: the EMA copy when kept."""
-        return self.ema_generator or self.generator
+        return self.averaged("generator")
+
+    @property
+    def ema_generator(self) -> keras.Model | None:
+        return self.averaged("generator") if self.averages else None
+
+    def generators(self) -> dict[str, keras.Model]:
+        return {"generator": self.generator}
+
+    def networks(self) -> dict[str, keras.Model]:
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    # The exported signature's input names, in G's input order.
+    export_input_names: tuple[str, ...] = ("z",)
 
     def exports(self) -> dict[str, keras.Model]:
-        """Deployable networks by name suffix ("" = the model's own name)."""
-        return {"": self.sampling_generator}
-
-    def checkpoint_objects(self) -> dict:
-        objects = {"generator": self.generator, "discriminator": self.discriminator, **super().checkpoint_objects()}
-        if self.ema_generator is not None:
-            objects["ema_generator"] = self.ema_generator
-        return objects
+        return {"": named_inputs(self.sampling_generator, self.export_input_names)}
 
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(self.generator_inputs(z, None), training=training)
@@ -177,11 +264,12 @@ class GAN(AdversarialModel):
 
     # --- Algorithm 1 ---------------------------------------------------------------------
 
-    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    def adversarial_step(self, batch) -> dict[str, Any]:
+        batch = self.as_batch(batch)
         minibatches = [self._minibatch(batch, index) for index in range(self.discriminator_steps)]
         if self.reuse_fakes:
             [minibatch] = minibatches
-            generator_minibatch = {**self._generator_minibatch(batch), "z": minibatch["z"]}
+            generator_minibatch = self._generator_minibatch(batch)._replace(z=minibatch.z)
             self.generator_step(
                 generator_minibatch, minibatches,
                 update_discriminator=lambda fake: self.discriminator_step(minibatch, fake),
@@ -191,45 +279,40 @@ class GAN(AdversarialModel):
                 self.discriminator_step(minibatch)
             generator_minibatch = self._generator_minibatch(batch)
             self.generator_step(generator_minibatch, minibatches)
-        if self.ema_generator is not None:
-            self._update_ema(generator_minibatch)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return {"generator": self.generator_inputs(generator_minibatch.z, generator_minibatch.label)}
 
     def discriminator_step(self, minibatch: Minibatch, fake: tf.Tensor | None = None) -> None:
         """One update of D on real examples and G(z) (or the given fakes); G is not changed."""
-        real, label = minibatch["real"], minibatch.get("label")
+        real, label = minibatch.real, minibatch.label
         if fake is None:
-            fake = _run_without_state_updates(self.generator, self.generator_inputs(minibatch["z"], label))
+            fake = run_without_state_updates(self.generator, self.generator_inputs(minibatch.z, label))
         fake = tf.stop_gradient(fake)
         with tf.GradientTape() as tape:
             real_outputs, fake_outputs = self.discriminate_pair(
-                real, fake, label, minibatch.get("augment_real"), minibatch.get("augment_fake")
+                real, fake, label, minibatch.augment_real, minibatch.augment_fake
             )
-            adversarial = self.discriminator_loss(real_outputs["logit"], fake_outputs["logit"])
+            adversarial = self.discriminator_loss(logit_of(real_outputs), logit_of(fake_outputs))
             # Each term is averaged on its own: with packing, D's outputs are per pack while
             # the penalties are per example.
             terms = [adversarial]
-            critic = lambda images: self.discriminate(images, label, None)["logit"]  # noqa: E731
+            critic = lambda images: logit_of(self.discriminate(images, label, None))  # noqa: E731
             if self.gradient_penalty_weight:
-                if minibatch.get("epsilon") is None:
-                    raise ValueError("a gradient penalty needs 'epsilon' in the batch")
                 terms.append(self.gradient_penalty_weight * losses.gradient_penalty(
-                    critic, real, fake, minibatch["epsilon"]
+                    critic, real, fake, minibatch.epsilon
                 ))
             if self.r1_weight:
                 terms.append(self.r1_weight * losses.r1_penalty(critic, real))
-            auxiliary = self.auxiliary_loss(fake_outputs, minibatch["z"])
+            auxiliary = self.auxiliary_loss(fake_outputs, minibatch.z)
             if auxiliary is not None:
                 terms.append(auxiliary)
-            loss = tf.add_n([tf.nn.compute_average_loss(term) for term in terms])
-            scaled = self.discriminator_optimizer.scale_loss(loss)
+            loss = tf.add_n([global_mean(term) for term in terms])
         variables = self.discriminator.trainable_variables
-        apply_gradients(self.discriminator_optimizer, tape, scaled, variables)
+        optimizer_step(self.discriminator_optimizer, tape, loss, variables)
         if self.weight_clip:
             losses.clip_weights(variables, self.weight_clip)
         self.trackers["d_loss"].update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
-        self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_outputs["logit"]))
-        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_outputs["logit"]))
+        self.trackers["d_real"].update_state(readout(self.adversarial_loss, logit_of(real_outputs)))
+        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, logit_of(fake_outputs)))
 
     def generator_step(
         self, minibatch: Minibatch, unroll_minibatches: list[Minibatch] = (), update_discriminator=None
@@ -243,31 +326,34 @@ class GAN(AdversarialModel):
         ``unrolled_steps`` SGD updates would produce, and its gradient flows through those
         updates, so G is penalised for moves D could answer at once (mode hopping).
         """
-        label = minibatch.get("label")
+        label = minibatch.label
         with tf.GradientTape() as tape:
-            fake = self.generator(self.generator_inputs(minibatch["z"], label), training=True)
+            inputs = self.generator_inputs(minibatch.z, label)
+            fake = self.generator(inputs, training=True)
             if update_discriminator is not None:
                 with tape.stop_recording():
                     update_discriminator(fake)
             weights = self._discriminator_weights()
             if self.unrolled_steps:
                 weights = self._unroll(weights, fake, label, unroll_minibatches or [minibatch])
-            fake_outputs = self.discriminate(fake, label, minibatch.get("augment_fake"), weights)
-            terms = [self.adversarial_loss.generator(fake_outputs["logit"])]
-            auxiliary = self.auxiliary_loss(fake_outputs, minibatch["z"])
+            fake_outputs = self.discriminate(fake, label, minibatch.augment_fake, weights)
+            terms = [self.adversarial_loss.generator(logit_of(fake_outputs))]
+            auxiliary = self.auxiliary_loss(fake_outputs, minibatch.z)
             if auxiliary is not None:
                 terms.append(auxiliary)
-            loss = tf.add_n([tf.nn.compute_average_loss(term) for term in terms])
+            regularizer = self.regularize_generator(inputs, fake)
+            if regularizer is not None:
+                terms.append(regularizer)
+            loss = tf.add_n([global_mean(term) for term in terms])
             if self.feature_matching_weight:
-                real_outputs = self.discriminate(minibatch["real"], label, minibatch.get("augment_real"), weights)
+                real_outputs = self.discriminate(minibatch.real, label, minibatch.augment_real, weights)
                 matching = losses.feature_matching_loss(real_outputs["features"], fake_outputs["features"])
                 # A batch statistic per replica; dividing by the replica count makes the
                 # summed gradient their mean.
                 replicas = tf.distribute.get_strategy().num_replicas_in_sync
                 loss += self.feature_matching_weight * matching / replicas
                 terms.append(self.feature_matching_weight * matching[None])
-            scaled = self.generator_optimizer.scale_loss(loss)
-        apply_gradients(self.generator_optimizer, tape, scaled, self.generator.trainable_variables)
+        optimizer_step(self.generator_optimizer, tape, loss, self.generator.trainable_variables)
         self.trackers["g_loss"].update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
 
     # --- hooks for the families ---------------------------------------------------------
@@ -299,8 +385,9 @@ class GAN(AdversarialModel):
         halves = [self._discriminator_inputs(real, label, augment_real), self._discriminator_inputs(fake, label, augment_fake)]
         inputs = tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *halves)
         outputs = self.discriminator(inputs, training=True)
-        split = {name: tf.split(value, 2, axis=0) for name, value in outputs.items()}
-        return ({name: parts[0] for name, parts in split.items()}, {name: parts[1] for name, parts in split.items()})
+        first = tf.nest.map_structure(lambda value: tf.split(value, 2, axis=0)[0], outputs)
+        second = tf.nest.map_structure(lambda value: tf.split(value, 2, axis=0)[1], outputs)
+        return first, second
 
     def auxiliary_loss(self, fake_outputs: dict, z: tf.Tensor) -> tf.Tensor | None:
         """A per-example term both players minimise (InfoGAN's information loss)."""
@@ -308,29 +395,63 @@ class GAN(AdversarialModel):
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _minibatch(self, batch: dict, index: int) -> Minibatch:
-        augment = batch.get("augment")
-        return {
-            "real": batch["real"][:, index],
-            "label": batch["label"][:, index] if "label" in batch else None,
-            "z": batch["z_discriminator"][:, index],
-            "epsilon": batch["epsilon"][:, index] if "epsilon" in batch else None,
-            "augment_real": None if augment is None else augment[:, index, 0],
-            "augment_fake": None if augment is None else augment[:, index, 1],
+    def as_batch(self, batch):
+        """The step's typed batch: the pipeline's as it is, or one made from plain data (the
+        Keras-native use, ``gan.fit(images)``): the samples split into the k D updates'
+        minibatches, noise and uniforms drawn from (``seed``, step)."""
+        if isinstance(batch, self.batch_type):
+            return batch
+        if isinstance(batch, (tuple, list)):
+            if not 1 <= len(batch) <= 2:
+                raise ValueError(f"{type(self).__name__}.fit takes samples or (samples, labels), got {len(batch)} parts")
+            real, labels = batch[0], (batch[1] if len(batch) == 2 else None)
+        else:
+            real, labels = batch, None
+        if self.conditional and labels is None:
+            raise ValueError(f"{type(self).__name__}.fit needs (samples, labels) batches")
+        steps = self.discriminator_steps
+        real = to_model_range(tf.convert_to_tensor(real))
+        real = tf.reshape(real, [-1, steps, *real.shape[1:]])
+        count = tf.shape(real)[0]
+        seed = stream_seed(self.seed, 2, self.step)
+        noise = tf.random.stateless_normal([count, steps + 1, self.noise_dim], seed)
+        uniforms = tf.random.experimental.stateless_fold_in(seed, 1)
+        values = {
+            "real": real,
+            "z_discriminator": noise[:, :steps], "z_generator": noise[:, steps],
+            "epsilon": tf.random.stateless_uniform([count, steps], uniforms),
+            "augment": tf.random.stateless_uniform(
+                [count, steps + 1, 2, AUGMENT_UNIFORMS], tf.random.experimental.stateless_fold_in(seed, 2)
+            ),
         }
+        if self.conditional:
+            values["label"] = tf.reshape(tf.cast(labels, tf.int32), [-1, steps])
+        return self.batch_type(**values)
 
-    def _generator_minibatch(self, batch: dict) -> Minibatch:
-        augment = batch.get("augment")
+    def _minibatch(self, batch, index: int) -> Minibatch:
+        """The real data and noise of the ``index``-th D update."""
+        return Minibatch(
+            real=batch.real[:, index],
+            label=batch.label[:, index] if self.conditional else None,
+            z=batch.z_discriminator[:, index],
+            epsilon=batch.epsilon[:, index],
+            augment_real=batch.augment[:, index, 0],
+            augment_fake=batch.augment[:, index, 1],
+        )
+
+    def _generator_minibatch(self, batch) -> Minibatch:
+        """The G update's noise, with the labels and real data of the first D minibatch:
+        the class mix G is trained on follows the data, and feature matching compares
+        against real examples."""
         last = self.discriminator_steps
-        return {
-            # Labels and real data of the first D minibatch: the class mix G is trained on
-            # follows the data, and feature matching compares against real examples.
-            "real": batch["real"][:, 0],
-            "label": batch["label"][:, 0] if "label" in batch else None,
-            "z": batch["z_generator"],
-            "augment_real": None if augment is None else augment[:, last, 0],
-            "augment_fake": None if augment is None else augment[:, last, 1],
-        }
+        return Minibatch(
+            real=batch.real[:, 0],
+            label=batch.label[:, 0] if self.conditional else None,
+            z=batch.z_generator,
+            epsilon=None,
+            augment_real=batch.augment[:, last, 0],
+            augment_fake=batch.augment[:, last, 1],
+        )
 
     def _discriminator_weights(self) -> tuple[list, list]:
         return (
@@ -345,8 +466,8 @@ class GAN(AdversarialModel):
             minibatch = minibatches[index % len(minibatches)]
             with tf.GradientTape() as inner:
                 inner.watch(trainable)
-                real_logits = self.discriminate(minibatch["real"], label, None, (trainable, non_trainable))["logit"]
-                fake_logits = self.discriminate(fake, label, None, (trainable, non_trainable))["logit"]
+                real_logits = logit_of(self.discriminate(minibatch.real, label, None, (trainable, non_trainable)))
+                fake_logits = logit_of(self.discriminate(fake, label, None, (trainable, non_trainable)))
                 loss = tf.nn.compute_average_loss(self.discriminator_loss(real_logits, fake_logits))
             gradients = inner.gradient(loss, trainable)
             trainable = [w - self.unrolled_learning_rate * g for w, g in zip(trainable, gradients)]
@@ -370,45 +491,43 @@ class GAN(AdversarialModel):
         grouped = tf.transpose(grouped, [0, *range(2, rank + 1), 1, rank + 1])
         return tf.reshape(grouped, [-1, *shape[:-1], shape[-1] * self.packing])
 
-    def _update_ema(self, minibatch: Minibatch) -> None:
-        """shadow <- decay * shadow + (1 - decay) * weight; then, when G has batch norm, one
-        forward pass of the shadow in training mode on this step's G input.
-
-        The averaged weights need batch-norm statistics of their own: the online G's moving
-        statistics describe other weights. Sampling the EMA generator with copied statistics
-        gave FID 68.2 on Fashion-MNIST after 4 epochs, with its own 61.6 (benchmarks/RESULTS.md).
-        The average is done in cross-replica context (``merge_call``), as optimizers apply
-        their updates: assigning a mirrored variable from replica context is refused.
-        """
-        decay = self.ema_decay
-        pairs = list(zip(self.ema_generator.trainable_variables, self.generator.trainable_variables))
-
-        def average(shadow, value):
-            return shadow.assign(decay * shadow + (1.0 - decay) * value)
-
-        def update(strategy, *values):
-            for (shadow, _), value in zip(pairs, values):
-                strategy.extended.update(shadow.value, average, args=(value,), group=False)
-
-        tf.distribute.get_replica_context().merge_call(update, args=tuple(value.value for _, value in pairs))
-        if self.ema_generator.non_trainable_variables:
-            self.ema_generator(self.generator_inputs(minibatch["z"], minibatch.get("label")), training=True)
-
 
 def batch_dependent_layers(model: keras.Model) -> list[str]:
     """Names of the layers whose output for one example depends on the rest of its batch in
     training mode (batch norm, minibatch stddev) or on the call (spectral norm's power
     iteration advances once per call), nested models included."""
     kinds = (keras.layers.BatchNormalization, keras.layers.SpectralNormalization, MinibatchStddev)
-    return [layer.name for layer in model._flatten_layers(include_self=False) if isinstance(layer, kinds)]
+    return [layer.name for layer in all_layers(model) if isinstance(layer, kinds)]
 
 
-def _input(model: keras.Model, name: str):
-    """A functional model's input tensor by name."""
-    for tensor in model.inputs:
-        if tensor.name == name:
-            return tensor
-    raise ValueError(f"{model.name} has no input named {name!r} (inputs: {[t.name for t in model.inputs]})")
+def all_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Every layer of ``model``, those of nested models and the layers wrappers hold
+    included: Keras has no public recursive listing (``model.layers`` is the top level;
+    ``_flatten_layers`` is private)."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        inner = getattr(layer, "layer", None)  # wrappers such as SpectralNormalization
+        if isinstance(inner, keras.layers.Layer):
+            found.append(inner)
+        if isinstance(layer, keras.Model):
+            found.extend(all_layers(layer))
+    return found
+
+
+def named_inputs(network: keras.Model, names: tuple[str, ...]) -> keras.Model:
+    """``network`` with its inputs called ``names`` (the serving signature's input names):
+    itself when they already are, else a functional wrapper sharing its weights (a user's
+    G built with ``keras.Input((100,))`` has an input called ``input_layer``)."""
+    if tuple(tensor.name for tensor in network.inputs) == tuple(names):
+        return network
+    if len(names) != len(network.inputs):
+        raise ValueError(f"{network.name} has {len(network.inputs)} inputs; the export names {len(names)}: {names}")
+    inputs = [
+        keras.Input(tuple(tensor.shape[1:]), dtype=tensor.dtype, name=name) for tensor, name in zip(network.inputs, names)
+    ]
+    outputs = network(inputs[0] if len(inputs) == 1 else inputs, training=False)
+    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=f"{network.name}_serving")
 
 
 def uniform_from_normal(z: tf.Tensor) -> tf.Tensor:
@@ -417,17 +536,75 @@ def uniform_from_normal(z: tf.Tensor) -> tf.Tensor:
     return 0.5 * (1.0 + tf.math.erf(z / math.sqrt(2.0)))
 
 
-def _run_without_state_updates(model: keras.Model, inputs) -> tf.Tensor:
-    """``model(inputs, training=True)`` that leaves non-trainable state as it was.
+# --- the family declarations ----------------------------------------------------------
 
-    Batch norm then normalises with the batch's statistics (the function the network is
-    trained as) while its moving averages, and spectral norm's power-iteration vectors,
-    change only when that network itself is updated.
-    """
-    outputs, _ = model.stateless_call(
-        [variable.value for variable in model.trainable_variables],
-        [variable.value for variable in model.non_trainable_variables],
-        inputs,
-        training=True,
+
+def noise_model_options(config) -> dict:
+    """The switches of Algorithm 1 from a config: the keyword arguments of ``GAN``."""
+    from tfgan_app.config import parse_augmentations
+
+    model, train = config.model, config.train
+    return dict(
+        discriminator_steps=train.discriminator_steps, packing=model.packing, ema_decay=train.ema_decay,
+        augmentations=parse_augmentations(train.augment), unrolled_steps=train.unrolled_steps,
+        unrolled_learning_rate=train.unrolled_learning_rate, reuse_fakes=train.reuse_fakes,
+        joint_discriminator_pass=train.joint_discriminator_pass, seed=config.seed,
     )
-    return outputs
+
+
+def compile_noise_model(model: GAN, context: BuildContext) -> GAN:
+    """Compile a ``GAN`` (or subclass) with the optimizers and the loss section."""
+    loss = context.config.loss
+    model.compile(
+        generator_optimizer=context.generator_optimizer,
+        discriminator_optimizer=context.discriminator_optimizer,
+        loss=loss.name,
+        label_smoothing=loss.label_smoothing,
+        gradient_penalty_weight=loss.gradient_penalty_weight,
+        weight_clip=loss.weight_clip,
+        r1_weight=loss.r1_weight,
+        feature_matching_weight=loss.feature_matching_weight,
+    )
+    return model
+
+
+def image_networks(context: BuildContext, num_classes: int = 0, code_dim: int = 0) -> tuple[keras.Model, keras.Model]:
+    """(G, D) of ``model.architecture`` (or the user's builders, ``model.generator`` and
+    ``model.discriminator``) for the noise-to-sample families."""
+    from tfgan_app.networks import build_networks
+
+    return build_networks(
+        context.config.model, context.element_shape, synchronized_batch_norm=context.replicas > 1,
+        num_classes=num_classes, code_dim=code_dim,
+    )
+
+
+def validate_noise_family(config) -> None:
+    """Stabilisers that do not combine with the chosen networks."""
+    from tfgan_app.config import ConfigError
+
+    model = config.model
+    if config.loss.gradient_penalty_weight and model.discriminator_norm == "batch" and not model.spectral_norm \
+            and model.architecture == "dcgan":
+        raise ConfigError(
+            "loss.gradient_penalty_weight with model.discriminator_norm = 'batch': the penalty is per example "
+            "and batch norm mixes examples; use discriminator_norm 'layer' or 'none' (Gulrajani et al. 2017, sec. 4)"
+        )
+    if config.train.unrolled_steps and model.architecture != "mlp":
+        raise ConfigError("train.unrolled_steps is implemented for the mlp architecture (second-order "
+                          "gradients through batch norm are not supported)")
+
+
+def build_gan(context: BuildContext) -> GAN:
+    return compile_noise_model(GAN(*image_networks(context), **noise_model_options(context.config)), context)
+
+
+FAMILIES = (
+    Family(
+        name="gan",
+        summary="unconditional GAN (Goodfellow et al. 2014): noise -> sample, with the stabilisers",
+        build=build_gan,
+        switches=NOISE_TO_IMAGE_SWITCHES,
+        validate=validate_noise_family,
+    ),
+)

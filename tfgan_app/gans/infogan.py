@@ -14,15 +14,33 @@ the determinism of ``GAN`` carry over unchanged.
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.gan import GAN, uniform_from_normal
+from tfgan_app.gans.gan import (
+    GAN, compile_noise_model, image_networks, noise_model_options, uniform_from_normal, validate_noise_family,
+)
+from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, Family
+
+
+@dataclasses.dataclass
+class InfoGANSettings:
+    """``[infogan]``: the latent codes and the weight of the information loss."""
+
+    # One categorical code of this many values (>= 2), and this many continuous codes.
+    categorical_code: int = dataclasses.field(default=10, metadata={"min": 2})
+    continuous_codes: int = dataclasses.field(default=2, metadata={"min": 0})
+    # lambda of the information loss (eq. 5).
+    information_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})
 
 
 class InfoGAN(GAN):
+    export_input_names = ("z", "code")
+
     def __init__(
         self,
         generator: keras.Model,
@@ -34,15 +52,21 @@ class InfoGAN(GAN):
     ):
         if categories < 2:
             raise ValueError(f"InfoGAN needs a categorical code of at least 2 values, got {categories}")
-        super().__init__(generator, discriminator, **kwargs)
         self.categories, self.continuous = categories, continuous
         self.information_weight = information_weight
-        # -log Q(c|x) before weighting: falls as Q learns to read the code from G's output.
-        self.trackers["information_loss"] = keras.metrics.Mean(name="information_loss")
+        super().__init__(generator, discriminator, **kwargs)
+
+    @classmethod
+    def metric_names(cls) -> tuple[str, ...]:
+        # information_loss: -log Q(c|x) before weighting; falls as Q learns to read the code.
+        return (*super().metric_names(), "information_loss")
 
     @property
     def noise_dim(self) -> int:
         return self.latent_dim + self.categories + self.continuous
+
+    def input_details(self) -> dict[str, dict]:
+        return {"code": {"categorical": self.categories}}
 
     def codes(self, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """(one-hot categorical code [m, C], continuous code in [-1, 1] [m, K]) from the noise."""
@@ -81,3 +105,27 @@ class InfoGAN(GAN):
     def preview(self, inputs: dict) -> tuple[np.ndarray, int]:
         images = self.sampling_generator([inputs["z"], inputs["code"]], training=False).numpy()
         return images, len(images) // self.categories
+
+
+def build_infogan(context: BuildContext) -> InfoGAN:
+    settings: InfoGANSettings = context.settings
+    generator, discriminator = image_networks(
+        context, code_dim=settings.categorical_code + settings.continuous_codes
+    )
+    model = InfoGAN(
+        generator, discriminator, settings.categorical_code, settings.continuous_codes,
+        settings.information_weight, **noise_model_options(context.config),
+    )
+    return compile_noise_model(model, context)
+
+
+FAMILIES = (
+    Family(
+        name="infogan",
+        summary="InfoGAN (Chen et al. 2016): categorical + continuous codes recovered by a Q head",
+        build=build_infogan,
+        settings=InfoGANSettings,
+        switches=NOISE_TO_IMAGE_SWITCHES,
+        validate=validate_noise_family,
+    ),
+)

@@ -20,21 +20,63 @@ and, for inpainting, ``mask`` [m, k, H, W, 1] (1 = missing).
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, NamedTuple
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.base import AdversarialModel, apply_gradients
-from tfgan_app.gans.gan import _run_without_state_updates
+from tfgan_app.config import ConfigError
+from tfgan_app.gans.base import AdversarialModel, global_mean, logit_of, optimizer_step, run_without_state_updates
+from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
 from tfgan_app.training.plots import triples_grid
 
-# Generator input name -> batch key.
-_INPUT_KEYS = {"image": "condition", "mask": "mask"}
+
+@dataclasses.dataclass
+class RestorationSettings:
+    """What SRGAN and the context encoder share: the loss weights beside the content loss."""
+
+    # Weight of the adversarial term beside the content loss (both papers use 1e-3).
+    adversarial_weight: float = dataclasses.field(default=1e-3, metadata={"min": 0})
+    # Weight of the MSE of the domain classifier's features (the stand-in for VGG features).
+    perceptual_weight: float = dataclasses.field(default=0.0, metadata={"min": 0})
+    # Domain classifier folder for the perceptual features; empty: the cache for data.name.
+    perceptual_classifier: str = ""
+
+
+@dataclasses.dataclass
+class SuperResolutionSettings(RestorationSettings):
+    """``[srgan]``"""
+
+    # The generator's inputs are the images downsampled by this factor.
+    scale: int = dataclasses.field(default=4, metadata={"choices": (2, 4, 8)})
+    residual_blocks: int = dataclasses.field(default=9, metadata={"min": 1})
+
+
+@dataclasses.dataclass
+class InpaintingSettings(RestorationSettings):
+    """``[inpainting]``"""
+
+    # The side of the square hole, as a fraction of the image side, in (0, 1).
+    mask_fraction: float = 0.5
+    unet_depth: int = dataclasses.field(default=8, metadata={"min": 1})
+
+
+class RestorationBatch(NamedTuple):
+    real: tf.Tensor  # [m, k, H, W, C]: the targets
+    condition: tf.Tensor  # [m, k, ...]: the degraded inputs (downsampled, or with a hole)
+
+
+class InpaintingBatch(NamedTuple):
+    real: tf.Tensor
+    condition: tf.Tensor
+    mask: tf.Tensor  # [m, k, H, W, 1]: 1 = missing
 
 
 class RestorationGAN(AdversarialModel):
-    noise_dim = 1  # no noise is used; the pipeline's is ignored
+    batch_type = RestorationBatch
 
     def __init__(
         self,
@@ -42,16 +84,19 @@ class RestorationGAN(AdversarialModel):
         discriminator: keras.Model,
         perceptual_network: keras.Model | None = None,
         discriminator_steps: int = 1,
+        ema_decay: float = 0.0,
         **kwargs,
     ):
-        super().__init__(("d_loss", "g_loss", "content", "psnr", "d_real", "d_fake"), **kwargs)
+        super().__init__(("d_loss", "g_loss", "content", "psnr", "d_real", "d_fake"), ema_decay=ema_decay, **kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.perceptual_network = perceptual_network
         if perceptual_network is not None:
             perceptual_network.trainable = False
         self.discriminator_steps = discriminator_steps
-        self.input_names = [tensor.name for tensor in generator.inputs]
-        self.masked = "mask" in self.input_names
+        # The context encoder's G takes the image and its mask; SRGAN's the image alone.
+        self.masked = len(generator.inputs) == 2
+        if self.masked:
+            self.batch_type = InpaintingBatch
 
     def compile(
         self,
@@ -70,33 +115,36 @@ class RestorationGAN(AdversarialModel):
         )
         self.adversarial_weight, self.perceptual_weight = adversarial_weight, perceptual_weight
 
+    def generators(self) -> dict[str, keras.Model]:
+        return {"generator": self.generator}
+
+    def networks(self) -> dict[str, keras.Model]:
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
     def exports(self) -> dict[str, keras.Model]:
-        return {"": self.generator}
+        return {"": self.averaged()}
 
-    def checkpoint_objects(self) -> dict:
-        return {"generator": self.generator, "discriminator": self.discriminator, **super().checkpoint_objects()}
+    def generator_inputs(self, condition: tf.Tensor, mask: tf.Tensor | None = None) -> list | tf.Tensor:
+        """G's inputs: the degraded images, and the mask for the context encoder."""
+        return [condition, mask] if self.masked else condition
 
-    def generator_inputs(self, batch: dict, index: int | None = None) -> list | tf.Tensor:
-        """G's inputs from a batch: [n, ...] tensors, or slice ``index`` of [m, k, ...] ones."""
-        values = [batch[_INPUT_KEYS[name]] for name in self.input_names]
-        if index is not None:
-            values = [value[:, index] for value in values]
-        return values[0] if len(values) == 1 else values
+    def restore(self, examples: dict) -> tf.Tensor:
+        """The sampling G's output in inference mode for examples with ``condition`` (and
+        ``mask``) [n, ...]."""
+        inputs = self.generator_inputs(examples["condition"], examples.get("mask"))
+        return self.averaged()(inputs, training=False)
 
-    def restore(self, batch: dict) -> tf.Tensor:
-        """G's output in inference mode for a batch with ``condition`` (and ``mask``) [n, ...]."""
-        return self.generator(self.generator_inputs(batch), training=False)
+    def adversarial_step(self, batch: RestorationBatch | InpaintingBatch) -> dict[str, Any]:
+        def inputs(index):
+            return self.generator_inputs(batch.condition[:, index], batch.mask[:, index] if self.masked else None)
 
-    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         for index in range(self.discriminator_steps):
-            self.discriminator_step(self.generator_inputs(batch, index), batch["real"][:, index])
-        self.generator_step(
-            self.generator_inputs(batch, 0), batch["real"][:, 0], batch["mask"][:, 0] if self.masked else None
-        )
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+            self.discriminator_step(inputs(index), batch.real[:, index])
+        self.generator_step(inputs(0), batch.real[:, 0], batch.mask[:, 0] if self.masked else None)
+        return {"generator": inputs(0)}
 
     def discriminator_step(self, inputs, target: tf.Tensor) -> None:
-        fake = tf.stop_gradient(_run_without_state_updates(self.generator, inputs))
+        fake = tf.stop_gradient(run_without_state_updates(self.generator, inputs))
         self.discriminator_update(self.discriminator, target, fake)
 
     def generator_step(self, inputs, target: tf.Tensor, mask: tf.Tensor | None) -> None:
@@ -104,14 +152,17 @@ class RestorationGAN(AdversarialModel):
             fake = self.generator(inputs, training=True)
             content = losses.squared_error(target, fake, mask)
             total = content + self.adversarial_weight * self.adversarial_loss.generator(
-                _run_without_state_updates(self.discriminator, fake)["logit"]
+                logit_of(run_without_state_updates(self.discriminator, fake))
             )
             if self.perceptual_weight:
                 total += self.perceptual_weight * losses.squared_error(
                     self.perceptual_network(target, training=False), self.perceptual_network(fake, training=False)
                 )
-            scaled = self.generator_optimizer.scale_loss(tf.nn.compute_average_loss(total))
-        apply_gradients(self.generator_optimizer, tape, scaled, self.generator.trainable_variables)
+            regularizer = self.regularize_generator(inputs, fake)
+            if regularizer is not None:
+                total += regularizer
+            loss = global_mean(total)
+        optimizer_step(self.generator_optimizer, tape, loss, self.generator.trainable_variables)
         self.trackers["g_loss"].update_state(tf.reduce_mean(total))
         self.trackers["content"].update_state(tf.reduce_mean(content))
         self.trackers["psnr"].update_state(tf.reduce_mean(tf.image.psnr(target, tf.clip_by_value(fake, -1.0, 1.0), 2.0)))
@@ -141,3 +192,96 @@ def perceptual_features(classifier_dir: str, image_shape: tuple[int, ...]) -> ke
         )
     model = extractor.model
     return keras.Model(model.inputs, model.outputs[0], name=f"perceptual_{FEATURE_LAYER}")
+
+
+def _build(context: BuildContext, generator: keras.Model) -> RestorationGAN:
+    """SRGAN or the context encoder around ``generator``: a DCGAN discriminator, the
+    perceptual network when weighted."""
+    from tfgan_app.networks.dcgan import dcgan_discriminator
+
+    settings: RestorationSettings = context.settings
+    config = context.config
+    discriminator = dcgan_discriminator(
+        context.element_shape, config.model.discriminator_width, config.model.spectral_norm,
+        norm=config.model.discriminator_norm,
+    )
+    perceptual = None
+    if settings.perceptual_weight:
+        from tfgan_app.metrics.features import cache_dir
+
+        folder = settings.perceptual_classifier or str(cache_dir() / config.data.name)
+        perceptual = perceptual_features(folder, context.element_shape)
+    model = RestorationGAN(
+        generator, discriminator, perceptual, config.train.discriminator_steps, ema_decay=config.train.ema_decay,
+    )
+    model.compile(
+        context.generator_optimizer, context.discriminator_optimizer, config.loss.name,
+        adversarial_weight=settings.adversarial_weight, perceptual_weight=settings.perceptual_weight,
+    )
+    return model
+
+
+def build_srgan(context: BuildContext) -> RestorationGAN:
+    from tfgan_app.networks.restoration import srresnet_generator
+
+    settings: SuperResolutionSettings = context.settings
+    height, width, channels = context.element_shape
+    low = (height // settings.scale, width // settings.scale, channels)
+    generator = srresnet_generator(low, settings.scale, context.config.model.generator_width, settings.residual_blocks)
+    return _build(context, generator)
+
+
+def build_inpainting(context: BuildContext) -> RestorationGAN:
+    from tfgan_app.networks.restoration import inpainting_generator
+
+    settings: InpaintingSettings = context.settings
+    return _build(context, inpainting_generator(context.element_shape, context.config.model.generator_width, settings.unet_depth))
+
+
+def _prepare_super_resolution(source, config):
+    from tfgan_app.data.sources import DataError
+    from tfgan_app.data.tasks import make_deriver
+
+    scale = config.family_settings.scale
+    if source.element_shape[0] % scale or source.element_shape[1] % scale:
+        raise DataError(
+            f"{source.description}: images of {source.element_shape[:2]} do not divide by srgan.scale "
+            f"{scale}; set data.image_size to a multiple of it"
+        )
+    source.derive = make_deriver("super_resolution", scale=scale)
+    source.labels = None
+    return source
+
+
+def _prepare_inpainting(source, config):
+    from tfgan_app.data.tasks import make_deriver
+
+    source.derive = make_deriver("inpainting", mask_fraction=config.family_settings.mask_fraction)
+    source.labels = None
+    return source
+
+
+def _validate_inpainting(config) -> None:
+    if not 0.0 < config.family_settings.mask_fraction < 1.0:
+        raise ConfigError(f"inpainting.mask_fraction must be in (0, 1), got {config.family_settings.mask_fraction}")
+
+
+FAMILIES = (
+    Family(
+        name="srgan",
+        summary="SRGAN (Ledig et al. 2017): super-resolution, SRResNet + content and adversarial losses",
+        build=build_srgan,
+        settings=SuperResolutionSettings,
+        data=DataNeeds(images=True, prepare=_prepare_super_resolution),
+        switches=frozenset({"train.ema_decay"}),
+    ),
+    Family(
+        name="inpainting",
+        summary="context encoder (Pathak et al. 2016): fill a square hole, hole MSE + adversarial",
+        build=build_inpainting,
+        settings=InpaintingSettings,
+        data=DataNeeds(images=True, prepare=_prepare_inpainting),
+        switches=frozenset({"train.ema_decay"}),
+        validate=_validate_inpainting,
+    ),
+)

@@ -8,13 +8,26 @@ noise at every time step, [length, noise_features].
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.gans.gan import GAN
+from tfgan_app.gans.gan import GAN, compile_noise_model, noise_model_options
+from tfgan_app.gans.registry import SWITCHES, BuildContext, DataNeeds, Family
+
+
+@dataclasses.dataclass
+class SequenceSettings:
+    """``[sequence]``: the recurrent networks."""
+
+    cell: str = dataclasses.field(default="gru", metadata={"choices": ("gru", "lstm")})
+    recurrent_units: int = dataclasses.field(default=24, metadata={"min": 1})
+    recurrent_layers: int = dataclasses.field(default=3, metadata={"min": 1})
 
 
 class SequenceGAN(GAN):
+    noise_rank = 3
     @property
     def noise_dim(self) -> int:
         length, noise_features = self.generator.inputs[0].shape[1:]
@@ -29,3 +42,32 @@ class SequenceGAN(GAN):
 
         picture = sequence_plot(self.generate(inputs["z"]).numpy()[:6])
         return picture[None].astype(np.float32) / 127.5 - 1.0, 1
+
+
+def build_sequence(context: BuildContext) -> SequenceGAN:
+    from tfgan_app.networks.sequence import recurrent_discriminator, recurrent_generator
+
+    settings: SequenceSettings = context.settings
+    length, features = context.element_shape
+    cell = (settings.recurrent_units, settings.recurrent_layers, settings.cell)
+    generator = recurrent_generator(length, context.config.model.latent_dim, features, *cell)
+    discriminator = recurrent_discriminator(length, features, *cell, context.config.model.minibatch_stddev)
+    return compile_noise_model(SequenceGAN(generator, discriminator, **noise_model_options(context.config)), context)
+
+
+def _load(data, settings):
+    from tfgan_app.data.sources import load_sequences
+
+    return load_sequences(data)
+
+
+FAMILIES = (
+    Family(
+        name="sequence",
+        summary="recurrent GAN for time series (GRU/LSTM G and per-step D)",
+        build=build_sequence,
+        settings=SequenceSettings,
+        data=DataNeeds(load=_load, sequences=True),
+        switches=frozenset(SWITCHES) - {"train.augment", "model.packing", "train.unrolled_steps"},
+    ),
+)

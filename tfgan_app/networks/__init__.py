@@ -25,8 +25,19 @@ def build_networks(
     """(generator, discriminator) for data of shape ``data_shape`` (no batch dimension).
 
     ``num_classes``: a conditional pair (label input to both); ``code_dim``: InfoGAN's code
-    input to G and a Q head of that size on D.
+    input to G and a Q head of that size on D. ``model.generator`` / ``model.discriminator``
+    ("package.module:function") replace the architecture's builder by the user's.
     """
+    if model.generator or model.discriminator:
+        if not (model.generator and model.discriminator):
+            raise ValueError("set both model.generator and model.discriminator (package.module:function), or neither")
+        generator = user_builder("model.generator", model.generator)(
+            latent_dim=model.latent_dim, data_shape=tuple(data_shape), num_classes=num_classes, code_dim=code_dim,
+        )
+        discriminator = user_builder("model.discriminator", model.discriminator)(
+            data_shape=tuple(data_shape), num_classes=num_classes, code_dim=code_dim,
+        )
+        return generator, discriminator
     if model.architecture == "mlp":
         if len(data_shape) != 1:
             raise ValueError(f"the mlp architecture takes vectors, got data of shape {data_shape}")
@@ -52,3 +63,20 @@ def build_networks(
         )
         return generator, discriminator
     raise ValueError(f"unknown architecture {model.architecture!r}; choose 'dcgan' or 'mlp'")
+
+
+def user_builder(key: str, spec: str):
+    """The function ``spec`` ("package.module:function") names; ValueError naming ``key``."""
+    import importlib
+
+    module_name, _, function_name = spec.partition(":")
+    if not module_name or not function_name:
+        raise ValueError(f"{key} = {spec!r}: write it as package.module:function")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"{key} = {spec!r}: cannot import {module_name!r} ({error}); is it on PYTHONPATH?") from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise ValueError(f"{key} = {spec!r}: {module_name} has no function {function_name!r}")
+    return function

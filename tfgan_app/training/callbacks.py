@@ -251,3 +251,50 @@ def format_duration(seconds: float) -> str:
     minutes, seconds = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def run_callbacks(
+    state: RunState, run_dir: Path, writer, manager: tf.train.CheckpointManager,
+    render: Callable[[keras.Model, int], np.ndarray], log_every: int, checkpoint_every: int, sample_every: int,
+    progress_stream: TextIO = sys.stderr, extra: tuple[keras.callbacks.Callback, ...] = (),
+) -> list[keras.callbacks.Callback]:
+    """The callbacks of a run, in the order they must act on a step: the clock, the logs,
+    the checkpoint, ``extra`` (periodic evaluation), the samples, the progress line."""
+    return [
+        StepClock(state),
+        MetricsLogger(state, run_dir / "metrics.jsonl", writer, log_every),
+        Checkpointer(state, manager, checkpoint_every),
+        *extra,
+        SampleWriter(state, run_dir / "samples", writer, sample_every, render),
+        ProgressBar(state, progress_stream),
+    ]
+
+
+def training_callbacks(
+    model: keras.Model, run_dir: str | Path, steps: int, batch_size: int, log_every: int = 50,
+    checkpoint_every: int = 500, sample_every: int = 500, num_samples: int = 64, keep_checkpoints: int = 3,
+    seed: int = 0, progress_stream: TextIO = sys.stderr,
+) -> list[keras.callbacks.Callback]:
+    """The trainer's callbacks for a model trained from Python with ``fit`` (noise-to-sample
+    models): progress line, ``metrics.jsonl`` and TensorBoard logs, checkpoints of
+    ``model.checkpoint_objects()`` and sample grids from fixed noise, in ``run_dir``.
+    Pass ``steps`` = the steps ``fit`` will run."""
+    from tfgan_app.training.plots import image_grid
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    start = int(model.step.numpy())
+    state = RunState(total_steps=start + steps, images_per_step=batch_size, start_step=start)
+    state.step = start
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(**model.checkpoint_objects()), str(run_dir / "checkpoints"), max_to_keep=keep_checkpoints
+    )
+    inputs = model.preview_inputs(num_samples, tf.constant([0, seed], tf.int64))
+
+    def render(model, step):
+        return image_grid(*model.preview(inputs))
+
+    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+    return run_callbacks(
+        state, run_dir, writer, manager, render, log_every, checkpoint_every, sample_every, progress_stream,
+    )

@@ -64,3 +64,12 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 def task_name(strategy: tf.distribute.Strategy) -> str:
     resolver = strategy.cluster_resolver
     return f"{resolver.task_type}-{resolver.task_id}"
+
+
+def worker_count(strategy: tf.distribute.Strategy) -> int:
+    """The processes taking part: the chief and workers of the cluster spec (1 outside
+    multi-worker training)."""
+    if not is_multi_worker(strategy):
+        return 1
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    return len(cluster.get("chief", [])) + len(cluster.get("worker", []))

@@ -34,11 +34,9 @@ from tfgan_app.data import Source, load_source, make_train_dataset, steps_per_ep
 from tfgan_app.data.pipeline import example_batch, stream_seed
 from tfgan_app.gans import build_model
 from tfgan_app.gans.build import resolve_precision
-from tfgan_app.training.callbacks import (
-    Checkpointer, MetricsLogger, ProgressBar, RunState, SampleWriter, StepClock,
-)
+from tfgan_app.training.callbacks import RunState, run_callbacks
 from tfgan_app.training.plots import image_grid, toy_plot
-from tfgan_app.training.strategy import is_chief, is_multi_worker, make_strategy, task_name
+from tfgan_app.training.strategy import is_chief, is_multi_worker, make_strategy, task_name, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +70,13 @@ def _apply_learning_rates(model: keras.Model, config: Config) -> None:
     """The checkpoint restores the optimizers' learning rates; the config given for the
     resumed run wins, so "lower the learning rate and resume" does what it says. (A decay
     schedule is rebuilt from the config anyway.)"""
+    if config.train.learning_rate_decay != "none":
+        return
     pairs = (
         (model.generator_optimizer, config.optimizer.generator),
         (model.discriminator_optimizer, config.optimizer.discriminator),
     )
     for optimizer, settings in pairs:
-        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            continue
         restored = float(optimizer.learning_rate.numpy())
         if restored != settings.learning_rate:
             log.info("learning rate %g -> %g (from the config)", restored, settings.learning_rate)
@@ -158,7 +156,7 @@ def train(
             f"train.batch_size {config.train.batch_size} does not split over {replicas} replicas"
         )
     config.train.precision = resolve_precision(config.train.precision)  # recorded as resolved
-    source = load_source(config.data, config.model.family)
+    source = load_source(config)
     steps = total_steps(config, source)
     with strategy.scope():
         model = build_model(config, source.element_shape, source.num_classes, replicas, steps)
@@ -190,7 +188,7 @@ def train(
         "data": source.description, "class_names": source.class_names,
         "num_classes": source.num_classes, "element_shape": list(source.element_shape),
         "strategy": type(strategy).__name__, "replicas": replicas,
-        "workers": strategy.extended._num_workers if is_multi_worker(strategy) else 1,
+        "workers": worker_count(strategy),
         "global_batch": config.train.batch_size,
         "per_replica_batch": config.train.batch_size // replicas,
         "start_step": start_step, "total_steps": steps,
@@ -206,20 +204,15 @@ def train(
     began = time.perf_counter()
     if start_step < steps:
         writer = tf.summary.create_file_writer(str(write_dir / "tensorboard"))
-        callbacks = [
-            StepClock(state),
-            MetricsLogger(state, write_dir / "metrics.jsonl", writer, config.train.log_every),
-            Checkpointer(state, manager, config.train.checkpoint_every),
-            *_evaluation_callbacks(config, evaluator, state, checkpoint, writer, write_dir),
-            SampleWriter(
-                state, write_dir / "samples", writer, config.sampling.every,
-                sample_renderer(config, source, model),
-            ),
-            ProgressBar(state, progress_stream or sys.stderr),
-        ]
+        callbacks = run_callbacks(
+            state, write_dir, writer, manager, sample_renderer(config, source, model),
+            config.train.log_every, config.train.checkpoint_every, config.sampling.every,
+            progress_stream or sys.stderr,
+            extra=tuple(_evaluation_callbacks(config, evaluator, state, checkpoint, writer, write_dir)),
+        )
         dataset = make_train_dataset(
             source, config.train.batch_size, config.train.discriminator_steps,
-            model.noise_dim, config.seed, start_step, augment=bool(config.train.augment),
+            model.noise_dim, config.seed, start_step, batch_type=model.batch_type,
         )
         with _interrupts_request_stop(state):
             if is_multi_worker(strategy):
@@ -287,10 +280,9 @@ def fit_multi_worker(
         first = context.input_pipeline_id * local
 
         def this_workers_slices(batch):
-            per_replica = {
-                key: tf.reshape(value, [replicas, -1, *value.shape[1:]])[first : first + local]
-                for key, value in batch.items()
-            }
+            per_replica = tf.nest.map_structure(
+                lambda value: tf.reshape(value, [replicas, -1, *value.shape[1:]])[first : first + local], batch
+            )
             return tf.data.Dataset.from_tensor_slices(per_replica)
 
         return dataset.flat_map(this_workers_slices)
