@@ -75,7 +75,7 @@ def super_resolution(args) -> list[dict]:
         variants.append(("x4 + perceptual", 4, [f"loss.perceptual_weight={args.perceptual_weight}"]))
     for name, scale, extra in variants:
         run_dir = args.out / ("srgan_" + name.replace(" + ", "_").replace(" ", "_"))
-        model, info = train_run("fashion_mnist_srgan", run_dir, [f"data.scale={scale}", *extra, *args.overrides])
+        model, info = train_run("fashion_mnist_srgan", run_dir, [f"srgan.scale={scale}", *extra, *args.overrides])
         scores = super_resolution_scores(lambda low: model.generator(low, training=False), images, scale)
         rows.append({"scale": name, **scores, "steps": info["step"], "train_s": info["wall_time_s"]})
     return rows
@@ -85,7 +85,7 @@ def inpainting(args) -> list[dict]:
     from tfgan_app.metrics.applications import inpainting_scores
 
     model, info = train_run("fashion_mnist_inpainting", args.out / "inpainting", args.overrides)
-    fraction = model_config(args.out / "inpainting").data.mask_fraction
+    fraction = model_config(args.out / "inpainting").family_settings.mask_fraction
     scores = inpainting_scores(lambda holed, masks: model.generator([holed, masks], training=False), test_images(), fraction)
     return [{"mask_fraction": fraction, **scores, "steps": info["step"], "train_s": info["wall_time_s"]}]
 
@@ -101,9 +101,9 @@ def adaptation(args) -> list[dict]:
 
     images, labels, _ = test_images(labels=True)
     source, target = shifted_test_set(images)
-    adda = [] if args.steps is None else [f"train.pretrain_steps={2 * args.steps // 3}"]
+    adda = [] if args.steps is None else [f"adda.pretrain_steps={2 * args.steps // 3}"]
     variants = [
-        ("source only", "fashion_mnist_dann", ["loss.adaptation_weight=0"]),
+        ("source only", "fashion_mnist_dann", ["dann.adaptation_weight=0"]),
         ("DANN", "fashion_mnist_dann", []),
         ("ADDA", "fashion_mnist_adda", adda),
     ]
@@ -129,7 +129,7 @@ def anomaly(args) -> list[dict]:
     rows = []
     for index, name in enumerate(class_names):
         model, info = train_run(
-            "fashion_mnist_anomaly", args.out / f"anomaly_{index}", [f"data.anomaly_class={index}", *args.overrides]
+            "fashion_mnist_anomaly", args.out / f"anomaly_{index}", [f"anomaly.anomaly_class={index}", *args.overrides]
         )
         scores = np.concatenate([model.score(images[start : start + 1000]).numpy() for start in range(0, len(images), 1000)])
         is_anomaly = labels == index

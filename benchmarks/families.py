@@ -100,7 +100,7 @@ def main() -> int:
     for run_dir in sorted(path for path in args.runs.iterdir() if (path / "run.json").is_file()):
         model, config, step, run = load_run_model(run_dir)
         family = config.model.family
-        test_config = dataclasses.replace(config.data, split="test", limit=0, domain_a="", domain_b="")
+        test_config = dataclasses.replace(config.data, split="test", limit=0)
         if test_source is None:
             test_source = load_source(test_config)
             train_source = load_source(dataclasses.replace(test_config, split="train"))
@@ -120,7 +120,7 @@ def main() -> int:
                        fid=fid(extractor, targets, outputs), identity_fid=fid(extractor, targets, inputs))
         elif family == "cyclegan":
             names = test_source.class_names
-            a_index, b_index = (names.index(c) if c in names else int(c) for c in (config.data.domain_a, config.data.domain_b))
+            a_index, b_index = (names.index(c) if c in names else int(c) for c in (config.family_settings.domain_a, config.family_settings.domain_b))
             test_a = to_model_range(test_source.images[test_source.labels == a_index]).numpy()
             test_b = to_model_range(test_source.images[test_source.labels == b_index]).numpy()
             to_b = in_batches(lambda chunk: model.generator_ab(chunk, training=False).numpy(), test_a)

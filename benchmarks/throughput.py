@@ -117,7 +117,7 @@ def tfgan_app_rate(
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     model.steps_per_execution = steps_per_execution  # as the trainer sets it
-    dataset = make_train_dataset(source, batch, 1, model.noise_dim, seed=0)
+    dataset = make_train_dataset(source, batch, 1, model.noise_dim, seed=0, batch_type=model.batch_type)
     rate = measure_keras_model(model, dataset, batch, **timing)
     keras.mixed_precision.set_global_policy("float32")
     return rate

@@ -106,3 +106,41 @@ def test_the_template_family_trains_resumes_and_exports_from_its_pipeline(tmp_pa
     assert export.manifest["family"] == "template" and export.manifest["output"] == "samples"
     with pytest.raises(ConfigError, match=r"template.hidden_units must be >= 1, got 0"):
         load_config("toy_ring_template", ["template.hidden_units=0"])
+
+
+@pytest.mark.parametrize("family", ["pix2pix", "cyclegan", "srgan", "sequence", "template"])
+def test_any_family_with_a_generator_can_keep_an_ema_copy_and_exports_it(family, tmp_path):
+    config = family_config(tmp_path, family)
+    config.train.ema_decay = 0.5
+    load_config("fashion_mnist_dcgan", [f"model.family={family}", "train.ema_decay=0.5", "data.name=sines"]
+                if family == "sequence" else [f"model.family={family}", "train.ema_decay=0.5"])  # accepted
+    source = load_source(config)
+    model = build_model(config, source.element_shape, source.num_classes, total_steps=3)
+    dataset = make_train_dataset(source, 8, 1, model.noise_dim, 0, batch_type=model.batch_type)
+    model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
+    assert set(model.averages) == set(model.generators())
+    assert {f"ema_{name}" for name in model.generators()} <= set(model.checkpoint_objects())
+    for name, online in model.generators().items():
+        average = model.averaged(name)
+        assert average is not online
+        differences = [np.abs(a.numpy() - b.numpy()).max() for a, b in zip(average.trainable_weights, online.trainable_weights)]
+        assert max(differences) > 0  # it trails the online generator
+    exported = list(model.exports().values())
+    assert all(any(network is model.averaged(name) or model.averaged(name) in network.layers
+                   for name in model.generators()) for network in exported)
+
+
+def test_generator_regularizers_enter_the_generators_loss(tmp_path):
+    config = family_config(tmp_path, "pix2pix")
+    source = load_source(config)
+    histories = []
+    for weight in (0.0, 100.0):
+        keras.utils.set_random_seed(0)
+        model = build_model(config, source.element_shape)
+        if weight:
+            model.generator_regularizers.append(
+                lambda inputs, fake: weight * keras.ops.mean(keras.ops.square(fake), axis=[1, 2, 3])
+            )
+        dataset = make_train_dataset(source, 8, 1, model.noise_dim, 0, batch_type=model.batch_type)
+        histories.append(model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False).history)
+    assert histories[1]["g_loss"][0] > histories[0]["g_loss"][0] + 1.0

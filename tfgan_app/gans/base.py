@@ -205,6 +205,11 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         terms = [regularizer(inputs, fake) for regularizer in self.generator_regularizers]
         return tf.add_n(terms) if terms else None
 
+    def with_generator_regularizers(self, per_example: tf.Tensor, inputs: Any, fake: tf.Tensor) -> tf.Tensor:
+        """G's per-example loss plus ``regularize_generator`` (unchanged when there is none)."""
+        regularizer = self.regularize_generator(inputs, fake)
+        return per_example if regularizer is None else per_example + regularizer
+
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
         # Listed here so fit() resets them at each epoch and reports their results.
@@ -239,6 +244,28 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         self.trackers["d_loss"].update_state(tf.reduce_mean(per_example))
         self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
         self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
+
+
+class GeneratorDiscriminatorModel(AdversarialModel):
+    """A family with one generator and one discriminator (most of them): both are its
+    networks, the generator is what an EMA averages, and its (averaged) generator is what
+    it exports."""
+
+    def __init__(
+        self, generator: keras.Model, discriminator: keras.Model, metric_names: tuple[str, ...],
+        ema_decay: float = 0.0, **kwargs,
+    ):
+        super().__init__(metric_names, ema_decay=ema_decay, **kwargs)
+        self.generator, self.discriminator = generator, discriminator
+
+    def generators(self) -> dict[str, keras.Model]:
+        return {"generator": self.generator}
+
+    def networks(self) -> dict[str, keras.Model]:
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def exports(self) -> dict[str, keras.Model]:
+        return {"": self.averaged()}
 
 
 def logit_of(outputs) -> tf.Tensor:

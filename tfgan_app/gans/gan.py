@@ -36,7 +36,7 @@ from tfgan_app import losses
 from tfgan_app.data.pipeline import AUGMENT_UNIFORMS, stream_seed, to_model_range
 from tfgan_app.gans.augment import diff_augment
 from tfgan_app.gans.base import (
-    AdversarialModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
+    GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
 )
 from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, Family
 from tfgan_app.networks.layers import MinibatchStddev
@@ -74,7 +74,7 @@ class Minibatch(NamedTuple):
     augment_fake: tf.Tensor | None
 
 
-class GAN(AdversarialModel):
+class GAN(GeneratorDiscriminatorModel):
     """A generator and a discriminator trained against each other.
 
     Any Keras models work: G maps a noise vector (its first input) to a sample, D maps a
@@ -108,7 +108,7 @@ class GAN(AdversarialModel):
     ):
         # Mean D(x) and D(G(z)) in the logs: probabilities for cross-entropy losses (both
         # tend to 0.5 at the equilibrium), raw scores for critics (Wasserstein, LS, hinge).
-        super().__init__(self.metric_names(), ema_decay=ema_decay, **kwargs)
+        super().__init__(generator, discriminator, self.metric_names(), ema_decay=ema_decay, **kwargs)
         if reuse_fakes and discriminator_steps != 1:
             raise ValueError("reuse_fakes needs discriminator_steps = 1 (one batch of fakes per step)")
         if discriminator_steps < 1:
@@ -117,8 +117,6 @@ class GAN(AdversarialModel):
             raise ValueError(f"packing must be >= 1, got {packing}")
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
-        self.generator = generator
-        self.discriminator = discriminator
         self.discriminator_steps = discriminator_steps
         self.packing = packing
         self.augmentations = tuple(augmentations)
@@ -229,12 +227,6 @@ class GAN(AdversarialModel):
     @property
     def ema_generator(self) -> keras.Model | None:
         return self.averaged("generator") if self.averages else None
-
-    def generators(self) -> dict[str, keras.Model]:
-        return {"generator": self.generator}
-
-    def networks(self) -> dict[str, keras.Model]:
-        return {"generator": self.generator, "discriminator": self.discriminator}
 
     # The exported signature's input names, in G's input order.
     export_input_names: tuple[str, ...] = ("z",)

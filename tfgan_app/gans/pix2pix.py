@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.base import AdversarialModel, global_mean, logit_of, optimizer_step, run_without_state_updates
+from tfgan_app.gans.base import GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
 from tfgan_app.training.plots import triples_grid
 
@@ -46,15 +46,14 @@ class PairBatch(NamedTuple):
     real: tf.Tensor  # [m, k, H, W, C]: their targets y
 
 
-class Pix2Pix(AdversarialModel):
+class Pix2Pix(GeneratorDiscriminatorModel):
     batch_type = PairBatch
 
     def __init__(
         self, generator: keras.Model, discriminator: keras.Model, discriminator_steps: int = 1,
         ema_decay: float = 0.0, **kwargs,
     ):
-        super().__init__(("d_loss", "g_loss", "l1", "d_real", "d_fake"), ema_decay=ema_decay, **kwargs)
-        self.generator, self.discriminator = generator, discriminator
+        super().__init__(generator, discriminator, ("d_loss", "g_loss", "l1", "d_real", "d_fake"), ema_decay, **kwargs)
         self.discriminator_steps = discriminator_steps
 
     def compile(
@@ -70,15 +69,6 @@ class Pix2Pix(AdversarialModel):
             self.discriminator.trainable_variables, loss, **kwargs,
         )
         self.l1_weight = l1_weight
-
-    def generators(self) -> dict[str, keras.Model]:
-        return {"generator": self.generator}
-
-    def networks(self) -> dict[str, keras.Model]:
-        return {"generator": self.generator, "discriminator": self.discriminator}
-
-    def exports(self) -> dict[str, keras.Model]:
-        return {"": self.averaged()}
 
     def call(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(images, training=training)
@@ -100,10 +90,7 @@ class Pix2Pix(AdversarialModel):
             fake_logits = logit_of(run_without_state_updates(self.discriminator, [fake, condition]))
             adversarial = self.adversarial_loss.generator(fake_logits)
             reconstruction = losses.l1_loss(target, fake)
-            per_example = adversarial + self.l1_weight * reconstruction
-            regularizer = self.regularize_generator(condition, fake)
-            if regularizer is not None:
-                per_example += regularizer
+            per_example = self.with_generator_regularizers(adversarial + self.l1_weight * reconstruction, condition, fake)
             loss = global_mean(per_example)
         optimizer_step(self.generator_optimizer, tape, loss, self.generator.trainable_variables)
         self.trackers["g_loss"].update_state(tf.reduce_mean(per_example))

@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from tfgan_app import losses
 from tfgan_app.config import ConfigError
-from tfgan_app.gans.base import AdversarialModel, global_mean, logit_of, optimizer_step, run_without_state_updates
+from tfgan_app.gans.base import GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
 from tfgan_app.training.plots import triples_grid
 
@@ -75,7 +75,7 @@ class InpaintingBatch(NamedTuple):
     mask: tf.Tensor  # [m, k, H, W, 1]: 1 = missing
 
 
-class RestorationGAN(AdversarialModel):
+class RestorationGAN(GeneratorDiscriminatorModel):
     batch_type = RestorationBatch
 
     def __init__(
@@ -87,8 +87,9 @@ class RestorationGAN(AdversarialModel):
         ema_decay: float = 0.0,
         **kwargs,
     ):
-        super().__init__(("d_loss", "g_loss", "content", "psnr", "d_real", "d_fake"), ema_decay=ema_decay, **kwargs)
-        self.generator, self.discriminator = generator, discriminator
+        super().__init__(
+            generator, discriminator, ("d_loss", "g_loss", "content", "psnr", "d_real", "d_fake"), ema_decay, **kwargs
+        )
         self.perceptual_network = perceptual_network
         if perceptual_network is not None:
             perceptual_network.trainable = False
@@ -114,15 +115,6 @@ class RestorationGAN(AdversarialModel):
             self.discriminator.trainable_variables, loss, **kwargs,
         )
         self.adversarial_weight, self.perceptual_weight = adversarial_weight, perceptual_weight
-
-    def generators(self) -> dict[str, keras.Model]:
-        return {"generator": self.generator}
-
-    def networks(self) -> dict[str, keras.Model]:
-        return {"generator": self.generator, "discriminator": self.discriminator}
-
-    def exports(self) -> dict[str, keras.Model]:
-        return {"": self.averaged()}
 
     def generator_inputs(self, condition: tf.Tensor, mask: tf.Tensor | None = None) -> list | tf.Tensor:
         """G's inputs: the degraded images, and the mask for the context encoder."""
@@ -158,9 +150,7 @@ class RestorationGAN(AdversarialModel):
                 total += self.perceptual_weight * losses.squared_error(
                     self.perceptual_network(target, training=False), self.perceptual_network(fake, training=False)
                 )
-            regularizer = self.regularize_generator(inputs, fake)
-            if regularizer is not None:
-                total += regularizer
+            total = self.with_generator_regularizers(total, inputs, fake)
             loss = global_mean(total)
         optimizer_step(self.generator_optimizer, tape, loss, self.generator.trainable_variables)
         self.trackers["g_loss"].update_state(tf.reduce_mean(total))

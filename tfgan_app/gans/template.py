@@ -1,8 +1,8 @@
 """The template family: the smallest complete family, to copy when adding one.
 
 It is a plain GAN (Goodfellow et al. 2014, Algorithm 1 with k = 1) between two MLPs that
-work on any data shape (vectors or images, flattened), written directly on
-``AdversarialModel`` so that every piece a family declares is in view:
+work on any data shape (vectors or images, flattened), written on the base classes alone
+(not on ``GAN``) so that every piece a family declares is in view:
 
 1. its own config section (``TemplateSettings``: ``[template]`` in a pipeline file);
 2. the data it needs (``DataNeeds``: here one set of examples, no labels);
@@ -10,7 +10,8 @@ work on any data shape (vectors or images, flattened), written directly on
 4. its networks (``_networks``) and its model (``TemplateGAN``), whose ``adversarial_step``
    is the algorithm, using the shared ``optimizer_step`` (loss scaling) and ``global_mean``
    (global-batch averaging);
-5. its exports (``exports``) and sample grids (``preview_inputs``/``preview``);
+5. what it checkpoints and exports (``networks``, ``exports``: from
+   ``GeneratorDiscriminatorModel`` here) and its sample grids (``preview_inputs``/``preview``);
 6. ``FAMILIES``: the declaration the registry finds. Nothing else in the package changes.
 
 Steps to add a family (README, "Adding a family"): copy this file to ``gans/<name>.py``,
@@ -27,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.gans.base import AdversarialModel, global_mean, optimizer_step, readout, run_without_state_updates
+from tfgan_app.gans.base import GeneratorDiscriminatorModel, global_mean, optimizer_step, readout, run_without_state_updates
 from tfgan_app.gans.registry import BuildContext, Family
 
 
@@ -46,12 +47,15 @@ class TemplateBatch(NamedTuple):
     z_generator: tf.Tensor  # [m, noise_dim]: noise for the G update
 
 
-class TemplateGAN(AdversarialModel):
+class TemplateGAN(GeneratorDiscriminatorModel):
+    """One generator and one discriminator: the base provides ``networks`` (what is
+    checkpointed), ``generators`` (what an EMA averages) and ``exports`` (the averaged
+    generator); a family with other networks writes those three itself (see ``base``)."""
+
     batch_type = TemplateBatch
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, ema_decay: float = 0.0, **kwargs):
-        super().__init__(("d_loss", "g_loss", "d_real", "d_fake"), ema_decay=ema_decay, **kwargs)
-        self.generator, self.discriminator = generator, discriminator
+        super().__init__(generator, discriminator, ("d_loss", "g_loss", "d_real", "d_fake"), ema_decay, **kwargs)
 
     @property
     def noise_dim(self) -> int:
@@ -88,15 +92,6 @@ class TemplateGAN(AdversarialModel):
         return {"generator": batch.z_generator}
 
     # --- what the trainer, exporter and evaluator call ------------------------------------
-
-    def generators(self) -> dict[str, keras.Model]:
-        return {"generator": self.generator}
-
-    def networks(self) -> dict[str, keras.Model]:
-        return {"generator": self.generator, "discriminator": self.discriminator}
-
-    def exports(self) -> dict[str, keras.Model]:
-        return {"": self.averaged()}
 
     def generate(self, z) -> tf.Tensor:
         return self.averaged()(tf.convert_to_tensor(z, tf.float32), training=False)
