@@ -6,7 +6,7 @@ FASHION_MNIST = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 # Extra flags for the trainer, e.g. make train ARGS="--pipeline toy_ring_mlp --steps 500"
 ARGS ?=
 
-.PHONY: setup data train test clean
+.PHONY: setup data fashion-mnist emoji train test clean
 
 setup: $(VENV)/.installed
 
@@ -16,13 +16,22 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(VENV)/bin/pip install --quiet -e ".[test]"
 	touch $@
 
-# Fashion-MNIST IDX files from Debian (offline; the same files TFDS's fashion_mnist uses).
-data:
+# Fashion-MNIST IDX files from Debian (offline; the same files TFDS's fashion_mnist uses),
+# and the emoji images from the npm registry (npm from Debian when it is missing).
+data: fashion-mnist emoji
+
+fashion-mnist:
 	@test -f $(FASHION_MNIST) || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; }
 
-train: setup data
+emoji: setup
+	@command -v npm >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq npm; }
+	$(VENV)/bin/python -m tfgan_app.data fetch emoji
+
+train: setup fashion-mnist
 	$(VENV)/bin/python -m tfgan_app.train $(ARGS)
 
 test: setup

@@ -69,7 +69,7 @@ def test_two_workers_agree_match_one_process_and_resume(tmp_path):
     assert "the chief writes the run directory" in outputs[1]
     # Only the chief wrote the run directory; nothing of the worker's is left behind.
     assert sorted(p.name for p in (tmp_path / "multi").iterdir()) == [
-        "checkpoints", "config.json", "metrics.jsonl", "run.json", "samples", "tensorboard"]
+        ".lock", ".tfgan_app_run", "checkpoints", "config.json", "metrics.jsonl", "run.json", "samples", "tensorboard"]
     single = subprocess.run(
         [sys.executable, "-m", "tfgan_app.train", *SETTINGS, "--out", str(tmp_path / "single"), "--steps", "6"],
         cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, capture_output=True, text=True, timeout=600,

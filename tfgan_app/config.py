@@ -25,8 +25,8 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass
 class DataConfig:
-    # A TFDS name (fashion_mnist, mnist, cifar10, ...), "image_folder", or a toy
-    # distribution ("gaussian_1d", "ring", "grid").
+    # A TFDS name (fashion_mnist, mnist, cifar10, ...), "image_folder", "emoji" (64x64 RGB,
+    # fetched from the npm registry), or a toy distribution ("gaussian_1d", "ring", "grid").
     name: str = "fashion_mnist"
     split: str = "train"
     # TFDS data directory; empty means $TFDS_DATA_DIR or ~/tensorflow_datasets.
@@ -36,6 +36,7 @@ class DataConfig:
     # TFDS may download only when this is true: tests and CI never do.
     allow_download: bool = False
     # For name = "image_folder": the root folder; class labels come from subfolder names.
+    # For name = "prepared": a folder made by `python -m tfgan_app.data prepare`.
     folder: str = ""
     # Output size for folder images (square); 0 keeps the source's size for TFDS/IDX data.
     image_size: int = 0
@@ -45,6 +46,11 @@ class DataConfig:
     on_bad_image: str = "error"
     # Use only the first N examples (0 = all): quick experiments and tests.
     limit: int = 0
+    # Where fetched datasets live (name = "emoji": <cache_dir>/emoji/<vendor>/); empty:
+    # $TFGAN_APP_DATA or ~/.cache/tfgan_app/data. Fetch with python -m tfgan_app.data fetch emoji.
+    cache_dir: str = ""
+    # name = "emoji": the style of a single set, "google" (Noto) or "twitter" (Twemoji).
+    vendor: str = "google"
     # Sequences: name = "sines" (TimeGAN's sine waves) or "csv" (rows of numbers in `file`,
     # cut into overlapping windows of sequence_length rows).
     file: str = ""
@@ -155,6 +161,16 @@ class TrainConfig:
     # "auto": mixed_bfloat16 where the hardware computes bfloat16 natively, else float32
     # (the run's config.json records which).
     precision: str = "float32"
+    # What a NaN or Inf loss or weight does: "stop" (exit 1, the last good checkpoint kept)
+    # or "rollback": restore the last checkpoint (finite: checked before it was written),
+    # multiply both learning rates by rollback_factor and go on, at most max_rollbacks times.
+    on_non_finite: str = "stop"
+    rollback_factor: float = 0.5
+    max_rollbacks: int = 3
+    # The losses are checked every this many steps (and before every checkpoint): the
+    # running means in the logs turn NaN at the first bad step, so none is missed, and the
+    # check costs one device-to-host copy per interval, not per step.
+    non_finite_check_every: int = 10
     # Training steps per call of the compiled step function (Keras' steps_per_execution):
     # less Python and dispatch per step. Callbacks (logs, checkpoints, samples) then run
     # after every N steps, at the first call past each multiple of their interval. Single
@@ -405,8 +421,10 @@ _CHOICES = {
     "model.discriminator_norm": ("batch", "layer", "none"),
     "train.learning_rate_decay": ("none", "linear", "annealed"),
     "train.precision": ("float32", "mixed_bfloat16", "mixed_float16", "auto"),
+    "train.on_non_finite": ("stop", "rollback"),
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
     "data.on_bad_image": ("error", "skip"),
+    "data.vendor": ("google", "twitter"),
     "export.checkpoint": ("latest", "best"),
     "evaluation.metric": (
         "", "fid", "kid", "precision", "recall", "classifier_score", "modes_covered",
@@ -428,10 +446,11 @@ _POSITIVE = (
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
     "sampling.num_samples", "model.latent_dim", "model.packing",
     "data.sequence_length", "data.sequence_features", "train.steps_per_execution",
+    "train.non_finite_check_every",
 )
 _NOT_NEGATIVE = (
     "loss.r1_weight", "loss.feature_matching_weight", "train.unrolled_steps",
-    "loss.gradient_penalty_weight", "loss.weight_clip",
+    "loss.gradient_penalty_weight", "loss.weight_clip", "train.max_rollbacks",
 )
 
 
@@ -476,6 +495,13 @@ def validate(config: Config) -> None:
         parse_augmentations(config.train.augment)
     except ValueError as error:
         raise ConfigError(f"train.augment = {config.train.augment!r}: {error}") from None
+    if not 0.0 < config.train.rollback_factor < 1.0:
+        raise ConfigError(f"train.rollback_factor must be in (0, 1), got {config.train.rollback_factor}")
+    if config.train.on_non_finite == "rollback" and config.train.learning_rate_decay != "none":
+        raise ConfigError(
+            "train.on_non_finite = 'rollback' lowers constant learning rates; it does not combine with "
+            f"train.learning_rate_decay = {config.train.learning_rate_decay!r}"
+        )
     for which in ("generator", "discriminator"):
         optimizer = getattr(config.optimizer, which)
         if optimizer.learning_rate <= 0:

@@ -193,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inception-weights", type=Path, help="InceptionV3 no-top weights (.h5)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    if args.num is not None and args.num < 2:
+        print(f"error: --num {args.num}: metrics need at least 2 samples (default 10000 images, 2500 toy points)",
+              file=sys.stderr)
+        return 2
 
     from tfgan_app.data import DataError
     from tfgan_app.export.exporter import ExportError

@@ -6,7 +6,8 @@
         --input photos/ --out translated/
 
 Noise-to-image models write a PNG grid (a conditional model without --label: one row per
-class); vector generators write .png (scatter/histogram), .csv or .npy by the --out
+class), one PNG per sample into a folder (--out without a suffix) or an array (.npz); the
+model runs in batches of 256, so any --num fits in memory; vector generators write .png (scatter/histogram), .csv or .npy by the --out
 suffix. Image-to-image models translate every image of --input (a file or a folder) into
 the --out folder under the same relative names, plus ``grid.png`` (input | output pairs).
 Reads the export's manifest (export.json) for the inputs and shapes.
@@ -31,6 +32,10 @@ class GenerateError(ValueError):
     pass
 
 
+BATCH = 256  # samples per call of the exported model
+MAX_GRID = 1024  # images in one grid PNG; more go to a folder or an .npz
+
+
 def resolve_version(model: Path, version: int | None) -> Path:
     from tfgan_app.export.artifacts import versions as list_versions
 
@@ -50,13 +55,35 @@ def load_runner(version_dir: Path, runtime: str):
     """(function named inputs -> outputs for the chosen runtime, manifest)."""
     from tfgan_app.export import artifacts
 
-    manifest = json.loads((version_dir / "export.json").read_text())
-    if runtime not in manifest["formats"] and not (runtime == "tf" and "savedmodel" in manifest["formats"]):
-        raise GenerateError(f"{version_dir} has no {runtime} export (formats: {manifest['formats']})")
+    manifest_path = version_dir / "export.json"
+    if not manifest_path.is_file():
+        raise GenerateError(
+            f"{version_dir} is not a complete export: it has no export.json (the manifest every export writes); "
+            "export the run again with python -m tfgan_app.export"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        formats = manifest["formats"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise GenerateError(f"{manifest_path} is damaged ({error}); export the run again") from None
+    if runtime not in formats and not (runtime == "tf" and "savedmodel" in formats):
+        raise GenerateError(f"{version_dir} has no {runtime} export (formats: {formats})")
     if runtime == "onnx":
-        session = artifacts.onnx_session(version_dir / artifacts.ONNX_FILE)
+        onnx_path = version_dir / artifacts.ONNX_FILE
+        if not onnx_path.is_file():
+            raise GenerateError(f"{onnx_path} is missing; use --runtime tf or export the run again")
+        try:
+            session = artifacts.onnx_session(onnx_path)
+        except Exception as error:  # noqa: BLE001 - ONNX Runtime raises its own exception types
+            raise GenerateError(f"{onnx_path} cannot be loaded ({str(error).splitlines()[0]}); export the run again") from None
         return (lambda inputs: artifacts.run_onnx(session, inputs)), manifest
-    signature = artifacts.load_savedmodel_signature(version_dir)
+    try:
+        signature = artifacts.load_savedmodel_signature(version_dir)
+    except Exception as error:  # noqa: BLE001 - TensorFlow and protobuf raise many types here
+        raise GenerateError(
+            f"the SavedModel in {version_dir} cannot be loaded ({type(error).__name__}: {str(error).splitlines()[0]}); "
+            "use --runtime onnx or export the run again"
+        ) from None
     return (lambda inputs: artifacts.run_savedmodel(signature, inputs)), manifest
 
 
@@ -96,7 +123,11 @@ def generate(
     run, manifest = load_runner(version_dir, runtime)
     inputs, columns = noise_inputs(manifest, num, seed, label)
     started = time.perf_counter()
-    samples = run(inputs)
+    # Bounded batches: memory stays that of BATCH samples, whatever --num is.
+    samples = np.concatenate([
+        run({name: value[start : start + BATCH] for name, value in inputs.items()})
+        for start in range(0, num, BATCH)
+    ])
     return samples, manifest, time.perf_counter() - started, columns
 
 
@@ -127,9 +158,20 @@ def write_samples(samples: np.ndarray, out: Path, columns: int | None = None) ->
     from tfgan_app.training.plots import image_grid, save_png, toy_plot
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    if samples.ndim == 4:
+    if out.suffix.lower() == ".npz":
+        np.savez_compressed(out, samples=samples)
+    elif samples.ndim == 4 and not out.suffix:
+        out.mkdir(exist_ok=True)
+        for index, image in enumerate(samples):
+            save_png(image_grid(image[None], padding=0), out / f"{index:06d}.png")
+    elif samples.ndim == 4:
         if out.suffix.lower() != ".png":
-            raise GenerateError(f"image samples are written as PNG, not {out.suffix!r}")
+            raise GenerateError(f"--out {out}: image samples are written as a .png grid, a folder or an .npz")
+        if len(samples) > MAX_GRID:
+            raise GenerateError(
+                f"--num {len(samples)} is too many for one grid picture (at most {MAX_GRID}); write them as a "
+                f"folder of PNGs (--out {out.with_suffix('')}) or as an array (--out {out.with_suffix('.npz')})"
+            )
         save_png(image_grid(samples, columns), out)
     elif out.suffix.lower() == ".npy":
         np.save(out, samples)

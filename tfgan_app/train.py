@@ -46,6 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--seed", type=int, help="random seed (data order, noise, weights)")
     parser.add_argument("--strategy", choices=STRATEGIES, default="auto")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     return parser.parse_args(argv)
 
 
@@ -58,14 +59,47 @@ def resolve_config(args: argparse.Namespace):
         overrides.append(f"train.epochs={args.epochs}")
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
-    saved = args.out / "config.json" if args.out else None
-    if args.resume and saved and saved.is_file():
-        if args.pipeline is not None:
+    if args.resume:
+        saved = args.out / "config.json"
+        if not saved.is_file():
             raise ConfigError(
-                f"--resume continues with {saved}; drop --pipeline (change fields with --set)"
+                f"--resume: {args.out} holds no run (no config.json); check the path, or drop --resume "
+                "to start a new run there"
+            )
+        if args.pipeline is not None and not _same_pipeline(args.pipeline, saved):
+            raise ConfigError(
+                f"--resume continues with {saved}, which came from another pipeline than --pipeline "
+                f"{args.pipeline}; drop --pipeline (change fields with --set)"
             )
         return load_config(str(saved), overrides)
     return load_config(args.pipeline or DEFAULT_PIPELINE, overrides)
+
+
+def _same_pipeline(name_or_path: str, saved: Path) -> bool:
+    """Whether ``--pipeline`` names the file the run was made from (rerunning the same
+    command with ``--resume`` is what most people type)."""
+    import json
+
+    from tfgan_app.config import find_pipeline
+
+    origin = json.loads(saved.read_text()).get("pipeline", "")
+    try:
+        return bool(origin) and find_pipeline(name_or_path).resolve() == Path(origin).resolve()
+    except ConfigError:
+        return False
+
+
+def _fail(args: argparse.Namespace, error, code: int) -> int:
+    """Print one message (the traceback too with --debug) and return the exit code:
+    2 = bad input, 1 = a failure at run time."""
+    if args.debug:
+        import traceback
+
+        traceback.print_exc()
+    print(f"error: {error}", file=sys.stderr)
+    if not args.debug and code == 1:
+        print("(rerun with --debug for the traceback)", file=sys.stderr)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,10 +121,17 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = train(config, run_dir, resume=args.resume, strategy_name=args.strategy)
-    except (DataError, IdxError, ImageFolderError, RunDirError, ExtractorError,
-            ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (DataError, IdxError, ImageFolderError, RunDirError, ExtractorError, ValueError) as error:
+        return _fail(args, error, 2)
+    except KeyboardInterrupt:
+        print(f"error: aborted by a second interrupt; the last checkpoint in {run_dir / 'checkpoints'} is intact "
+              "(continue with --resume)", file=sys.stderr)
+        return 130
+    except OSError as error:  # a full disk, a folder that became read-only
+        where = f" ({error.filename})" if error.filename else ""
+        return _fail(args, f"{error.strerror or error}{where}: free space or fix permissions, then --resume", 1)
+    except Exception as error:  # noqa: BLE001 - one message, not a traceback; --debug shows it
+        return _fail(args, f"training failed: {type(error).__name__}: {error}", 1)
     speed = f", {result.images_per_sec:.0f} images/s" if result.images_per_sec else ""
     print(f"{result.message} in {result.wall_time_s:.1f}s{speed}")
     print(f"weights fingerprint: {result.weights_fingerprint}")

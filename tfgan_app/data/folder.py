@@ -24,6 +24,21 @@ def list_images(root: Path) -> list[Path]:
     )
 
 
+def to_mode(image: Image.Image, channels: int) -> Image.Image:
+    """8-bit grayscale (1) or RGB (3), with explicit conversions where PIL's own would lose
+    the picture: 16-bit values are scaled to 8 bits (``convert`` clips them at 255), and
+    transparency is composited on white (``convert("RGB")`` drops alpha and shows whatever
+    colour the transparent pixels hold)."""
+    if image.mode.startswith("I"):  # "I;16", "I;16B", ... and "I" (32-bit ints, 16-bit PNGs)
+        values = np.asarray(image).astype(np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(np.rint(values * 255.0 / peak), 0, 255).astype(np.uint8), "L")
+    elif image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), image)
+    return image.convert("L" if channels == 1 else "RGB")
+
+
 def load_image(path: Path, image_size: int, channels: int) -> np.ndarray:
     """Decode, convert to grayscale (1) or RGB (3), centre-crop to a square, resize.
 
@@ -31,7 +46,7 @@ def load_image(path: Path, image_size: int, channels: int) -> np.ndarray:
     margins instead of being squashed.
     """
     with Image.open(path) as image:
-        image = image.convert("L" if channels == 1 else "RGB")
+        image = to_mode(image, channels)
         width, height = image.size
         side = min(width, height)
         left, top = (width - side) // 2, (height - side) // 2
@@ -66,17 +81,21 @@ def load_images(
     for path in files:
         try:
             images.append(load_side_by_side(path, image_size, channels) if split else load_image(path, image_size, channels))
-        except (UnidentifiedImageError, OSError, ValueError) as error:
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
             if on_bad_image != "skip":
+                reason = (
+                    f"it has more pixels than PIL's decompression-bomb limit ({error})"
+                    if isinstance(error, Image.DecompressionBombError) else str(error)
+                )
                 raise ImageFolderError(
-                    f"cannot read image {path}: {error} "
+                    f"cannot read image {path}: {reason} "
                     "(set data.on_bad_image=skip to skip unreadable files)"
                 ) from None
             skipped.append(path)
             continue
         kept.append(path)
     if skipped:
-        log.warning("skipped %d unreadable image(s), first: %s", len(skipped), skipped[0])
+        log.warning("skipped %d unreadable image(s) of %d, first: %s", len(skipped), len(files), skipped[0])
     shape = (0, *((2,) if split else ()), image_size, image_size, channels)
     return (np.stack(images) if images else np.zeros(shape, np.uint8)), kept, skipped
 
@@ -84,7 +103,7 @@ def load_images(
 def load_side_by_side(path: Path, image_size: int, channels: int) -> np.ndarray:
     """A pix2pix-style pair file, input | target side by side -> [2, size, size, C]."""
     with Image.open(path) as image:
-        image = image.convert("L" if channels == 1 else "RGB")
+        image = to_mode(image, channels)
         width, height = image.size
         if width < 2 or width % 2:
             raise ValueError(f"a side-by-side pair needs an even width (input | target), got {width}x{height}")

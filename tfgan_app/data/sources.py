@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.config import Config, DataConfig
+from tfgan_app.data.emoji import default_root, load_emoji
 from tfgan_app.data.folder import (
     folder_files, load_image_folder, load_images, load_paired_folders,
 )
@@ -32,12 +33,13 @@ FASHION_MNIST_CLASSES = [
 ]
 # Datasets whose TFDS files are the same IDX files the Debian/Yann LeCun archives ship.
 IDX_DATASETS = {"fashion_mnist": FASHION_MNIST_CLASSES, "mnist": [str(d) for d in range(10)]}
-LOCAL_SOURCES = ("image_folder", *TOY_DISTRIBUTIONS)
+LOCAL_SOURCES = ("image_folder", "prepared", "emoji", *TOY_DISTRIBUTIONS)
 SEQUENCE_SOURCES = ("sines", "csv")
 
 
 class DataError(ValueError):
     """The configured data cannot be loaded; the message says what to do."""
+
 
 
 @dataclasses.dataclass
@@ -78,6 +80,10 @@ def _conform(images: np.ndarray, image_size: int, channels: int) -> np.ndarray:
         resized = tf.image.resize(images, (image_size, image_size), antialias=True)
         images = np.clip(np.rint(resized.numpy()), 0, 255).astype(np.uint8)
     return images
+
+
+def emoji_root(config: DataConfig) -> Path:
+    return Path(config.cache_dir).expanduser() if config.cache_dir else default_root()
 
 
 def tfds_data_dir(config: DataConfig) -> Path:
@@ -201,6 +207,19 @@ def load_single(config: DataConfig) -> Source:
     IDX files in ``idx_dir``; a TFDS download only when ``allow_download`` is true.
     """
     name = config.name
+    if name == "prepared":
+        from tfgan_app.data.tool import load_prepared
+
+        images, labels, classes, manifest = load_prepared(Path(config.folder), config.limit)
+        source = Source(f"prepared {config.folder} (from {manifest['source']})", tuple(images.shape[1:]),
+                        np.asarray(images), labels, classes)
+        log.info("data: %s, %d images of shape %s", source.description, len(images), source.element_shape)
+        return source
+    if name == "emoji":
+        images, _, labels, categories = load_emoji(emoji_root(config), config.vendor, config.split, limit=config.limit)
+        source = Source(f"{config.vendor} emoji (npm), split {config.split!r}", tuple(images.shape[1:]), images, labels, categories)
+        log.info("data: %s, %d images of shape %s", source.description, len(images), source.element_shape)
+        return source
     if name in SEQUENCE_SOURCES:
         raise DataError(f"data.name {name!r} is a source of sequences: train it with model.family 'sequence'")
     if name in TOY_DISTRIBUTIONS:
@@ -270,6 +289,11 @@ def load_unpaired(config: DataConfig, domain_a: str = "", domain_b: str = "") ->
             domains.append(load_images(files, config.image_size, config.channels or 3, config.on_bad_image)[0])
         images_a, images_b = domains
         description = f"image folders {root / name_a} and {root / name_b}"
+    elif config.name == "emoji":  # the two styles, each in its own random order: unpaired
+        root = emoji_root(config)
+        images_a = load_emoji(root, "google", config.split, limit=config.limit)[0]
+        images_b = load_emoji(root, "twitter", config.split, limit=config.limit)[0]
+        description = f"emoji, domain A = Google style, domain B = Twitter style, split {config.split!r}"
     elif config.name.startswith("cycle_gan"):
         data_dir = tfds_data_dir(config)
         if not tfds_prepared(config.name, data_dir) and not config.allow_download:
@@ -313,6 +337,15 @@ def load_paired(config: DataConfig, pairs: str = "edges") -> Source:
         source.derive = make_deriver("edges")
         source.description += ", inputs = their edge maps"
         return source
+    if pairs == "styles" or config.name == "emoji":
+        if pairs != "styles" or config.name != "emoji":
+            raise DataError("pix2pix.pairs = 'styles' and data.name = 'emoji' go together (Google -> Twitter emoji)")
+        root = emoji_root(config)
+        inputs, names, _, _ = load_emoji(root, "google", config.split, limit=config.limit)
+        targets = load_emoji(root, "twitter", config.split, names=names)[0]
+        description = f"emoji pairs, Google -> Twitter style, split {config.split!r}"
+        log.info("data: %s, %d pairs", description, len(targets))
+        return Source(description, tuple(targets.shape[1:]), targets, conditions=inputs)
     if config.name != "image_folder":
         raise DataError(f"pix2pix.pairs = {pairs!r} reads image folders: set data.name = 'image_folder'")
     root, channels = Path(config.folder), config.channels or 3

@@ -124,7 +124,13 @@ def read_csv_series(path: Path) -> tuple[np.ndarray, list[str]]:
         except ValueError:
             return False
 
-    header = None if all(numeric(cell) for cell in rows[0]) else [cell.strip() for cell in rows[0]]
+    kinds = [numeric(cell) for cell in rows[0]]
+    if any(kinds) and not all(kinds):
+        raise TaskDataError(
+            f"{path} row 1 mixes numbers and text ({rows[0]}): a header row holds names only, a data row "
+            "numbers only"
+        )
+    header = None if all(kinds) else [cell.strip() for cell in rows[0]]
     body = rows[1:] if header else rows
     first = 2 if header else 1  # the file's row number of body[0]
     width = len(header or rows[0])

@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ExportError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a full disk, a read-only --out
+        print(f"error: {error.strerror or error} ({error.filename or args.out}); nothing was left in place",
+              file=sys.stderr)
+        return 1
     print_results(results)
     return 0
 

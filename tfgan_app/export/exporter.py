@@ -15,8 +15,10 @@ where TF Serving would load it, and an existing version is never overwritten.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
+import re
 import platform
 import shutil
 import subprocess
@@ -144,7 +146,15 @@ def export_run(
     """Export the run's deployable networks (its latest or best checkpoint) to
     ``out/name/version`` and verify every artifact. One network for most families; CycleGAN
     has two, exported as ``name_a2b`` and ``name_b2a``."""
-    model, config, step, info = load_run_model(Path(run_dir), checkpoint)
+    from tfgan_app.training.rundir import RunDirError, RunLock
+
+    if not Path(run_dir).is_dir():
+        raise ExportError(f"{run_dir} is not a run directory (it does not exist)")
+    try:
+        with RunLock(Path(run_dir), "export"):  # not while a trainer writes its checkpoints
+            model, config, step, info = load_run_model(Path(run_dir), checkpoint)
+    except RunDirError as error:
+        raise ExportError(str(error)) from None
     source = {
         "source_run": str(Path(run_dir).resolve()), "step": step, "checkpoint": checkpoint,
         "pipeline": config.pipeline, "family": config.model.family,
@@ -186,7 +196,7 @@ def export_model(
     return [
         _export_network(
             network, Path(out), model_name, targets[model_name], formats, onnx_opset, tolerance,
-            {**(source or {}), "inputs": artifacts.describe_inputs(network, details)},
+            {**(source or {}), "inputs": artifacts.describe_inputs(network, details)}, take_next=version is None,
         )
         for model_name, network in networks.items()
     ]
@@ -205,9 +215,11 @@ def export_generator(
 
 def _export_network(
     network, out: Path, name: str, version: int, formats: tuple[str, ...], onnx_opset: int,
-    tolerance: float, details: dict,
+    tolerance: float, details: dict, take_next: bool = False,
 ) -> ExportResult:
-    """Write, verify and move one network into ``out/name/version`` (see the module docstring)."""
+    """Write, verify and move one network into ``out/name/version`` (see the module
+    docstring). ``take_next``: the version was chosen as the next free one, so when another
+    export takes it meanwhile, this one takes the next instead of failing."""
     import keras
     import tensorflow as tf
 
@@ -216,7 +228,9 @@ def _export_network(
     expected = {case: artifacts.run_keras(network, inputs) for case, inputs in cases.items()}
     staging_root = out / ".staging"
     staging_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{name}-{version}-", dir=staging_root))
+    _remove_stale_staging(staging_root)
+    # The pid in the name lets a later export tell a killed export's leftovers from a live one's.
+    staging = Path(tempfile.mkdtemp(prefix=f"{name}-{version}-pid{os.getpid()}-", dir=staging_root))
     started = time.perf_counter()
     try:
         parity: dict[str, dict[str, float]] = {}
@@ -253,14 +267,24 @@ def _export_network(
             },
             "export_seconds": round(time.perf_counter() - started, 2),
         }
-        (staging / "export.json").write_text(json.dumps(manifest, indent=2) + "\n")
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # another export took this version meanwhile
-            raise ExportError(f"{target} appeared during the export; nothing was overwritten")
         mode = 0o777 & ~_umask()  # mkdtemp makes 0700: a serving user must be able to read it
         for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
             folder.chmod(mode)
-        staging.rename(target)
+        while True:
+            (staging / "export.json").write_text(json.dumps(manifest, indent=2) + "\n")
+            try:
+                if target.exists():
+                    raise FileExistsError(errno.EEXIST, "exists", str(target))
+                staging.rename(target)  # atomic; refused when another export made the folder
+                break
+            except OSError as error:
+                if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+                if not take_next:  # another export took this version meanwhile
+                    raise ExportError(f"{target} appeared during the export; nothing was overwritten") from None
+                version = next_version(out / name)
+                target, manifest["version"] = out / name / str(version), version
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -268,6 +292,20 @@ def _export_network(
         if staging_root.is_dir() and not any(staging_root.iterdir()):
             staging_root.rmdir()
     return ExportResult(name, version, target, manifest)
+
+
+def _remove_stale_staging(staging_root: Path) -> None:
+    """Remove the staging folders of exports that were killed (their process is gone)."""
+    for folder in staging_root.iterdir():
+        match = re.search(r"-pid(\d+)-", folder.name)
+        if match is None:
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass
 
 
 def _umask() -> int:

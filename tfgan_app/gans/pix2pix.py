@@ -31,8 +31,11 @@ class Pix2PixSettings:
     """``[pix2pix]``: where the pairs come from, the networks, the L1 weight."""
 
     # "edges" (input = the target's edge map, computed in the pipeline), "side_by_side"
-    # (each image file is input|target) or "folders" (<split>A/ and <split>B/, same names).
-    pairs: str = dataclasses.field(default="edges", metadata={"choices": ("edges", "side_by_side", "folders")})
+    # (each image file is input|target), "folders" (<split>A/ and <split>B/, same names) or
+    # "styles" (data.name = "emoji": the Google image of an emoji -> its Twitter image).
+    pairs: str = dataclasses.field(
+        default="edges", metadata={"choices": ("edges", "side_by_side", "folders", "styles")}
+    )
     # lambda of the L1 term (Isola et al. use 100).
     l1_weight: float = dataclasses.field(default=100.0, metadata={"min": 0})
     # The U-Net's depth (capped by the image size) and the PatchGAN's stride-2 layers (3 =

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.training.plots import save_png
+from tfgan_app.training.rundir import non_finite_objects
 
 LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
 
@@ -157,9 +158,29 @@ class Checkpointer(StepCallback):
     def save(self, step: int, logs: dict) -> None:
         if not stop_if_not_finite(self.state, self.model, read_logs(logs)):
             return
+        # Finite losses can hide an Inf in an optimizer moment or an EMA copy: a checkpoint
+        # is written only when every value it would hold is finite.
+        bad = non_finite_objects(self.model.checkpoint_objects())
+        if bad:
+            stop_if_not_finite(self.state, self.model, {f"checkpoint state ({', '.join(bad)})": math.nan})
+            return
         if step > self.state.start_step:
             self.manager.save(checkpoint_number=step)
             self.state.last_checkpoint_step = step
+
+
+class NonFiniteGuard(StepCallback):
+    """Every ``every`` steps: stop when a loss in the logs is NaN or Inf. The logs are the
+    log window's running means, so one bad step turns them non-finite until the window
+    ends: no step escapes the check, and it costs one read per ``every`` steps."""
+
+    def __init__(self, state: RunState, every: int):
+        super().__init__(state)
+        self.every = every
+
+    def on_step_end(self, step, logs):
+        if self.due(step, self.every):
+            stop_if_not_finite(self.state, self.model, read_logs(logs))
 
 
 class SampleWriter(StepCallback):
@@ -257,11 +278,14 @@ def run_callbacks(
     state: RunState, run_dir: Path, writer, manager: tf.train.CheckpointManager,
     render: Callable[[keras.Model, int], np.ndarray], log_every: int, checkpoint_every: int, sample_every: int,
     progress_stream: TextIO = sys.stderr, extra: tuple[keras.callbacks.Callback, ...] = (),
+    non_finite_check_every: int = 10,
 ) -> list[keras.callbacks.Callback]:
-    """The callbacks of a run, in the order they must act on a step: the clock, the logs,
-    the checkpoint, ``extra`` (periodic evaluation), the samples, the progress line."""
+    """The callbacks of a run, in the order they must act on a step: the clock, the
+    non-finite guard, the logs, the checkpoint, ``extra`` (periodic evaluation), the
+    samples, the progress line."""
     return [
         StepClock(state),
+        NonFiniteGuard(state, non_finite_check_every),
         MetricsLogger(state, run_dir / "metrics.jsonl", writer, log_every),
         Checkpointer(state, manager, checkpoint_every),
         *extra,

