@@ -495,3 +495,73 @@ def test_auto_precision_resolves_by_hardware_and_is_recorded(tmp_path, monkeypat
     config = ring_config(train={"precision": "auto", "steps": 2, "checkpoint_every": 2})
     train(config, tmp_path / "run", progress_stream=QUIET)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["precision"] == "float32"
+
+
+def test_adaptive_augmentation_moves_p_with_the_overfitting_heuristic_and_resumes_exactly(tmp_path):
+    """ADA (Karras et al. 2020): p rises while D is sure of the real data (r_t > target),
+    gates the augmentations per example, is logged, and a resumed run continues it exactly."""
+    from tfgan_app.gans.augment import AdaptiveAugment
+
+    ada = AdaptiveAugment(target=0.6, images=64, interval=2)
+    images, augmented = tf.zeros([4, 2, 2, 1]), tf.ones([4, 2, 2, 1])
+    gates = tf.constant([[0.0] * 7 + [g] for g in (0.1, 0.3, 0.6, 0.9)])
+    np.testing.assert_array_equal(ada.apply(images, augmented, gates).numpy().max(axis=(1, 2, 3)), [0, 0, 0, 0])
+    for _ in range(2):  # r_t = 1 > 0.6: p rises by 2 steps x 16 images / 64
+        ada.observe(tf.ones([16, 1]))
+        ada.step(16)
+    assert float(ada.probability.numpy()) == pytest.approx(0.5)
+    np.testing.assert_array_equal(ada.apply(images, augmented, gates).numpy().max(axis=(1, 2, 3)), [1, 1, 0, 0])
+    for _ in range(2):  # r_t = -1 < 0.6: p falls back
+        ada.observe(-tf.ones([16, 1]))
+        ada.step(16)
+    assert float(ada.probability.numpy()) == pytest.approx(0.0)
+    with pytest.raises(ConfigError, match="ada_target gates the augmentations"):
+        load_config("fashion_mnist_dcgan", ["train.ada_target=0.6"])
+    # In training: logged as augment_p, checkpointed, restored exactly on resume.
+    config = bars_config(tmp_path, train={"augment": "translation", "ada_target": 0.6, "ada_images": 2000,
+                                          "ada_interval": 2, "steps": 8, "checkpoint_every": 4, "log_every": 4})
+    train(config, tmp_path / "whole", progress_stream=QUIET)
+    config.train.steps = 4
+    train(config, tmp_path / "split", progress_stream=QUIET)
+    config.train.steps = 8
+    train(config, tmp_path / "split", resume=True, progress_stream=QUIET)
+    lines = [json.loads(line) for line in (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines()]
+    assert all("augment_p" in line for line in lines) and lines[-1]["augment_p"] > 0  # D is sure of bars at first
+    values = {}
+    for run in ("whole", "split"):
+        reader = tf.train.load_checkpoint(str(tmp_path / run / "checkpoints"))
+        values[run] = {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(str(tmp_path / run / "checkpoints"))
+                       if "adaptive_augment" in name}
+    assert values["whole"] and all(np.array_equal(values["whole"][name], values["split"][name]) for name in values["whole"])
+
+
+def test_init_from_another_run_with_freezed_fine_tunes_and_refuses_another_architecture(tmp_path):
+    """--init-from: the networks (and EMA copy) start from another run's, the optimizers and
+    the step fresh; FreezeD keeps D's first layers as they were (Mo et al. 2020)."""
+    import dataclasses
+
+    def networks_of(run, config):
+        model = build_model(config, (28, 28, 1))
+        checkpoint = tf.train.latest_checkpoint(str(run / "checkpoints"))
+        tf.train.Checkpoint(**model.checkpoint_objects()).restore(checkpoint).expect_partial()
+        return model
+
+    config = bars_config(tmp_path, train={"steps": 4, "checkpoint_every": 4, "ema_decay": 0.9})
+    train(config, tmp_path / "source", progress_stream=QUIET)
+    tuned_config = dataclasses.replace(config, train=dataclasses.replace(
+        config.train, freeze_discriminator_layers=1, steps=2, checkpoint_every=2))
+    result = train(tuned_config, tmp_path / "tuned", init_from=tmp_path / "source", progress_stream=QUIET)
+    assert result.start_step == 0 and result.step == 2
+    source, tuned = networks_of(tmp_path / "source", config), networks_of(tmp_path / "tuned", tuned_config)
+    assert int(tuned.generator_optimizer.iterations.numpy()) == 2  # fresh optimizers: 2 updates, not 6
+    first = next(layer for layer in tuned.discriminator.layers if layer.weights)
+    assert not first.trainable
+    np.testing.assert_array_equal(first.kernel.numpy(), source.discriminator.get_layer(first.name).kernel.numpy())
+    for mine, theirs in zip(tuned.generator.trainable_weights, source.generator.trainable_weights):
+        difference = np.abs(mine.numpy() - theirs.numpy()).max()
+        assert 0 < difference < 0.05  # moved, and from the source run's weights (not a fresh start)
+    other = bars_config(tmp_path, model={"generator_width": 16}, train={"steps": 2})
+    with pytest.raises(RuntimeError, match=r"--init-from .*generator differs at .*: shape"):
+        train(other, tmp_path / "other", init_from=tmp_path / "source", progress_stream=QUIET)
+    with pytest.raises(ConfigError, match="train.freeze_discriminator_layers: not available for model.family 'pix2pix'"):
+        load_config("fashion_mnist_pix2pix", ["train.freeze_discriminator_layers=2"])

@@ -205,6 +205,16 @@ def test_a_batch_that_cannot_fit_is_refused_before_anything_is_allocated(tmp_pat
     assert not (tmp_path / "run").exists()  # a failed start leaves no folder behind
 
 
+def test_a_folder_that_cannot_be_written_is_named(tmp_path, monkeypatch):
+    """What a read-only --out does (the tests run as root, for whom no folder is read-only)."""
+    def refused(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    with pytest.raises(RunDirError, match=r"cannot write the run directory .*: Permission denied"):
+        train(ring_config(), tmp_path / "locked" / "run", progress_stream=QUIET)
+
+
 @pytest.mark.parametrize("where", ["is_a_file", "under_a_file"])
 def test_out_that_is_or_lies_under_a_file_is_named(tmp_path, capsys, where):
     (tmp_path / "file").write_text("mine")
@@ -328,15 +338,19 @@ def test_a_second_export_racing_the_first_takes_the_next_version(tiny_export, mo
     assert not (out / ".staging").exists()
 
 
-def test_a_killed_export_leaves_no_version_and_its_staging_is_cleaned_next_time(tiny_export):
-    out = tiny_export / "killed"
+@pytest.mark.parametrize("kill_when", ["*", "*/saved_model.pb", "*/model.onnx"])
+def test_a_killed_export_leaves_no_version_and_its_staging_is_cleaned_next_time(tiny_export, kill_when):
+    """Killed as the staging folder appears, after the SavedModel is written (during its
+    verification), and after the ONNX model is written (during its check)."""
+    out = tiny_export / f"killed{len(kill_when)}"
     process = subprocess.Popen(
         [sys.executable, "-m", "tfgan_app.export", "--run", str(tiny_export / "run"), "--out", str(out)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 120
-    while time.time() < deadline and not any((out / ".staging").glob("*")) and process.poll() is None:
-        time.sleep(0.05)
+    while time.time() < deadline and not any((out / ".staging").glob(kill_when)) and process.poll() is None:
+        time.sleep(0.02)
+    assert process.poll() is None, "the export finished before the kill point"
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (out / "ring" / "1").exists()

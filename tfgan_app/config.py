@@ -49,8 +49,10 @@ class DataConfig:
     # Where fetched datasets live (name = "emoji": <cache_dir>/emoji/<vendor>/); empty:
     # $TFGAN_APP_DATA or ~/.cache/tfgan_app/data. Fetch with python -m tfgan_app.data fetch emoji.
     cache_dir: str = ""
-    # name = "emoji": the style of a single set, "google" (Noto) or "twitter" (Twemoji).
+    # name = "emoji": the style of a single set, "google" (Noto) or "twitter" (Twemoji), and
+    # the labels: "category" (10) or "subcategory" (about 100).
     vendor: str = "google"
+    emoji_labels: str = "category"
     # Sequences: name = "sines" (TimeGAN's sine waves) or "csv" (rows of numbers in `file`,
     # cut into overlapping windows of sequence_length rows).
     file: str = ""
@@ -140,6 +142,16 @@ class TrainConfig:
     # Differentiable augmentation (Zhao et al. 2020), comma-separated from "color",
     # "translation", "cutout"; empty = off.
     augment: str = ""
+    # Adaptive discriminator augmentation (ADA, Karras et al. 2020): the `augment` transforms
+    # are applied with a probability p that follows r_t = E[sign(D(x_real))] towards this
+    # target (the paper's 0.6; 0 = off, every example augmented), moving by at most 1 in
+    # ada_images real images, adjusted every ada_interval steps; p is logged as augment_p.
+    ada_target: float = 0.0
+    ada_images: int = 100_000
+    ada_interval: int = 4
+    # FreezeD (Mo et al. 2020): the discriminator's first N layers with kernels stay fixed,
+    # for fine-tuning a run on small data (--init-from). 0 = off.
+    freeze_discriminator_layers: int = 0
     # Unrolled discriminator (Metz et al. 2017): G is scored by D after this many
     # differentiable SGD steps of `unrolled_learning_rate` (0 = off).
     unrolled_steps: int = 0
@@ -425,6 +437,7 @@ _CHOICES = {
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
     "data.on_bad_image": ("error", "skip"),
     "data.vendor": ("google", "twitter"),
+    "data.emoji_labels": ("category", "subcategory"),
     "export.checkpoint": ("latest", "best"),
     "evaluation.metric": (
         "", "fid", "kid", "precision", "recall", "classifier_score", "modes_covered",
@@ -446,11 +459,12 @@ _POSITIVE = (
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
     "sampling.num_samples", "model.latent_dim", "model.packing",
     "data.sequence_length", "data.sequence_features", "train.steps_per_execution",
-    "train.non_finite_check_every",
+    "train.non_finite_check_every", "train.ada_images", "train.ada_interval",
 )
 _NOT_NEGATIVE = (
     "loss.r1_weight", "loss.feature_matching_weight", "train.unrolled_steps",
     "loss.gradient_penalty_weight", "loss.weight_clip", "train.max_rollbacks",
+    "train.freeze_discriminator_layers",
 )
 
 
@@ -495,6 +509,10 @@ def validate(config: Config) -> None:
         parse_augmentations(config.train.augment)
     except ValueError as error:
         raise ConfigError(f"train.augment = {config.train.augment!r}: {error}") from None
+    if not 0.0 <= config.train.ada_target < 1.0:
+        raise ConfigError(f"train.ada_target must be in [0, 1) (0 = off; the paper uses 0.6), got {config.train.ada_target}")
+    if config.train.ada_target and not config.train.augment:
+        raise ConfigError("train.ada_target gates the augmentations: set train.augment too (e.g. color,translation,cutout)")
     if not 0.0 < config.train.rollback_factor < 1.0:
         raise ConfigError(f"train.rollback_factor must be in (0, 1), got {config.train.rollback_factor}")
     if config.train.on_non_finite == "rollback" and config.train.learning_rate_decay != "none":

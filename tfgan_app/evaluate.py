@@ -126,12 +126,14 @@ def train_classifier_command(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, help="default: the cache folder for the dataset")
     args = parser.parse_args(argv)
     try:
-        splits = [load_source(DataConfig(name=args.dataset, split=split, idx_dir=args.idx_dir,
-                                         data_dir=args.data_dir)) for split in ("train", "test")]
-    except DataError as error:
+        if args.dataset == "emoji":
+            train, test = (_emoji_classifier_split(split) for split in ("train", "test"))
+        else:
+            train, test = (load_source(DataConfig(name=args.dataset, split=split, idx_dir=args.idx_dir,
+                                                  data_dir=args.data_dir)) for split in ("train", "test"))
+    except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    train, test = splits
     if train.labels is None or not train.class_names:
         print(f"error: {args.dataset} has no class labels to train a classifier on", file=sys.stderr)
         return 2
@@ -141,6 +143,22 @@ def train_classifier_command(argv: list[str]) -> int:
     print(f"domain classifier for {args.dataset}: test accuracy {info['test_accuracy']:.4f} "
           f"after {args.epochs} epochs ({info['train_seconds']} s) -> {out}")
     return 0
+
+
+def _emoji_classifier_split(split: str):
+    """The emoji feature extractor learns the ~100 subcategories on both styles, so its
+    features serve Google-style samples, Twitter-style ones and translations alike."""
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import load_source
+
+    google, twitter = (
+        load_source(DataConfig(name="emoji", vendor=vendor, split=split, emoji_labels="subcategory"))
+        for vendor in ("google", "twitter")
+    )
+    google.images = np.concatenate([google.images, twitter.images])
+    google.labels = np.concatenate([google.labels, twitter.labels])
+    google.description = f"emoji, both styles, split {split!r}, by subcategory"
+    return google
 
 
 def score_command(argv: list[str]) -> int:

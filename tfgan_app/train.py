@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--seed", type=int, help="random seed (data order, noise, weights)")
     parser.add_argument("--strategy", choices=STRATEGIES, default="auto")
+    parser.add_argument("--init-from", type=Path, metavar="RUN_DIR",
+                        help="start a new run from another run's trained networks (fine-tuning)")
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     return parser.parse_args(argv)
 
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     from tfgan_app.training.trainer import RunDirError, train
 
     try:
-        result = train(config, run_dir, resume=args.resume, strategy_name=args.strategy)
+        result = train(config, run_dir, resume=args.resume, strategy_name=args.strategy, init_from=args.init_from)
     except (DataError, IdxError, ImageFolderError, RunDirError, ExtractorError, ValueError) as error:
         return _fail(args, error, 2)
     except KeyboardInterrupt:

@@ -176,9 +176,14 @@ def split_files(files: list[str], split: str) -> list[str]:
     raise EmojiDataError(f"data.split {split!r} for emoji: choose train, test or all")
 
 
-def load_emoji(root: Path, vendor: str, split: str, names: list[str] | None = None, limit: int = 0):
-    """(images uint8 [N, 64, 64, 3] composited on white, file names, categories [N],
-    category names) of one vendor. ``names``: these files (the split is then theirs)."""
+def load_emoji(
+    root: Path, vendor: str, split: str, names: list[str] | None = None, limit: int = 0, label_by: str = "category",
+):
+    """(images uint8 [N, 64, 64, 3] composited on white, file names, labels [N], label
+    names) of one vendor; labels by ``category`` (10) or ``subcategory`` (about 100).
+    ``names``: these files (the split is then theirs)."""
+    if label_by not in ("category", "subcategory"):
+        raise EmojiDataError(f"emoji labels by {label_by!r}: choose category or subcategory")
     from tfgan_app.data.folder import load_images
 
     folder = vendor_dir(root, vendor)
@@ -195,6 +200,6 @@ def load_emoji(root: Path, vendor: str, split: str, names: list[str] | None = No
     if missing:
         raise EmojiDataError(f"{folder / '64'} lacks {len(missing)} image(s) of the pairs, e.g. {missing[:3]}")
     images, _, _ = load_images([folder / "64" / name for name in chosen], 64, 3)
-    categories = sorted({facts["category"] for facts in info.values()})
-    labels = np.array([categories.index(info[name]["category"]) if name in info else 0 for name in chosen], np.int32)
-    return images, chosen, labels, categories
+    classes = sorted({facts[label_by] for facts in info.values()})
+    labels = np.array([classes.index(info[name][label_by]) if name in info else 0 for name in chosen], np.int32)
+    return images, chosen, labels, classes

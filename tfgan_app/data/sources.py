@@ -216,7 +216,9 @@ def load_single(config: DataConfig) -> Source:
         log.info("data: %s, %d images of shape %s", source.description, len(images), source.element_shape)
         return source
     if name == "emoji":
-        images, _, labels, categories = load_emoji(emoji_root(config), config.vendor, config.split, limit=config.limit)
+        images, _, labels, categories = load_emoji(
+            emoji_root(config), config.vendor, config.split, limit=config.limit, label_by=config.emoji_labels
+        )
         source = Source(f"{config.vendor} emoji (npm), split {config.split!r}", tuple(images.shape[1:]), images, labels, categories)
         log.info("data: %s, %d images of shape %s", source.description, len(images), source.element_shape)
         return source

@@ -69,3 +69,68 @@ def diff_augment(images: tf.Tensor, uniforms: tf.Tensor, names: tuple[str, ...])
         if name in names:
             images = _TRANSFORMS[name](images, uniforms)
     return images
+
+
+class AdaptiveAugment(tf.Module):
+    """Adaptive discriminator augmentation (ADA; Karras et al. 2020, "Training Generative
+    Adversarial Networks with Limited Data", sec. 3): the augmentations are applied to an
+    example with probability p, and p follows the overfitting heuristic
+
+        r_t = E[sign(D(x_real))]                                  (eq. 1, D's raw output)
+
+    accumulated over ``interval`` steps: p moves up by ``interval * batch / images`` when r_t
+    exceeds ``target`` (D is too sure of the real data: it overfits) and down otherwise, so p
+    can go from 0 to 1 in ``images`` real images (the paper uses 500k images and target 0.6).
+
+    One gate per example (the spare uniform of ``augment``, index 7) applies all the chosen
+    transforms together, where the paper draws each transform with probability p: p here is
+    the probability that an example is augmented at all. p, the running sum of signs and
+    their count are variables of this module, checkpointed with the model, so a resumed run
+    continues exactly. The signs are summed over all replicas, so every replica holds the same p.
+    """
+
+    GATE = 7  # the index of the gate's uniform in ``augment``
+
+    def __init__(self, target: float = 0.6, images: int = 500_000, interval: int = 4):
+        super().__init__(name="adaptive_augment")
+        self.target, self.images, self.interval = target, images, interval
+        settings = dict(trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.probability = tf.Variable(0.0, name="probability", **settings)
+        self.sign_sum = tf.Variable(0.0, name="sign_sum", **settings)
+        self.count = tf.Variable(0.0, name="count", **settings)
+        self.steps = tf.Variable(0, dtype=tf.int64, name="steps", **settings)
+
+    def apply(self, images: tf.Tensor, augmented: tf.Tensor, uniforms: tf.Tensor) -> tf.Tensor:
+        """``augmented`` where the example's gate falls below p, else ``images``."""
+        gate = tf.cast(uniforms[:, self.GATE] < self.probability, images.dtype)
+        return images + tf.reshape(gate, [-1] + [1] * (len(images.shape) - 1)) * (augmented - images)
+
+    def observe(self, real_logits: tf.Tensor) -> None:
+        """Add this D update's signs of D(x_real), summed over every replica."""
+        logits = tf.reshape(tf.cast(real_logits, tf.float32), [-1])
+        totals = tf.distribute.get_replica_context().all_reduce(
+            "sum", tf.stack([tf.reduce_sum(tf.sign(logits)), tf.cast(tf.size(logits), tf.float32)])
+        )
+        self.sign_sum.assign_add(totals[0])
+        self.count.assign_add(totals[1])
+
+    def step(self, real_images) -> None:
+        """Once per training step (``real_images``: how many D saw in it, all replicas):
+        every ``interval`` steps, move p and start a new sum."""
+        self.steps.assign_add(1)
+
+        def adjust():
+            overfitting = self.sign_sum / tf.maximum(self.count, 1.0)
+            step_images = tf.cast(real_images * self.interval, tf.float32)
+            change = tf.sign(overfitting - self.target) * step_images / float(self.images)
+            self.probability.assign(tf.clip_by_value(self.probability + change, 0.0, 1.0))
+            self.sign_sum.assign(0.0)
+            self.count.assign(0.0)
+            return tf.constant(0)
+
+        tf.cond(self.steps % self.interval == 0, adjust, lambda: tf.constant(0))
+
+    @property
+    def overfitting(self) -> tf.Tensor:
+        """r_t of the steps since the last adjustment (0 when none)."""
+        return self.sign_sum / tf.maximum(self.count, 1.0)

@@ -34,7 +34,7 @@ import tensorflow as tf
 
 from tfgan_app import losses
 from tfgan_app.data.pipeline import AUGMENT_UNIFORMS, stream_seed, to_model_range
-from tfgan_app.gans.augment import diff_augment
+from tfgan_app.gans.augment import AdaptiveAugment, diff_augment
 from tfgan_app.gans.base import (
     GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
 )
@@ -104,11 +104,13 @@ class GAN(GeneratorDiscriminatorModel):
         reuse_fakes: bool = False,
         joint_discriminator_pass: bool = False,
         seed: int = 0,
+        adaptive_augment: AdaptiveAugment | None = None,
         **kwargs,
     ):
         # Mean D(x) and D(G(z)) in the logs: probabilities for cross-entropy losses (both
         # tend to 0.5 at the equilibrium), raw scores for critics (Wasserstein, LS, hinge).
-        super().__init__(generator, discriminator, self.metric_names(), ema_decay=ema_decay, **kwargs)
+        names = self.metric_names() + (("augment_p",) if adaptive_augment is not None else ())
+        super().__init__(generator, discriminator, names, ema_decay=ema_decay, **kwargs)
         if reuse_fakes and discriminator_steps != 1:
             raise ValueError("reuse_fakes needs discriminator_steps = 1 (one batch of fakes per step)")
         if discriminator_steps < 1:
@@ -120,6 +122,10 @@ class GAN(GeneratorDiscriminatorModel):
         self.discriminator_steps = discriminator_steps
         self.packing = packing
         self.augmentations = tuple(augmentations)
+        # ADA: the augmentations applied with an adaptive probability (Karras et al. 2020).
+        if adaptive_augment is not None and not self.augmentations:
+            raise ValueError("adaptive augmentation gates the augmentations: name some (augmentations=...)")
+        self.adaptive_augment = adaptive_augment
         self.unrolled_steps = unrolled_steps
         self.unrolled_learning_rate = unrolled_learning_rate
         self.seed = seed
@@ -228,6 +234,12 @@ class GAN(GeneratorDiscriminatorModel):
     def ema_generator(self) -> keras.Model | None:
         return self.averaged("generator") if self.averages else None
 
+    def checkpoint_objects(self) -> dict:
+        objects = super().checkpoint_objects()
+        if self.adaptive_augment is not None:
+            objects["adaptive_augment"] = self.adaptive_augment
+        return objects
+
     # The exported signature's input names, in G's input order.
     export_input_names: tuple[str, ...] = ("z",)
 
@@ -271,6 +283,11 @@ class GAN(GeneratorDiscriminatorModel):
                 self.discriminator_step(minibatch)
             generator_minibatch = self._generator_minibatch(batch)
             self.generator_step(generator_minibatch, minibatches)
+        if self.adaptive_augment is not None:
+            # Real images this step, all replicas: [m, k, ...] per replica.
+            real_images = tf.shape(batch.real)[0] * self.discriminator_steps * tf.distribute.get_strategy().num_replicas_in_sync
+            self.adaptive_augment.step(real_images)
+            self.trackers["augment_p"].update_state(self.adaptive_augment.probability)
         return {"generator": self.generator_inputs(generator_minibatch.z, generator_minibatch.label)}
 
     def discriminator_step(self, minibatch: Minibatch, fake: tf.Tensor | None = None) -> None:
@@ -302,6 +319,8 @@ class GAN(GeneratorDiscriminatorModel):
         optimizer_step(self.discriminator_optimizer, tape, loss, variables)
         if self.weight_clip:
             losses.clip_weights(variables, self.weight_clip)
+        if self.adaptive_augment is not None:
+            self.adaptive_augment.observe(logit_of(real_outputs))
         self.trackers["d_loss"].update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
         self.trackers["d_real"].update_state(readout(self.adversarial_loss, logit_of(real_outputs)))
         self.trackers["d_fake"].update_state(readout(self.adversarial_loss, logit_of(fake_outputs)))
@@ -468,7 +487,8 @@ class GAN(GeneratorDiscriminatorModel):
     def _discriminator_inputs(self, data: tf.Tensor, label: tf.Tensor | None, augment: tf.Tensor | None):
         """What D is called with: ``data`` augmented (when on) and packed (when on), with the label."""
         if self.augmentations and augment is not None:
-            data = diff_augment(data, augment, self.augmentations)
+            augmented = diff_augment(data, augment, self.augmentations)
+            data = augmented if self.adaptive_augment is None else self.adaptive_augment.apply(data, augmented, augment)
         data = self._pack(data)
         return [data, label] if self.conditional else data
 
@@ -541,6 +561,7 @@ def noise_model_options(config) -> dict:
         augmentations=parse_augmentations(train.augment), unrolled_steps=train.unrolled_steps,
         unrolled_learning_rate=train.unrolled_learning_rate, reuse_fakes=train.reuse_fakes,
         joint_discriminator_pass=train.joint_discriminator_pass, seed=config.seed,
+        adaptive_augment=AdaptiveAugment(train.ada_target, train.ada_images, train.ada_interval) if train.ada_target else None,
     )
 
 
@@ -564,11 +585,14 @@ def image_networks(context: BuildContext, num_classes: int = 0, code_dim: int = 
     """(G, D) of ``model.architecture`` (or the user's builders, ``model.generator`` and
     ``model.discriminator``) for the noise-to-sample families."""
     from tfgan_app.networks import build_networks
+    from tfgan_app.networks.layers import freeze_first_layers
 
-    return build_networks(
+    generator, discriminator = build_networks(
         context.config.model, context.element_shape, synchronized_batch_norm=context.replicas > 1,
         num_classes=num_classes, code_dim=code_dim,
     )
+    freeze_first_layers(discriminator, context.config.train.freeze_discriminator_layers)
+    return generator, discriminator
 
 
 def validate_noise_family(config) -> None:

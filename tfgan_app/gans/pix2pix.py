@@ -36,8 +36,10 @@ class Pix2PixSettings:
     pairs: str = dataclasses.field(
         default="edges", metadata={"choices": ("edges", "side_by_side", "folders", "styles")}
     )
-    # lambda of the L1 term (Isola et al. use 100).
+    # lambda of the L1 term (Isola et al. use 100), and the adversarial term's weight
+    # (1; 0 trains the U-Net with L1 alone, the ablation of Isola et al.'s Table 1).
     l1_weight: float = dataclasses.field(default=100.0, metadata={"min": 0})
+    adversarial_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})
     # The U-Net's depth (capped by the image size) and the PatchGAN's stride-2 layers (3 =
     # the 70x70 PatchGAN at 256 pixels).
     unet_depth: int = dataclasses.field(default=8, metadata={"min": 1})
@@ -65,13 +67,14 @@ class Pix2Pix(GeneratorDiscriminatorModel):
         discriminator_optimizer: keras.optimizers.Optimizer,
         loss: str = "non_saturating",
         l1_weight: float = 100.0,
+        adversarial_weight: float = 1.0,
         **kwargs,
     ) -> None:
         self.compile_adversarial(
             generator_optimizer, discriminator_optimizer, self.generator.trainable_variables,
             self.discriminator.trainable_variables, loss, **kwargs,
         )
-        self.l1_weight = l1_weight
+        self.l1_weight, self.adversarial_weight = l1_weight, adversarial_weight
 
     def call(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(images, training=training)
@@ -93,7 +96,9 @@ class Pix2Pix(GeneratorDiscriminatorModel):
             fake_logits = logit_of(run_without_state_updates(self.discriminator, [fake, condition]))
             adversarial = self.adversarial_loss.generator(fake_logits)
             reconstruction = losses.l1_loss(target, fake)
-            per_example = self.with_generator_regularizers(adversarial + self.l1_weight * reconstruction, condition, fake)
+            per_example = self.with_generator_regularizers(
+                self.adversarial_weight * adversarial + self.l1_weight * reconstruction, condition, fake
+            )
             loss = global_mean(per_example)
         optimizer_step(self.generator_optimizer, tape, loss, self.generator.trainable_variables)
         self.trackers["g_loss"].update_state(tf.reduce_mean(per_example))
@@ -119,7 +124,7 @@ def build_pix2pix(context: BuildContext) -> Pix2Pix:
     )
     pix2pix.compile(
         context.generator_optimizer, context.discriminator_optimizer, context.config.loss.name,
-        l1_weight=settings.l1_weight,
+        l1_weight=settings.l1_weight, adversarial_weight=settings.adversarial_weight,
     )
     return pix2pix
 

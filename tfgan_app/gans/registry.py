@@ -35,6 +35,8 @@ class NoSettings:
 SWITCHES: dict[str, Callable[["Config"], Any]] = {
     "train.ema_decay": lambda config: config.train.ema_decay,
     "train.augment": lambda config: config.train.augment,
+    "train.ada_target": lambda config: config.train.ada_target,
+    "train.freeze_discriminator_layers": lambda config: config.train.freeze_discriminator_layers,
     "train.unrolled_steps": lambda config: config.train.unrolled_steps,
     "model.packing": lambda config: config.model.packing > 1,
     "train.reuse_fakes": lambda config: config.train.reuse_fakes,

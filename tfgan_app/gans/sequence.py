@@ -68,6 +68,9 @@ FAMILIES = (
         build=build_sequence,
         settings=SequenceSettings,
         data=DataNeeds(load=_load, sequences=True),
-        switches=frozenset(SWITCHES) - {"train.augment", "model.packing", "train.unrolled_steps"},
+        switches=frozenset(SWITCHES) - {
+            "train.augment", "train.ada_target", "model.packing", "train.unrolled_steps",
+            "train.freeze_discriminator_layers",
+        },
     ),
 )

@@ -183,3 +183,22 @@ def model_inputs(inputs: list[keras.KerasTensor]):
     """A functional model's inputs: the tensor itself when there is one, so callers pass a
     tensor rather than a one-element list."""
     return inputs if len(inputs) > 1 else inputs[0]
+
+
+def freeze_first_layers(network: keras.Model, count: int) -> list[str]:
+    """FreezeD (Mo et al. 2020, "Freeze the Discriminator"): the first ``count`` layers of
+    ``network`` that hold kernels (convolutions, dense layers) stop training, as when a
+    discriminator is fine-tuned on a small dataset. Normalisation layers stay trainable:
+    a frozen Keras batch norm would also switch to inference mode. Returns their names."""
+    if count <= 0:
+        return []
+    frozen = []
+    for layer in network.layers:
+        if len(frozen) == count:
+            break
+        if any("kernel" in weight.path for weight in layer.weights):
+            layer.trainable = False
+            frozen.append(layer.name)
+    if len(frozen) < count:
+        raise ValueError(f"{network.name} has {len(frozen)} layers with kernels; cannot freeze the first {count}")
+    return frozen

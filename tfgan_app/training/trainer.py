@@ -128,7 +128,7 @@ def _write_run_json(run_dir: Path, info: dict) -> None:
 
 def train(
     config: Config, run_dir: Path, resume: bool = False, strategy_name: str = "auto",
-    progress_stream=None,
+    progress_stream=None, init_from: Path | None = None,
 ) -> TrainResult:
     """Train (or resume) the run in ``run_dir``; see the module docstring for its layout.
 
@@ -142,19 +142,19 @@ def train(
     strategy = make_strategy(strategy_name)
     chief = is_chief(strategy)
     if not chief:
-        return _train(config, run_dir, strategy, progress_stream)
+        return _train(config, run_dir, strategy, progress_stream, init_from)
     created = not run_dir.exists()
     rundir.prepare(run_dir, resume)
     try:
         with rundir.RunLock(run_dir, "training"):
-            return _train(config, run_dir, strategy, progress_stream)
+            return _train(config, run_dir, strategy, progress_stream, init_from)
     except BaseException:
         if created and {path.name for path in run_dir.iterdir()} <= {rundir.MARKER, rundir.LOCK}:
             shutil.rmtree(run_dir, ignore_errors=True)  # only what this call made
         raise
 
 
-def _train(config: Config, run_dir: Path, strategy, progress_stream) -> TrainResult:
+def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: Path | None = None) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     chief = is_chief(strategy)
     checkpoint_dir = run_dir / "checkpoints"
@@ -181,6 +181,8 @@ def _train(config: Config, run_dir: Path, strategy, progress_stream) -> TrainRes
     if restored is not None:
         log.info("resumed from %s", checkpoint_dir / f"ckpt-{restored}")
         _apply_learning_rates(model, config)
+    elif init_from is not None:
+        init_networks(model, Path(init_from))
     manager = tf.train.CheckpointManager(
         checkpoint, str(write_dir / "checkpoints"), max_to_keep=config.train.keep_checkpoints
     )
@@ -329,6 +331,46 @@ def _fit_with_rollbacks(
         save_config(config, write_dir / "config.json")
         _write_run_json(write_dir, info)
         start_step = int(model.step.numpy())
+
+
+def init_networks(model: keras.Model, other_run: Path) -> None:
+    """Start from another run's trained networks (fine-tuning, what StyleGAN2-ADA and
+    StudioGAN users do most with small data): every network and EMA copy of ``model`` takes
+    the weights of ``other_run``'s latest checkpoint; the optimizers and the step start
+    fresh. Networks that differ are refused with the first mismatching layer named."""
+    from tfgan_app.config import load_config
+
+    other_run = Path(other_run)
+    checkpoint = tf.train.latest_checkpoint(str(other_run / "checkpoints"))
+    if not (other_run / "config.json").is_file() or checkpoint is None:
+        raise RunDirError(f"--init-from {other_run}: not a run with a checkpoint (config.json and checkpoints/)")
+    other_config = load_config(str(other_run / "config.json"))
+    info = json.loads((other_run / "run.json").read_text())
+    float32 = dataclasses.replace(other_config, train=dataclasses.replace(other_config.train, precision="float32"))
+    policy = keras.mixed_precision.global_policy()
+    try:
+        other = build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0))
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    networks = {name: value for name, value in model.checkpoint_objects().items() if isinstance(value, keras.Model)}
+    theirs = {name: value for name, value in other.checkpoint_objects().items() if isinstance(value, keras.Model)}
+    tf.train.Checkpoint(**theirs).restore(checkpoint).expect_partial()
+    for name, network in networks.items():
+        source = theirs.get(name) or theirs.get(name.removeprefix("ema_"))
+        if source is None:
+            raise RunDirError(f"--init-from {other_run}: it has no network {name!r} (it has {sorted(theirs)})")
+        ours, their_weights = network.weights, source.weights
+        for mine, other_weight in zip(ours, their_weights):
+            if tuple(mine.shape) != tuple(other_weight.shape):
+                raise RunDirError(
+                    f"--init-from {other_run}: {name} differs at {mine.path}: shape {tuple(mine.shape)} here, "
+                    f"{tuple(other_weight.shape)} in that run (the same architecture and data shape are needed)"
+                )
+        if len(ours) != len(their_weights):
+            raise RunDirError(f"--init-from {other_run}: {name} has {len(ours)} weights here, {len(their_weights)} there")
+        for mine, other_weight in zip(ours, their_weights):
+            mine.assign(other_weight)
+    log.info("networks initialised from %s (%s); optimizers and step start fresh", checkpoint, ", ".join(networks))
 
 
 def check_batch_fits(config: Config, source: Source) -> None:

@@ -1,0 +1,203 @@
+"""The emoji benchmarks (64x64 RGB): generators against the standard DCGAN-64, translators
+against the identity mapping.
+
+    python benchmarks/emoji.py generator --run RUN_DIR [--baseline-seconds S] [--num 5000]
+    python benchmarks/emoji.py translator --run RUN_DIR [--run-l1 RUN_DIR]
+
+``generator``: FID, KID and precision/recall of ``--num`` samples of the run (its EMA
+generator) against all 3,786 Google emoji, with the emoji feature extractor
+(``python -m tfgan_app.evaluate train-classifier --dataset emoji``). With
+``--baseline-seconds S`` a baseline row: the standard DCGAN-64 of Radford et al. 2016
+(ngf = ndf = 64, batch norm, Adam 2e-4 with beta_1 0.5, batch 64) written as a plain Keras
+``train_step`` under the ``mixed_bfloat16`` policy, as its users would run it here, trained
+for S seconds of wall time on the same train split (give it the run's training time).
+
+``translator``: PSNR, SSIM and L1 of a pix2pix run's outputs on the test split (Google ->
+Twitter, every 10th sorted file name), against the identity mapping (the Google image as
+the prediction) and optionally another run (the same U-Net trained with L1 alone), and the
+FID of the translated test images against the real Twitter test images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def dcgan64_baseline():
+    """Radford et al. 2016's DCGAN at 64x64: G 100 -> 4x4x512 -> ... -> 64x64x3 (ngf 64),
+    D 64x64x3 -> ... -> 4x4x512 -> 1 (ndf 64), batch norm, ReLU / LeakyReLU(0.2)."""
+    import keras
+    import tensorflow as tf
+
+    def generator():
+        z = keras.Input((100,))
+        x = keras.layers.Dense(4 * 4 * 512, use_bias=False)(z)
+        x = keras.layers.Reshape((4, 4, 512))(x)
+        x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+        for filters in (256, 128, 64):
+            x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
+            x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+        x = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same")(x)
+        return keras.Model(z, keras.layers.Activation("tanh", dtype="float32")(x))
+
+    def discriminator():
+        image = keras.Input((64, 64, 3))
+        x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(64, 4, strides=2, padding="same")(image))
+        for filters in (128, 256, 512):
+            x = keras.layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=False)(x)
+            x = keras.layers.LeakyReLU(0.2)(keras.layers.BatchNormalization()(x))
+        x = keras.layers.Flatten()(x)
+        return keras.Model(image, keras.layers.Dense(1, dtype="float32")(x))
+
+    class DCGAN(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.generator, self.discriminator = generator(), discriminator()
+            self.g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+            self.d_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+            self.loss = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def train_step(self, real):
+            batch = tf.shape(real)[0]
+            z = tf.random.normal([batch, 100])
+            with tf.GradientTape() as tape:
+                fake = self.generator(z, training=True)
+                real_logits, fake_logits = self.discriminator(real, training=True), self.discriminator(fake, training=True)
+                d_loss = self.loss(tf.ones_like(real_logits), real_logits) + self.loss(tf.zeros_like(fake_logits), fake_logits)
+            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+            z = tf.random.normal([batch, 100])
+            with tf.GradientTape() as tape:
+                fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+                g_loss = self.loss(tf.ones_like(fake_logits), fake_logits)
+            grads = tape.gradient(g_loss, self.generator.trainable_weights)
+            self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+            return {"d_loss": d_loss, "g_loss": g_loss}
+
+    model = DCGAN()
+    model.compile()
+    return model
+
+
+def train_baseline(images: np.ndarray, seconds: float):
+    import keras
+    import tensorflow as tf
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.utils.set_random_seed(0)
+    model = dcgan64_baseline()
+    data = tf.data.Dataset.from_tensor_slices(images.astype(np.float32) / 127.5 - 1.0)
+    data = data.shuffle(len(images), seed=0).repeat().batch(64, drop_remainder=True).prefetch(4)
+    deadline, steps = time.perf_counter() + seconds, 0
+
+    class StopAtDeadline(keras.callbacks.Callback):
+        def on_train_batch_end(self, index, logs=None):
+            nonlocal steps
+            steps += 1
+            if time.perf_counter() >= deadline:
+                self.model.stop_training = True
+
+    started = time.perf_counter()
+    model.fit(data, steps_per_epoch=10**7, epochs=1, verbose=0, callbacks=[StopAtDeadline()])
+    trained = time.perf_counter() - started
+    keras.mixed_precision.set_global_policy("float32")
+    return (lambda z: model.generator(z, training=False).numpy()), steps, trained
+
+
+def generator_table(args) -> list[dict]:
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import load_source
+    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+    from tfgan_app.metrics.report import image_rows, in_batches
+
+    extractor, info = load_domain_classifier(args.classifier or cache_dir() / "emoji")
+    every = load_source(DataConfig(name="emoji", vendor="google", split="all"))
+    real = every.images.astype(np.float32) / 127.5 - 1.0
+    real_features = extractor.run(real)[0]
+    rng = np.random.default_rng(0)
+    rows = []
+    if args.run:
+        model, config, step, run = load_run_model(args.run)
+        z = rng.standard_normal((args.num, model.noise_dim)).astype(np.float32)
+        fake = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
+        rows.append({"row": Path(config.pipeline).stem, "steps": step, "train_seconds": run.get("wall_time_s"),
+                     **{r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, True)}})
+    if args.baseline_seconds:
+        train = load_source(DataConfig(name="emoji", vendor="google", split="train"))
+        generate, steps, seconds = train_baseline(train.images, args.baseline_seconds)
+        z = rng.standard_normal((args.num, 100)).astype(np.float32)
+        fake = in_batches(generate, z)
+        rows.append({"row": "DCGAN-64 baseline (plain Keras, mixed_bfloat16)", "steps": steps, "train_seconds": round(seconds, 1),
+                     **{r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, True)}})
+    print(f"extractor: {extractor.name} / {extractor.layer} (test accuracy {info.get('test_accuracy', float('nan')):.3f}); "
+          f"{args.num} samples against all {len(real)} Google emoji")
+    return rows
+
+
+def translator_table(args) -> list[dict]:
+    import tensorflow as tf
+
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data.emoji import load_emoji
+    from tfgan_app.data.sources import emoji_root
+    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+    from tfgan_app.metrics.report import in_batches
+    from benchmarks.families import fid
+
+    root = emoji_root(DataConfig())
+    inputs, names, _, _ = load_emoji(root, "google", "test")
+    targets = load_emoji(root, "twitter", "test", names=names)[0]
+    inputs, targets = (array.astype(np.float32) / 127.5 - 1.0 for array in (inputs, targets))
+    extractor, _ = load_domain_classifier(args.classifier or cache_dir() / "emoji")
+
+    def scores(label, outputs):
+        outputs = np.clip(outputs, -1.0, 1.0)
+        return {"row": label, "psnr": float(tf.reduce_mean(tf.image.psnr(targets, outputs, 2.0))),
+                "ssim": float(tf.reduce_mean(tf.image.ssim(targets, outputs, 2.0))),
+                "l1": float(np.abs(outputs - targets).mean()), "fid": fid(extractor, targets, outputs)}
+
+    rows = [scores("identity (the Google image)", inputs)]
+    for run in [args.run, args.run_l1]:
+        if run:
+            model, config, step, _ = load_run_model(run)
+            outputs = in_batches(lambda chunk: model.averaged()(chunk, training=False).numpy(), inputs)
+            rows.append({**scores(f"{Path(config.pipeline).stem} ({run.name}, step {step})", outputs)})
+    print(f"test split: {len(targets)} Google -> Twitter pairs")
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("table", choices=("generator", "translator"))
+    parser.add_argument("--run", type=Path)
+    parser.add_argument("--run-l1", type=Path, help="translator: the L1-only run")
+    parser.add_argument("--baseline-seconds", type=float, default=0.0)
+    parser.add_argument("--num", type=int, default=5000)
+    parser.add_argument("--classifier", type=Path)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows = generator_table(args) if args.table == "generator" else translator_table(args)
+    columns = [key for key in rows[0] if key != "row"]
+    print(f"{'row':<52}" + "".join(f"{key:>14}" for key in columns))
+    for row in rows:
+        print(f"{row['row'][:51]:<52}" + "".join(
+            f"{row[key]:>14.4f}" if isinstance(row.get(key), float) else f"{str(row.get(key)):>14}" for key in columns))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
