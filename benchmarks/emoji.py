@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -93,23 +92,14 @@ def train_baseline(images: np.ndarray, seconds: float):
     import keras
     import tensorflow as tf
 
+    from benchmarks.families import fit_for_seconds
+
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     keras.utils.set_random_seed(0)
     model = dcgan64_baseline()
     data = tf.data.Dataset.from_tensor_slices(images.astype(np.float32) / 127.5 - 1.0)
     data = data.shuffle(len(images), seed=0).repeat().batch(64, drop_remainder=True).prefetch(4)
-    deadline, steps = time.perf_counter() + seconds, 0
-
-    class StopAtDeadline(keras.callbacks.Callback):
-        def on_train_batch_end(self, index, logs=None):
-            nonlocal steps
-            steps += 1
-            if time.perf_counter() >= deadline:
-                self.model.stop_training = True
-
-    started = time.perf_counter()
-    model.fit(data, steps_per_epoch=10**7, epochs=1, verbose=0, callbacks=[StopAtDeadline()])
-    trained = time.perf_counter() - started
+    steps, trained = fit_for_seconds(model, data, seconds)
     keras.mixed_precision.set_global_policy("float32")
     return (lambda z: model.generator(z, training=False).numpy()), steps, trained
 

@@ -41,21 +41,14 @@ def fid(extractor, real: np.ndarray, fake: np.ndarray) -> float:
     ))
 
 
-def keras_io_baseline(seconds: float, train_source, test_source, extractor, num: int) -> dict:
-    """The plain keras.io-style DCGAN, trained on the train split for ``seconds`` of wall
-    time (batch 64), then measured like the noise-to-image families."""
+def fit_for_seconds(model, data, seconds: float) -> tuple[int, float]:
+    """``model.fit`` on endless ``data`` until ``seconds`` of wall time have passed (the
+    baselines get the training time of the run they are compared with); (steps, seconds)."""
     import time
 
     import keras
 
-    from benchmarks.throughput import LATENT, keras_io_gan, real_batches
-    from tfgan_app.data import to_model_range
-    from tfgan_app.metrics.report import image_rows, in_batches, real_subset
-
-    keras.utils.set_random_seed(0)
-    model = keras_io_gan()
-    deadline = time.perf_counter() + seconds
-    steps = 0
+    deadline, steps = time.perf_counter() + seconds, 0
 
     class StopAtDeadline(keras.callbacks.Callback):
         def on_train_batch_end(self, index, logs=None):
@@ -65,9 +58,22 @@ def keras_io_baseline(seconds: float, train_source, test_source, extractor, num:
                 self.model.stop_training = True
 
     started = time.perf_counter()
-    model.fit(real_batches(to_model_range(train_source.images).numpy(), 64), steps_per_epoch=10**7, epochs=1,
-              verbose=0, callbacks=[StopAtDeadline()])
-    trained = time.perf_counter() - started
+    model.fit(data, steps_per_epoch=10**7, epochs=1, verbose=0, callbacks=[StopAtDeadline()])
+    return steps, time.perf_counter() - started
+
+
+def keras_io_baseline(seconds: float, train_source, test_source, extractor, num: int) -> dict:
+    """The plain keras.io-style DCGAN, trained on the train split for ``seconds`` of wall
+    time (batch 64), then measured like the noise-to-image families."""
+    import keras
+
+    from benchmarks.throughput import LATENT, keras_io_gan, real_batches
+    from tfgan_app.data import to_model_range
+    from tfgan_app.metrics.report import image_rows, in_batches, real_subset
+
+    keras.utils.set_random_seed(0)
+    model = keras_io_gan()
+    steps, trained = fit_for_seconds(model, real_batches(to_model_range(train_source.images).numpy(), 64), seconds)
     z = np.random.default_rng(0).standard_normal((num, LATENT)).astype(np.float32)
     fake = in_batches(lambda chunk: model.generator(chunk, training=False).numpy(), z)
     real_features = extractor.run(real_subset(test_source.images, num, 0))[0]

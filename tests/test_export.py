@@ -142,30 +142,3 @@ def test_generate_errors(exported, tmp_path, capsys):
     assert "no version 9" in capsys.readouterr().err
     assert generate_cli.main(["--model", str(tmp_path), "--out", str(tmp_path / "x.png")]) == 2
 
-
-def test_transposed_convolutions_are_rewritten_exactly_for_onnx():
-    """A stride-2 4x4 'same' Conv2DTranspose == a 3x3 convolution with 4x the channels and
-    DepthToSpace (what ONNX Runtime runs fast); other transposed convolutions are kept."""
-    import keras
-
-    from tfgan_app.export.rewrite import SubPixelUpsample, without_transposed_convolutions
-
-    inputs = keras.Input((5, 6, 3))
-    x = keras.layers.Conv2DTranspose(4, 4, strides=2, padding="same", activation="relu")(inputs)
-    x = keras.layers.Conv2DTranspose(2, 4, strides=2, padding="same", use_bias=False)(x)
-    x = keras.layers.Conv2DTranspose(2, 3, strides=1, padding="same")(x)  # not rewritable: kept
-    network = keras.Model(inputs, x)
-    rng = np.random.default_rng(0)
-    for weight in network.weights:
-        weight.assign(rng.standard_normal(weight.shape).astype(np.float32))
-    rewritten = without_transposed_convolutions(network)
-    kinds = [type(layer).__name__ for layer in rewritten.layers]
-    assert kinds == ["InputLayer", "SubPixelUpsample", "SubPixelUpsample", "Conv2DTranspose"]
-    assert isinstance(rewritten.layers[1], SubPixelUpsample)
-    images = rng.standard_normal((3, 5, 6, 3)).astype(np.float32)
-    expected, got = network(images).numpy(), rewritten(images).numpy()
-    # Equal up to float32 rounding of sums taken in another order (outputs reach ~100 here).
-    assert np.abs(got - expected).max() <= 1e-6 * np.abs(expected).max()
-    assert rewritten.layers[3] is network.layers[3]  # shared, not copied
-    plain = keras.Model(inputs, keras.layers.Dense(2)(inputs))
-    assert without_transposed_convolutions(plain) is plain

@@ -119,15 +119,11 @@ def write_savedmodel(network, path: Path) -> None:
 
 
 def write_onnx(network, path: Path, opset: int = 17) -> None:
-    """Convert the same serving function with tf2onnx (its ``from_keras`` is broken on TF >= 2.16),
-    transposed convolutions rewritten as sub-pixel convolutions (``rewrite``: the same
-    function, which ONNX Runtime runs on its fast convolution kernels)."""
+    """Convert the same serving function with tf2onnx (its ``from_keras`` is broken on TF >= 2.16)."""
     import tensorflow as tf
     import tf2onnx
 
-    from tfgan_app.export.rewrite import without_transposed_convolutions
-
-    specs, serve, _ = _serving_functions(without_transposed_convolutions(network))
+    specs, serve, _ = _serving_functions(network)
     tf2onnx.convert.from_function(tf.function(serve), input_signature=specs, opset=opset, output_path=str(path))
 
 
