@@ -131,6 +131,40 @@ def _sampled_batches(
     return tf.data.Dataset.range(start_step, 2**62).map(sample, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+def step_randomness(
+    seed: int, step, count, discriminator_steps: int, noise_dim: int, augment: bool = True,
+) -> dict[str, tf.Tensor]:
+    """The random numbers of one training step, a pure function of (seed, step): the noise
+    ``z_discriminator`` / ``z_generator`` (when ``noise_dim``), the gradient penalty's
+    ``epsilon`` and the augmentation uniforms ``augment`` (see the module docstring).
+    ``count``: the examples per step (an int, or a tensor for batches of unknown size)."""
+    noise_seed = stream_seed(seed, _NOISE, step)
+    streams = {}
+    if noise_dim:
+        noise = tf.random.stateless_normal([count, discriminator_steps + 1, noise_dim], noise_seed)
+        streams.update(z_discriminator=noise[:, :discriminator_steps], z_generator=noise[:, discriminator_steps])
+    streams["epsilon"] = tf.random.stateless_uniform(
+        [count, discriminator_steps], tf.random.experimental.stateless_fold_in(noise_seed, 1)
+    )
+    if augment:
+        streams["augment"] = tf.random.stateless_uniform(
+            [count, discriminator_steps + 1, 2, AUGMENT_UNIFORMS], tf.random.experimental.stateless_fold_in(noise_seed, 2)
+        )
+    return streams
+
+
+def as_batch_type(batch_type: type, streams: dict, provider: str):
+    """The ``batch_type`` NamedTuple of the named ``streams``; a DataError naming the
+    missing fields and what ``provider`` (the data, or the batches given to ``fit``) holds."""
+    missing = [name for name in batch_type._fields if name not in streams]
+    if missing:
+        raise DataError(
+            f"the model's batch ({batch_type.__name__}) needs {missing}, which {provider} does not provide "
+            f"(it provides {sorted(streams)}); check that the data suits model.family"
+        )
+    return batch_type(**{name: streams[name] for name in batch_type._fields})
+
+
 def make_train_dataset(
     source: Source,
     batch_size: int,
@@ -148,29 +182,13 @@ def make_train_dataset(
     wanted = None if batch_type is None else set(batch_type._fields)
 
     def add_streams(step, batch):
-        noise_seed = stream_seed(seed, _NOISE, step)
-        batch = dict(batch)
-        if noise_dim:
-            noise = tf.random.stateless_normal([batch_size, discriminator_steps + 1, noise_dim], noise_seed)
-            batch.update(z_discriminator=noise[:, :discriminator_steps], z_generator=noise[:, discriminator_steps])
-        batch["epsilon"] = tf.random.stateless_uniform(
-            [batch_size, discriminator_steps], tf.random.experimental.stateless_fold_in(noise_seed, 1)
-        )
+        batch = {
+            **batch,
+            **step_randomness(seed, step, batch_size, discriminator_steps, noise_dim,
+                              augment=wanted is None or "augment" in wanted),
+        }
         batch = derive_inputs(batch, source, stream_seed(seed, _DERIVED, step))
-        if wanted is None or "augment" in wanted:
-            batch["augment"] = tf.random.stateless_uniform(
-                [batch_size, discriminator_steps + 1, 2, AUGMENT_UNIFORMS],
-                tf.random.experimental.stateless_fold_in(noise_seed, 2),
-            )
-        if batch_type is None:
-            return batch
-        missing = wanted - set(batch)
-        if missing:
-            raise DataError(
-                f"the model's batch ({batch_type.__name__}) needs {sorted(missing)}, which {source.description} "
-                f"does not provide (it provides {sorted(batch)}); check that the data suits model.family"
-            )
-        return batch_type(**{name: batch[name] for name in batch_type._fields})
+        return batch if batch_type is None else as_batch_type(batch_type, batch, source.description)
 
     return (
         batches.enumerate(start=start_step)

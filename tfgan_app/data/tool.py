@@ -18,6 +18,7 @@ import collections
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import time
 from pathlib import Path
@@ -75,11 +76,12 @@ def inspect_folder(folder: Path, label_file: Path | None = None) -> dict:
     readable = []
     for path in files:
         relative = str(path.relative_to(folder))
-        by_digest[hashlib.sha256(path.read_bytes()).hexdigest()].append(relative)
+        data = path.read_bytes()  # read once: hashed, then decoded from memory
+        by_digest[hashlib.sha256(data).hexdigest()].append(relative)
         try:
-            with Image.open(path) as image:
-                image.verify()
-            with Image.open(path) as image:
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()  # after verify() PIL needs the file opened again
+            with Image.open(io.BytesIO(data)) as image:
                 mode = "16-bit" if image.mode.startswith("I;16") or image.mode == "I" else image.mode
                 if image.mode == "P" and "transparency" in image.info:
                     mode = "P (transparent)"
@@ -167,12 +169,13 @@ def prepare_folder(folder: Path, out: Path, settings: PrepareSettings, label_fil
     images, kept_labels, kept, skipped, seen = [], [], [], [], {}
     for index, path in enumerate(files):
         relative = str(path.relative_to(folder))
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        data = path.read_bytes()  # read once: hashed, then decoded from memory
+        digest = hashlib.sha256(data).hexdigest()
         if settings.skip_duplicates and digest in seen:
             skipped.append({"file": relative, "reason": f"exact duplicate of {seen[digest]}"})
             continue
         try:
-            with Image.open(path) as image:
+            with Image.open(io.BytesIO(data)) as image:
                 converted = _square(to_mode(image, settings.channels), settings.square)
                 converted = converted.resize((settings.image_size,) * 2, FILTERS[settings.resize_filter])
                 pixels = np.asarray(converted, dtype=np.uint8)

@@ -48,13 +48,23 @@ class ExportResult:
     manifest: dict
 
 
+def build_run_model(run_dir: Path):
+    """(a freshly built float32 model of the run's family and networks, its config, its
+    run.json). Weights are float32 whatever the training precision, so exports and
+    fine-tuning start from float32 networks."""
+    from tfgan_app.gans import build_model
+
+    config = load_config(str(Path(run_dir) / "config.json"))
+    info = json.loads((Path(run_dir) / "run.json").read_text())
+    float32 = dataclasses.replace(config, train=dataclasses.replace(config.train, precision="float32"))
+    return build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0)), config, info
+
+
 def load_run_model(run_dir: Path, which: str = "latest"):
     """(the run's family model with its deployed networks restored from the latest or best
     checkpoint, config, step, run info). Only what is exported and sampled is restored."""
     import keras
     import tensorflow as tf
-
-    from tfgan_app.gans import build_model
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file() or not (run_dir / "run.json").is_file():
@@ -71,11 +81,7 @@ def load_run_model(run_dir: Path, which: str = "latest"):
         raise ExportError(f"{run_dir} has no best checkpoint: it was trained without evaluation.every")
     if checkpoint is None:
         raise ExportError(f"{run_dir} has no checkpoint to export; train it first")
-    config = load_config(str(run_dir / "config.json"))
-    info = json.loads((run_dir / "run.json").read_text())
-    # Weights are float32 whatever the training precision; the export computes in float32.
-    float32 = dataclasses.replace(config, train=dataclasses.replace(config.train, precision="float32"))
-    model = build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0))
+    model, config, info = build_run_model(run_dir)
     # Only the networks that are deployed: the optimizers may differ (a LossScaleOptimizer
     # under float16), and a change to the discriminator's layers must not block an export.
     # A deployed network is a checkpointed network, or composed of some (DANN's classifier

@@ -188,10 +188,9 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         """A ``batch_type`` batch from what ``fit`` was given: the batch itself, or the
         fields of a dict of the pipeline's streams (``make_train_dataset`` without a type)."""
         if isinstance(batch, dict) and self.batch_type is not tuple:
-            missing = [name for name in self.batch_type._fields if name not in batch]
-            if missing:
-                raise ValueError(f"{type(self).__name__} needs batches with {missing}; got {sorted(batch)}")
-            return self.batch_type(**{name: batch[name] for name in self.batch_type._fields})
+            from tfgan_app.data.pipeline import as_batch_type
+
+            return as_batch_type(self.batch_type, batch, f"the batches given to {type(self).__name__}.fit")
         return batch
 
     def averaged(self, name: str = "generator") -> keras.Model:

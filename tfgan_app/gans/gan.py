@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.data.pipeline import AUGMENT_UNIFORMS, stream_seed, to_model_range
+from tfgan_app.data.pipeline import step_randomness, to_model_range
 from tfgan_app.gans.augment import AdaptiveAugment, diff_augment
 from tfgan_app.gans.base import (
     GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
@@ -269,7 +269,6 @@ class GAN(GeneratorDiscriminatorModel):
     # --- Algorithm 1 ---------------------------------------------------------------------
 
     def adversarial_step(self, batch) -> dict[str, Any]:
-        batch = self.as_batch(batch)
         minibatches = [self._minibatch(batch, index) for index in range(self.discriminator_steps)]
         if self.reuse_fakes:
             [minibatch] = minibatches
@@ -406,12 +405,13 @@ class GAN(GeneratorDiscriminatorModel):
 
     # --- helpers ------------------------------------------------------------------------
 
-    def as_batch(self, batch):
-        """The step's typed batch: the pipeline's as it is, or one made from plain data (the
-        Keras-native use, ``gan.fit(images)``): the samples split into the k D updates'
-        minibatches, noise and uniforms drawn from (``seed``, step)."""
-        if isinstance(batch, self.batch_type):
-            return batch
+    def typed_batch(self, batch):
+        """The step's typed batch: the pipeline's (see ``AdversarialModel.typed_batch``), or
+        one made from plain data (the Keras-native use, ``gan.fit(images)``): the samples
+        split into the k D updates' minibatches, the step's random numbers drawn from
+        (``seed``, step) as the pipeline draws them."""
+        if isinstance(batch, (self.batch_type, dict)):
+            return super().typed_batch(batch)
         if isinstance(batch, (tuple, list)):
             if not 1 <= len(batch) <= 2:
                 raise ValueError(f"{type(self).__name__}.fit takes samples or (samples, labels), got {len(batch)} parts")
@@ -423,18 +423,7 @@ class GAN(GeneratorDiscriminatorModel):
         steps = self.discriminator_steps
         real = to_model_range(tf.convert_to_tensor(real))
         real = tf.reshape(real, [-1, steps, *real.shape[1:]])
-        count = tf.shape(real)[0]
-        seed = stream_seed(self.seed, 2, self.step)
-        noise = tf.random.stateless_normal([count, steps + 1, self.noise_dim], seed)
-        uniforms = tf.random.experimental.stateless_fold_in(seed, 1)
-        values = {
-            "real": real,
-            "z_discriminator": noise[:, :steps], "z_generator": noise[:, steps],
-            "epsilon": tf.random.stateless_uniform([count, steps], uniforms),
-            "augment": tf.random.stateless_uniform(
-                [count, steps + 1, 2, AUGMENT_UNIFORMS], tf.random.experimental.stateless_fold_in(seed, 2)
-            ),
-        }
+        values = {"real": real, **step_randomness(self.seed, self.step, tf.shape(real)[0], steps, self.noise_dim)}
         if self.conditional:
             values["label"] = tf.reshape(tf.cast(labels, tf.int32), [-1, steps])
         return self.batch_type(**values)

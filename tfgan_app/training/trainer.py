@@ -338,18 +338,15 @@ def init_networks(model: keras.Model, other_run: Path) -> None:
     StudioGAN users do most with small data): every network and EMA copy of ``model`` takes
     the weights of ``other_run``'s latest checkpoint; the optimizers and the step start
     fresh. Networks that differ are refused with the first mismatching layer named."""
-    from tfgan_app.config import load_config
+    from tfgan_app.export.exporter import build_run_model
 
     other_run = Path(other_run)
     checkpoint = tf.train.latest_checkpoint(str(other_run / "checkpoints"))
-    if not (other_run / "config.json").is_file() or checkpoint is None:
-        raise RunDirError(f"--init-from {other_run}: not a run with a checkpoint (config.json and checkpoints/)")
-    other_config = load_config(str(other_run / "config.json"))
-    info = json.loads((other_run / "run.json").read_text())
-    float32 = dataclasses.replace(other_config, train=dataclasses.replace(other_config.train, precision="float32"))
+    if not (other_run / "config.json").is_file() or not (other_run / "run.json").is_file() or checkpoint is None:
+        raise RunDirError(f"--init-from {other_run}: not a run with a checkpoint (config.json, run.json, checkpoints/)")
     policy = keras.mixed_precision.global_policy()
     try:
-        other = build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0))
+        other = build_run_model(other_run)[0]
     finally:
         keras.mixed_precision.set_global_policy(policy)
     networks = {name: value for name, value in model.checkpoint_objects().items() if isinstance(value, keras.Model)}
