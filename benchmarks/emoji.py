@@ -1,21 +1,29 @@
 """The emoji benchmarks (64x64 RGB): generators against the standard DCGAN-64, translators
 against the identity mapping.
 
-    python benchmarks/emoji.py generator --run RUN_DIR [--baseline-seconds S] [--num 5000]
+    python benchmarks/emoji.py generator --run RUN_DIR [--baseline-seconds S] [--num 5000] [--reference twitter]
     python benchmarks/emoji.py translator --run RUN_DIR [--run-l1 RUN_DIR]
+    python benchmarks/emoji.py subset --vendor twitter --count 200 --out DIR
 
 ``generator``: FID, KID and precision/recall of ``--num`` samples of the run (its EMA
-generator) against all 3,786 Google emoji, with the emoji feature extractor
-(``python -m tfgan_app.evaluate train-classifier --dataset emoji``). With
+generator) against all 3,786 emoji of ``--reference`` (Google by default), with the emoji
+feature extractor (``python -m tfgan_app.evaluate train-classifier --dataset emoji``). A
+conditional run's labels are drawn with the categories' frequencies in the data, so its
+samples and the reference have the same mix. With
 ``--baseline-seconds S`` a baseline row: the standard DCGAN-64 of Radford et al. 2016
 (ngf = ndf = 64, batch norm, Adam 2e-4 with beta_1 0.5, batch 64) written as a plain Keras
 ``train_step`` under the ``mixed_bfloat16`` policy, as its users would run it here, trained
 for S seconds of wall time on the same train split (give it the run's training time).
 
-``translator``: PSNR, SSIM and L1 of a pix2pix run's outputs on the test split (Google ->
-Twitter, every 10th sorted file name), against the identity mapping (the Google image as
-the prediction) and optionally another run (the same U-Net trained with L1 alone), and the
-FID of the translated test images against the real Twitter test images.
+``translator``: PSNR, SSIM and L1 of a pix2pix or CycleGAN (its A -> B generator) run's
+outputs on the test split (Google -> Twitter, every 10th sorted file name), against the
+identity mapping (the Google image as the prediction) and optionally another run (the same
+U-Net trained with L1 alone), and the FID of the translated test images against the real
+Twitter test images.
+
+``subset``: copy ``--count`` PNGs of a vendor's train split, evenly spaced over the sorted
+names (so every category is present), into a folder: the small user folder of the
+fine-tuning benchmark (``--init-from``).
 """
 
 from __future__ import annotations
@@ -112,7 +120,7 @@ def generator_table(args) -> list[dict]:
     from tfgan_app.metrics.report import image_rows, in_batches
 
     extractor, info = load_domain_classifier(args.classifier or cache_dir() / "emoji")
-    every = load_source(DataConfig(name="emoji", vendor="google", split="all"))
+    every = load_source(DataConfig(name="emoji", vendor=args.reference, split="all"))
     real = every.images.astype(np.float32) / 127.5 - 1.0
     real_features = extractor.run(real)[0]
     rng = np.random.default_rng(0)
@@ -120,7 +128,17 @@ def generator_table(args) -> list[dict]:
     if args.run:
         model, config, step, run = load_run_model(args.run)
         z = rng.standard_normal((args.num, model.noise_dim)).astype(np.float32)
-        fake = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
+        if getattr(model, "num_classes", 0):
+            # The categories' own frequencies: cycling through them uniformly would score
+            # the mix (Flags as often as People & Body), not the images.
+            labels = rng.choice(every.labels, args.num).astype(np.int32)
+            network = model.averaged()
+            fake = np.concatenate([
+                network(model.generator_inputs(z[start : start + 256], labels[start : start + 256]), training=False).numpy()
+                for start in range(0, args.num, 256)
+            ])
+        else:
+            fake = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
         rows.append({"row": Path(config.pipeline).stem, "steps": step, "train_seconds": run.get("wall_time_s"),
                      **{r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, True)}})
     if args.baseline_seconds:
@@ -131,7 +149,7 @@ def generator_table(args) -> list[dict]:
         rows.append({"row": "DCGAN-64 baseline (plain Keras, mixed_bfloat16)", "steps": steps, "train_seconds": round(seconds, 1),
                      **{r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, True)}})
     print(f"extractor: {extractor.name} / {extractor.layer} (test accuracy {info.get('test_accuracy', float('nan')):.3f}); "
-          f"{args.num} samples against all {len(real)} Google emoji")
+          f"{args.num} samples against all {len(real)} {args.reference} emoji")
     return rows
 
 
@@ -162,23 +180,44 @@ def translator_table(args) -> list[dict]:
     for run in [args.run, args.run_l1]:
         if run:
             model, config, step, _ = load_run_model(run)
-            outputs = in_batches(lambda chunk: model.averaged()(chunk, training=False).numpy(), inputs)
+            translator = model.exports().get("a2b") or model.averaged()  # CycleGAN: A (Google) -> B (Twitter)
+            outputs = in_batches(lambda chunk: translator(chunk, training=False).numpy(), inputs)
             rows.append({**scores(f"{Path(config.pipeline).stem} ({run.name}, step {step})", outputs)})
     print(f"test split: {len(targets)} Google -> Twitter pairs")
     return rows
 
 
+def write_subset(args) -> list[dict]:
+    import shutil
+
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data.emoji import split_files, vendor_dir
+    from tfgan_app.data.sources import emoji_root
+
+    folder = vendor_dir(emoji_root(DataConfig()), args.vendor) / "64"
+    train = split_files(sorted(path.name for path in folder.glob("*.png")), "train")
+    chosen = [train[index] for index in np.linspace(0, len(train) - 1, args.count).round().astype(int)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in chosen:
+        shutil.copyfile(folder / name, args.out / name)
+    return [{"row": f"{args.count} {args.vendor} train-split emoji -> {args.out}", "files": len(chosen)}]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("table", choices=("generator", "translator"))
+    parser.add_argument("table", choices=("generator", "translator", "subset"))
     parser.add_argument("--run", type=Path)
     parser.add_argument("--run-l1", type=Path, help="translator: the L1-only run")
     parser.add_argument("--baseline-seconds", type=float, default=0.0)
     parser.add_argument("--num", type=int, default=5000)
     parser.add_argument("--classifier", type=Path)
+    parser.add_argument("--reference", choices=("google", "twitter"), default="google", help="generator: the real set")
+    parser.add_argument("--vendor", choices=("google", "twitter"), default="twitter", help="subset: whose emoji")
+    parser.add_argument("--count", type=int, default=200, help="subset: how many")
+    parser.add_argument("--out", type=Path, help="subset: the folder to write")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    rows = generator_table(args) if args.table == "generator" else translator_table(args)
+    rows = {"generator": generator_table, "translator": translator_table, "subset": write_subset}[args.table](args)
     columns = [key for key in rows[0] if key != "row"]
     print(f"{'row':<52}" + "".join(f"{key:>14}" for key in columns))
     for row in rows:

@@ -205,3 +205,38 @@ def test_emoji_sources_split_label_pair_and_unpair(fake_npm):
     missing = tiny_config(data={"name": "emoji", "cache_dir": str(fake_npm / "nowhere")})
     with pytest.raises(emoji.EmojiDataError, match="fetch them with"):
         load_source(missing.data)
+
+
+@pytest.mark.parametrize("pipeline", ["emoji_dcgan", "emoji_cgan", "emoji_pix2pix", "emoji_cyclegan"])
+def test_every_emoji_pipeline_trains_resumes_exports_and_generates(fake_npm, pipeline, capsys):
+    """The shipped emoji pipelines end to end through the CLIs, on the fake emoji: train,
+    resume, export, generate (a category by name for the conditional one, a folder of
+    Google emoji translated for the translators)."""
+    from tfgan_app import generate as generate_cli
+    from tfgan_app import train as train_cli
+    from tfgan_app.export import __main__ as export_cli
+
+    assert data_cli.main(["fetch", "emoji"]) == 0
+    run, models = fake_npm / "run", fake_npm / "models"
+    small = ["--set", "model.generator_width=8", "--set", "model.discriminator_width=8", "--set", "train.batch_size=4",
+             "--set", "train.checkpoint_every=2", "--set", "sampling.every=2", "--set", "export.enabled=false"]
+    assert train_cli.main(["--pipeline", pipeline, "--out", str(run), "--steps", "2", *small]) == 0
+    assert train_cli.main(["--pipeline", pipeline, "--out", str(run), "--resume", "--steps", "4", *small]) == 0
+    assert json.loads((run / "run.json").read_text())["step"] == 4
+    assert export_cli.main(["--run", str(run), "--out", str(models), "--formats", "savedmodel"]) == 0
+    exported = sorted(path.name for path in models.iterdir())
+    if pipeline in ("emoji_pix2pix", "emoji_cyclegan"):
+        assert exported == ([f"{pipeline}_a2b", f"{pipeline}_b2a"] if pipeline == "emoji_cyclegan" else [pipeline])
+        inputs = fake_npm / "data" / "emoji" / "google" / "64"
+        out = fake_npm / "translated"
+        assert generate_cli.main(["--model", str(models / exported[0]), "--input", str(inputs), "--out", str(out)]) == 0
+        assert len(list(out.glob("*.png"))) == len(CODES) + 1  # one per emoji and the grid
+    else:
+        assert exported == [pipeline]
+        label = ["--label", "food & drink"] if pipeline == "emoji_cgan" else []
+        assert generate_cli.main(["--model", str(models / pipeline), "--num", "4", *label,
+                                  "--out", str(fake_npm / "grid.png")]) == 0
+        assert Image.open(fake_npm / "grid.png").mode == "RGB"
+    if pipeline == "emoji_cgan":
+        assert generate_cli.main(["--model", str(models / pipeline), "--label", "Smileys", "--out", str(fake_npm / "x.png")]) == 2
+        assert "'Smileys' is not a class" in capsys.readouterr().err

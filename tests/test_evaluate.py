@@ -160,3 +160,69 @@ def test_image_evaluation_during_training(trained_run, classifier, tmp_path):
     assert [line["step"] for line in evaluations] == [3, 6]
     assert {"eval_kid", "eval_classifier_score"} <= set(evaluations[0])
     assert (tmp_path / "run" / "checkpoints" / "best" / "best.json").is_file()
+
+
+def test_best_assignment_is_the_best_one_to_one_mapping():
+    import itertools
+
+    from tfgan_app.metrics.conditioning import best_assignment
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        rows = int(rng.integers(1, 6))
+        scores = rng.integers(0, 20, (rows, int(rng.integers(rows, 7)))).astype(float)
+        assignment = best_assignment(scores)
+        assert len(set(assignment)) == rows  # one-to-one
+        best = max(sum(scores[r, p[r]] for r in range(rows))
+                   for p in itertools.permutations(range(scores.shape[1]), rows))
+        assert sum(scores[r, assignment[r]] for r in range(rows)) == best
+    with pytest.raises(ValueError, match="one-to-one"):
+        best_assignment(np.zeros((3, 2)))
+
+
+def test_code_to_class_finds_a_permuted_code_and_counts_misses():
+    from tfgan_app.metrics.conditioning import class_agreement, code_to_class
+
+    codes = np.repeat(np.arange(4), 25)
+    permutation = np.array([2, 0, 3, 1])
+    predicted = permutation[codes].copy()
+    predicted[:5] = 1  # five samples of code 0 land elsewhere
+    accuracy, mapping = code_to_class(predicted, codes, 4, 4)
+    assert mapping.tolist() == permutation.tolist() and accuracy == pytest.approx(0.95)
+    accuracy, mapping = code_to_class(predicted % 2, codes, 4, 2)  # more code values than classes
+    assert sorted(mapping.tolist()).count(-1) == 2 and accuracy == 0.5  # two values fill the two classes
+    agreement, per_class = class_agreement(np.array([0, 1, 1, 1]), np.array([0, 1, 1, 0]), 3)
+    assert agreement == 0.75 and per_class[:2].tolist() == [0.5, 1.0] and np.isnan(per_class[2])
+
+
+def test_conditioning_rows_judge_the_samples_by_the_classifier(trained_run, classifier):
+    """Real test images with their true labels obey their 'conditioning'; the same images
+    with labels shifted by one do not: the figure follows the images, not the labels."""
+    folder, info = classifier
+    extractor, _ = load_domain_classifier(folder)
+    config = json.loads((trained_run / "config.json").read_text())["data"]
+    test = load_source(DataConfig(**{**config, "split": "test"}))
+    images = test.images.astype(np.float32) / 127.5 - 1.0
+    names = info["class_names"]
+    good = evaluate_cli.conditioning_rows(images, {"label": test.labels}, extractor, names, names, 0)
+    shifted = evaluate_cli.conditioning_rows(images, {"label": (test.labels + 1) % 10}, extractor, names, names, 0)
+    assert good[0]["metric"] == "class_agreement" and len(good) == 11  # overall and per class
+    assert good[0]["value"] > 0.9 and shifted[0]["value"] < 0.2
+    permuted = evaluate_cli.conditioning_rows(images, {"category": (test.labels * 3) % 10}, extractor, names, names, 10)
+    assert permuted[0]["metric"] == "code_to_class" and permuted[0]["value"] > 0.9
+    assert evaluate_cli.conditioning_rows(images, {"label": test.labels}, extractor, names, names[::-1], 0) == []
+
+
+@pytest.mark.parametrize("family", ["cgan", "infogan"])
+def test_evaluate_prints_what_a_conditional_run_obeys(trained_run, classifier, tmp_path, capsys, family):
+    config = json.loads((trained_run / "config.json").read_text())["data"]
+    run_config = tiny_config(data=config, model={"family": family}, train={"steps": 2, "checkpoint_every": 2})
+    run_config.pipeline = f"tiny_{family}.toml"
+    train(run_config, tmp_path / "run", progress_stream=open(os.devnull, "w"))
+    out = tmp_path / "eval.json"
+    assert evaluate_cli.main(["--run", str(tmp_path / "run"), "--classifier", str(classifier[0]),
+                              "--num", "100", "--json", str(out)]) == 0
+    metric = "class_agreement" if family == "cgan" else "code_to_class"
+    assert metric in capsys.readouterr().out
+    rows = {row["metric"]: row for row in json.loads(out.read_text())["metrics"]}
+    assert 0.0 <= rows[metric]["value"] <= 1.0 and rows[metric]["num_fake"] == 100

@@ -223,6 +223,10 @@ def test_conditional_export_takes_a_label(tmp_path):
     assert np.abs(seven - other).max() > 1e-3  # the label reaches the network
     with pytest.raises(generate_cli.GenerateError, match=r"--label 10 is outside the 10 classes.*9=Ankle boot"):
         generate_cli.generate(result.path, "tf", 4, seed=1, label=10)
+    by_name = generate_cli.generate(result.path, "tf", 4, seed=1, label="ankle BOOT")[0]  # a class name, any case
+    np.testing.assert_array_equal(by_name, generate_cli.generate(result.path, "tf", 4, seed=1, label="9")[0])
+    with pytest.raises(generate_cli.GenerateError, match=r"--label 'Boots' is not a class.*use an index or a name"):
+        generate_cli.generate(result.path, "tf", 4, seed=1, label="Boots")
 
 
 def test_infogan_export_takes_a_code(tmp_path):

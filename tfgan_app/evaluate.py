@@ -8,7 +8,10 @@
 Image generators: FID, KID, classifier score and precision/recall on features of the
 project's domain classifier (or InceptionV3 from a local weights file) against the real
 test split; ``--real-floor`` adds the same metrics between the train and test splits, the
-floor a generator is measured against. Toy generators: the PacGAN mode metrics (2-D) or the
+floor a generator is measured against. Conditional generators add the class agreement (the
+fraction of samples the classifier assigns to the class asked for, overall and per class);
+InfoGAN adds code-to-class accuracy (each categorical code value mapped to a class by the
+best one-to-one mapping), see ``tfgan_app.metrics.conditioning``. Toy generators: the PacGAN mode metrics (2-D) or the
 KS statistic and Wasserstein-1 distance (1-D). Every number carries the extractor, layer
 and sample counts; the table is printed and, with --json, written. ``score`` runs an
 exported anomaly scorer over a folder of images and lists the scores.
@@ -36,7 +39,9 @@ class EvaluateError(ValueError):
 
 
 def generator_samples(run: Path | None, model: Path | None, version: int | None, num: int, seed: int):
-    """(samples [num, ...] float32, data config, description) from a run or an export."""
+    """(samples [num, ...] float32, data config, description, conditions) from a run or an
+    export; ``conditions`` holds what each sample was generated for: ``label`` (a
+    conditional model) or ``category`` (InfoGAN's categorical code value)."""
     from tfgan_app.config import load_config
     from tfgan_app.metrics.report import in_batches
 
@@ -48,7 +53,12 @@ def generator_samples(run: Path | None, model: Path | None, version: int | None,
             raise EvaluateError(f"{run} is a {config.model.family} run: evaluate measures noise-to-image generators")
         z = np.random.default_rng(seed).standard_normal((num, model.noise_dim)).astype(np.float32)
         samples = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
-        return samples, config, f"run {run} step {step}"
+        conditions = {}
+        if getattr(model, "num_classes", 0):
+            conditions["label"] = np.asarray(model.sample_labels(z))
+        if hasattr(model, "codes"):
+            conditions["category"] = np.argmax(np.asarray(model.codes(z)[0]), axis=1)
+        return samples, config, f"run {run} step {step}", conditions
     from tfgan_app.generate import load_runner, noise_inputs, resolve_version
 
     version_dir = resolve_version(model, version)
@@ -58,24 +68,59 @@ def generator_samples(run: Path | None, model: Path | None, version: int | None,
         raise EvaluateError(f"{version_dir}: its source run {manifest['source_run']} is gone; pass --pipeline for the data")
     inputs, _ = noise_inputs(manifest, num, seed)
     samples = in_batches(runner, inputs)
-    return samples, load_config(str(source_config)), f"export {version_dir} step {manifest['step']}"
+    conditions = {}
+    if "label" in inputs:
+        conditions["label"] = inputs["label"]
+    code_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "code"), None)
+    if code_entry is not None:
+        conditions["category"] = np.argmax(inputs["code"][:, : code_entry["categorical"]], axis=1)
+    return samples, load_config(str(source_config)), f"export {version_dir} step {manifest['step']}", conditions
 
 
-def real_images(data_config, split: str, num: int, seed: int) -> np.ndarray:
+def conditioning_rows(samples: np.ndarray, conditions: dict, extractor, classifier_classes: list[str],
+                      data_classes: list[str], num_codes: int) -> list[dict]:
+    """Class agreement (conditional models) or code-to-class accuracy (InfoGAN), by the domain
+    classifier; nothing when the classifier does not know the data's classes."""
+    from tfgan_app.metrics.conditioning import class_agreement, code_to_class
+    from tfgan_app.metrics.report import row
+
+    if not conditions or not classifier_classes:
+        return []
+    _, probabilities = extractor.run(samples)
+    predicted = probabilities.argmax(1)
+    meta = dict(extractor=extractor.name, layer="logits", num_real=0, num_fake=len(samples))
+    if "label" in conditions:
+        if list(data_classes) != list(classifier_classes):
+            return []  # e.g. emoji categories judged by a subcategory classifier
+        agreement, per_class = class_agreement(predicted, conditions["label"], len(classifier_classes))
+        return [row("class_agreement", agreement, **meta)] + [
+            row(f"  {name[:16]}", value, **meta) for name, value in zip(classifier_classes, per_class)
+        ]
+    accuracy, mapping = code_to_class(predicted, conditions["category"], num_codes, len(classifier_classes))
+    rows = [row("code_to_class", accuracy, **meta)]
+    for code, target in enumerate(mapping):
+        rows.append(row(f"  code {code} ->", float(target), **{**meta, "layer": classifier_classes[target] if target >= 0 else "no class"}))
+    return rows
+
+
+def real_images(data_config, split: str, num: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """(up to ``num`` real images of the split, the data's class names)."""
     from tfgan_app.data import load_source
     from tfgan_app.metrics.report import real_subset
 
     source = load_source(dataclasses.replace(data_config, split=split, limit=0))
-    return real_subset(source.images, num, seed)
+    return real_subset(source.images, num, seed), source.class_names
 
 
 def make_extractor(args, dataset: str):
     from tfgan_app.metrics.features import cache_dir, load_domain_classifier, load_inception
 
+    """(extractor, the classes it predicts: none for Inception, whose ImageNet classes are
+    not the data's)."""
     if args.inception_weights:
-        return load_inception(args.inception_weights)
+        return load_inception(args.inception_weights), []
     extractor, info = load_domain_classifier(args.classifier or cache_dir() / dataset)
-    return extractor
+    return extractor, list(info.get("class_names", []))
 
 
 def format_table(rows: list[dict], title: str) -> str:
@@ -95,7 +140,7 @@ def evaluate(args) -> dict:
 
     toy_default, image_default = 2500, 10000
     num = args.num or image_default
-    samples, config, description = generator_samples(args.run, args.model, args.version, num, args.seed)
+    samples, config, description, conditions = generator_samples(args.run, args.model, args.version, num, args.seed)
     if config.data.name in TOY_DISTRIBUTIONS:
         import tensorflow as tf
 
@@ -103,12 +148,20 @@ def evaluate(args) -> dict:
         reference = toy.sample(tf.constant([args.seed, 99], tf.int64), 100_000).numpy()
         samples = samples if args.num else samples[:toy_default]
         return {"source": description, "metrics": toy_rows(samples, toy, reference)}
-    extractor = make_extractor(args, config.data.name)
-    real = real_images(config.data, args.real_split, num, args.seed)
+    extractor, classifier_classes = make_extractor(args, config.data.name)
+    real, data_classes = real_images(config.data, args.real_split, num, args.seed)
     real_features = extractor.run(real)[0]
     result = {"source": description, "metrics": image_rows(real_features, samples[: len(real)], extractor)}
+    if conditions:
+        from tfgan_app.config import resolve_family_settings
+
+        settings = resolve_family_settings(config)
+        result["metrics"] += conditioning_rows(
+            samples, conditions, extractor, classifier_classes, data_classes,
+            getattr(settings, "categorical_code", 0),
+        )
     if args.real_floor:
-        train = real_images(config.data, "train", len(real), args.seed + 1)
+        train, _ = real_images(config.data, "train", len(real), args.seed + 1)
         result["real_floor"] = image_rows(real_features, train, extractor)
     return result
 

@@ -91,33 +91,48 @@ def input_names(manifest: dict) -> list[str]:
     return [entry["name"] for entry in manifest["inputs"]]
 
 
-def noise_inputs(manifest: dict, num: int, seed: int, label: int | None = None) -> tuple[dict, int | None]:
-    """(named inputs for ``num`` samples, grid columns). A label is checked against the
-    model's classes; a conditional model without one gets one grid row per class."""
+def label_index(manifest: dict, label: str | int) -> int:
+    """The class index ``--label`` names: an index, or a class name of the export's manifest
+    (case-insensitive, e.g. ``--label "Animals & Nature"`` for emoji_cgan)."""
+    label_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "label"), None)
+    if label_entry is None:
+        raise GenerateError(f"{manifest['name']} is an unconditional generator: --label does not apply")
+    classes, names = label_entry["classes"], manifest.get("class_names") or []
+    listing = ", ".join(f"{i}={n}" for i, n in enumerate(names)) if names else f"0..{classes - 1}"
+    text = str(label).strip()
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if not 0 <= index < classes:
+            raise GenerateError(f"--label {index} is outside the {classes} classes of {manifest['name']} ({listing})")
+        return index
+    folded = [name.casefold() for name in names]
+    if text.casefold() in folded:
+        return folded.index(text.casefold())
+    raise GenerateError(f"--label {text!r} is not a class of {manifest['name']}; use an index or a name ({listing})")
+
+
+def noise_inputs(manifest: dict, num: int, seed: int, label: str | int | None = None) -> tuple[dict, int | None]:
+    """(named inputs for ``num`` samples, grid columns). A label (index or class name) is
+    checked against the model's classes; a conditional model without one gets one grid row
+    per class."""
     from tfgan_app.export import artifacts
 
     if "image" in input_names(manifest):
         raise GenerateError(f"{manifest['name']} translates images: pass --input FOLDER, not noise options")
     label_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "label"), None)
-    if label is not None and label_entry is None:
-        raise GenerateError(f"{manifest['name']} is an unconditional generator: --label does not apply")
+    if label is not None:
+        label = label_index(manifest, label)
     inputs = artifacts.random_inputs(manifest["inputs"], num, np.random.default_rng(seed), label)
-    if label_entry is None:
+    if label_entry is None or label is not None:
         return inputs, None
     classes = label_entry["classes"]
-    if label is not None and not 0 <= label < classes:
-        names = manifest.get("class_names") or []
-        listing = ", ".join(f"{i}={n}" for i, n in enumerate(names)) if names else f"0..{classes - 1}"
-        raise GenerateError(f"--label {label} is outside the {classes} classes of {manifest['name']} ({listing})")
-    if label is not None:
-        return inputs, None
     columns = math.ceil(num / classes)
     inputs["label"] = np.repeat(np.arange(classes), columns)[:num].astype(np.int32)
     return inputs, columns
 
 
 def generate(
-    version_dir: Path, runtime: str, num: int, seed: int, label: int | None = None
+    version_dir: Path, runtime: str, num: int, seed: int, label: str | int | None = None
 ) -> tuple[np.ndarray, dict, float, int | None]:
     """(samples, manifest, seconds spent generating excluding model loading, grid columns)."""
     run, manifest = load_runner(version_dir, runtime)
@@ -201,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runtime", choices=("tf", "onnx"), default="tf")
     parser.add_argument("--num", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--label", type=int, help="class label, for conditional generators")
+    parser.add_argument("--label", help="class index or name (export.json's class_names), for conditional generators")
     parser.add_argument("--input", type=Path, help="image file or folder, for image-to-image models")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
