@@ -43,26 +43,61 @@ def brightest_row(images):
     return np.argmax(images[..., 0].mean(axis=2), axis=1)
 
 
-def test_conditional_gan_draws_the_class_it_is_asked_for(tmp_path):
+def conditional_bars_model(tmp_path, family):
+    """(model, config, source): a ``family`` model with 16-wide networks on the bars."""
     config = bars_config(
-        tmp_path, model={"family": "cgan", "generator_width": 16, "discriminator_width": 16},
+        tmp_path, model={"family": family, "generator_width": 16, "discriminator_width": 16},
         optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
         train={"batch_size": 32},
     )
     source = load_source(config)
     keras.utils.set_random_seed(0)
-    model = build_model(config, source.element_shape, source.num_classes)
-    z = tf.random.normal([100, config.model.latent_dim], seed=3)
+    return build_model(config, source.element_shape, source.num_classes), config, source
+
+
+def assert_draws_the_asked_class(model, latent_dim):
+    z = tf.random.normal([100, latent_dim], seed=3)
     labels = tf.repeat(tf.range(10), 10)
-    fit(model, source, config, 250)
-    images = model.generator([z, labels], training=False).numpy()
-    rows = brightest_row(images)
+    rows = brightest_row(model.generator([z, labels], training=False).numpy())
     # Class c has its bar at rows 2c+4..2c+5; chance of landing there is about 2/28.
     hits = np.mean((rows >= 2 * labels.numpy() + 3) & (rows <= 2 * labels.numpy() + 6))
     assert hits > 0.6, f"only {hits:.0%} of samples show their class's bar"
+
+
+def test_conditional_gan_draws_the_class_it_is_asked_for(tmp_path):
+    model, config, source = conditional_bars_model(tmp_path, "cgan")
+    fit(model, source, config, 250)
+    assert_draws_the_asked_class(model, config.model.latent_dim)
     # Unlabelled sampling (evaluation) cycles through the classes, from numpy noise too.
     cycled = model.generate(np.random.default_rng(0).standard_normal((20, 16)).astype(np.float32))
     assert cycled.shape == (20, 28, 28, 1)
+
+
+def test_acgan_draws_the_class_it_is_asked_for_and_its_d_classifies(tmp_path):
+    """AC-GAN: D takes the image alone and its class head learns the real classes; G's
+    samples show the asked class's bar (the class loss is the only way G learns labels)."""
+    model, config, source = conditional_bars_model(tmp_path, "acgan")
+    assert [tensor.name for tensor in model.discriminator.inputs] == ["data"]  # no label input
+    assert model.discriminator.output["q"].shape[-1] == 10
+    real = source.images[:200].astype(np.float32) / 127.5 - 1.0
+
+    def d_accuracy():
+        logits = model.discriminator(real, training=False)["q"]
+        return float(np.mean(np.argmax(logits, -1) == source.labels[:200]))
+
+    before = d_accuracy()
+    history = fit(model, source, config, 250)
+    assert d_accuracy() > 0.9 and before < 0.4 and history["class_accuracy"][0] > 0.5  # chance is 0.1
+    assert_draws_the_asked_class(model, config.model.latent_dim)
+
+
+def test_acgan_refuses_a_discriminator_without_a_class_head():
+    from tfgan_app.gans.acgan import ACGAN
+    from tfgan_app.networks import dcgan_discriminator, dcgan_generator
+
+    generator = dcgan_generator(8, (28, 28, 1), width=8, num_classes=3)
+    with pytest.raises(ValueError, match="needs a 'q' output of 3 class logits"):
+        ACGAN(generator, dcgan_discriminator((28, 28, 1), width=8), 3)
 
 
 def test_infogan_q_recovers_the_categorical_code(tmp_path):

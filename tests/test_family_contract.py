@@ -24,6 +24,7 @@ SGD = {"name": "sgd", "learning_rate": 0.01, "momentum": 0.0}
 FAMILY_SETTINGS = {
     "gan": {},
     "cgan": {},
+    "acgan": {},
     "infogan": {"infogan": {"categorical_code": 3, "continuous_codes": 1}},
     # An L1 weight of 100 makes the first float16 gradients overflow at the initial loss
     # scale of 2^15: dynamic scaling then skips steps while it halves the scale.

@@ -164,6 +164,18 @@ def feature_matching_loss(real_features: tf.Tensor, fake_features: tf.Tensor) ->
     return tf.reduce_sum(tf.square(real_mean - fake_mean))
 
 
+def auxiliary_classifier_loss(class_logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """AC-GAN's class term, as a loss, per example.
+
+    Odena et al. 2017, "Conditional Image Synthesis with Auxiliary Classifier GANs", eq. 2:
+    ``L_C = E[log P(C = c | X_real)] + E[log P(C = c | X_fake)]``; D maximises L_S + L_C and G
+    maximises L_C - L_S, so both minimise the cross-entropy of the class c a fake was made
+    for, and D also that of the real examples' classes. ``class_logits`` [m, classes] are D's
+    auxiliary head, ``labels`` [m] int the classes.
+    """
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(labels, tf.int32), class_logits)
+
+
 def information_loss(
     q_outputs: tf.Tensor, categorical_code: tf.Tensor, continuous_code: tf.Tensor
 ) -> tf.Tensor:

@@ -68,7 +68,7 @@ def build_cgan(context: BuildContext) -> ConditionalGAN:
     return compile_noise_model(model, context)
 
 
-def _validate(config) -> None:
+def validate_conditional(config) -> None:
     if config.model.packing > 1:
         raise ConfigError("model.packing mixes examples of different labels: not available for family 'cgan'")
     validate_noise_family(config)
@@ -81,6 +81,6 @@ FAMILIES = (
         build=build_cgan,
         data=DataNeeds(labels=True),
         switches=NOISE_TO_IMAGE_SWITCHES,
-        validate=_validate,
+        validate=validate_conditional,
     ),
 )

@@ -8,9 +8,9 @@
         update G by descending the gradient of its loss on D(G(z)), D held fixed
 
 ``GAN`` is the unconditional model and the base of the noise-to-image families: the
-conditional GAN and InfoGAN override only how G's inputs are made from a minibatch
-(``generator_inputs``), what D is shown (``discriminate``) and an extra loss term
-(``auxiliary_loss``). The stabilisers are switches here, so every such family gets them:
+conditional GAN, AC-GAN and InfoGAN override only how G's inputs are made from a minibatch
+(``generator_inputs``), what D is shown (``discriminate``) and extra loss terms
+(``auxiliary_loss`` on the fakes, ``real_auxiliary_loss`` on the data). The stabilisers are switches here, so every such family gets them:
 EMA of G's weights, differentiable augmentation, R1 and gradient penalties, weight clipping,
 feature matching, an unrolled discriminator and PacGAN packing.
 
@@ -89,7 +89,8 @@ class GAN(GeneratorDiscriminatorModel):
     """
 
     batch_type = NoiseBatch
-    conditional = False  # whether G and D take the label
+    conditional = False  # whether the batches carry labels and G takes them
+    discriminator_takes_label = True  # with ``conditional``: D(x, y) (AC-GAN's D predicts y instead)
 
     def __init__(
         self,
@@ -310,9 +311,9 @@ class GAN(GeneratorDiscriminatorModel):
                 ))
             if self.r1_weight:
                 terms.append(self.r1_weight * losses.r1_penalty(critic, real))
-            auxiliary = self.auxiliary_loss(fake_outputs, minibatch.z)
-            if auxiliary is not None:
-                terms.append(auxiliary)
+            for auxiliary in (self.auxiliary_loss(fake_outputs, minibatch), self.real_auxiliary_loss(real_outputs, minibatch)):
+                if auxiliary is not None:
+                    terms.append(auxiliary)
             loss = tf.add_n([global_mean(term) for term in terms])
         variables = self.discriminator.trainable_variables
         optimizer_step(self.discriminator_optimizer, tape, loss, variables)
@@ -348,7 +349,7 @@ class GAN(GeneratorDiscriminatorModel):
                 weights = self._unroll(weights, fake, label, unroll_minibatches or [minibatch])
             fake_outputs = self.discriminate(fake, label, minibatch.augment_fake, weights)
             terms = [self.adversarial_loss.generator(logit_of(fake_outputs))]
-            auxiliary = self.auxiliary_loss(fake_outputs, minibatch.z)
+            auxiliary = self.auxiliary_loss(fake_outputs, minibatch)
             if auxiliary is not None:
                 terms.append(auxiliary)
             regularizer = self.regularize_generator(inputs, fake)
@@ -399,8 +400,14 @@ class GAN(GeneratorDiscriminatorModel):
         second = tf.nest.map_structure(lambda value: tf.split(value, 2, axis=0)[1], outputs)
         return first, second
 
-    def auxiliary_loss(self, fake_outputs: dict, z: tf.Tensor) -> tf.Tensor | None:
-        """A per-example term both players minimise (InfoGAN's information loss)."""
+    def auxiliary_loss(self, fake_outputs: dict, minibatch: Minibatch) -> tf.Tensor | None:
+        """A per-example term on the fakes that both players minimise (InfoGAN's information
+        loss, AC-GAN's class loss on generated images)."""
+        return None
+
+    def real_auxiliary_loss(self, real_outputs: dict, minibatch: Minibatch) -> tf.Tensor | None:
+        """A per-example term on the real examples that D alone minimises (AC-GAN's class
+        loss on the data)."""
         return None
 
     # --- helpers ------------------------------------------------------------------------
@@ -479,7 +486,7 @@ class GAN(GeneratorDiscriminatorModel):
             augmented = diff_augment(data, augment, self.augmentations)
             data = augmented if self.adaptive_augment is None else self.adaptive_augment.apply(data, augmented, augment)
         data = self._pack(data)
-        return [data, label] if self.conditional else data
+        return [data, label] if self.conditional and self.discriminator_takes_label else data
 
     def _pack(self, data: tf.Tensor) -> tf.Tensor:
         """PacGAN (Lin et al. 2018): m consecutive examples -> one input, joined on the last axis."""
@@ -570,15 +577,17 @@ def compile_noise_model(model: GAN, context: BuildContext) -> GAN:
     return model
 
 
-def image_networks(context: BuildContext, num_classes: int = 0, code_dim: int = 0) -> tuple[keras.Model, keras.Model]:
+def image_networks(
+    context: BuildContext, num_classes: int = 0, code_dim: int = 0, class_head: bool = False,
+) -> tuple[keras.Model, keras.Model]:
     """(G, D) of ``model.architecture`` (or the user's builders, ``model.generator`` and
-    ``model.discriminator``) for the noise-to-sample families."""
+    ``model.discriminator``) for the noise-to-sample families (see ``build_networks``)."""
     from tfgan_app.networks import build_networks
     from tfgan_app.networks.layers import freeze_first_layers
 
     generator, discriminator = build_networks(
         context.config.model, context.element_shape, synchronized_batch_norm=context.replicas > 1,
-        num_classes=num_classes, code_dim=code_dim,
+        num_classes=num_classes, code_dim=code_dim, class_head=class_head,
     )
     freeze_first_layers(discriminator, context.config.train.freeze_discriminator_layers)
     return generator, discriminator

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from tfgan_app import losses
 from tfgan_app.gans.gan import (
-    GAN, compile_noise_model, image_networks, noise_model_options, uniform_from_normal, validate_noise_family,
+    GAN, Minibatch, compile_noise_model, image_networks, noise_model_options, uniform_from_normal, validate_noise_family,
 )
 from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, Family
 
@@ -79,8 +79,8 @@ class InfoGAN(GAN):
         categorical, continuous = self.codes(z)
         return [z[:, : self.latent_dim], tf.concat([categorical, continuous], axis=-1)]
 
-    def auxiliary_loss(self, fake_outputs: dict, z: tf.Tensor) -> tf.Tensor:
-        categorical, continuous = self.codes(z)
+    def auxiliary_loss(self, fake_outputs: dict, minibatch: Minibatch) -> tf.Tensor:
+        categorical, continuous = self.codes(minibatch.z)
         information = losses.information_loss(fake_outputs["q"], categorical, continuous)
         self.trackers["information_loss"].update_state(tf.reduce_mean(information))
         return self.information_weight * information

@@ -21,13 +21,18 @@ def build_networks(
     synchronized_batch_norm: bool = False,
     num_classes: int = 0,
     code_dim: int = 0,
+    class_head: bool = False,
 ) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for data of shape ``data_shape`` (no batch dimension).
 
     ``num_classes``: a conditional pair (label input to both); ``code_dim``: InfoGAN's code
-    input to G and a Q head of that size on D. ``model.generator`` / ``model.discriminator``
-    ("package.module:function") replace the architecture's builder by the user's.
+    input to G and a Q head of that size on D. ``class_head`` (AC-GAN): the label goes to G
+    only, and D predicts it instead, with a Q head of ``num_classes`` logits (a user's
+    discriminator builder is then called with ``num_classes=0, code_dim=num_classes``).
+    ``model.generator`` / ``model.discriminator`` ("package.module:function") replace the
+    architecture's builder by the user's.
     """
+    discriminator_classes, head = (0, num_classes) if class_head else (num_classes, code_dim)
     if model.generator or model.discriminator:
         if not (model.generator and model.discriminator):
             raise ValueError("set both model.generator and model.discriminator (package.module:function), or neither")
@@ -35,7 +40,7 @@ def build_networks(
             latent_dim=model.latent_dim, data_shape=tuple(data_shape), num_classes=num_classes, code_dim=code_dim,
         )
         discriminator = user_builder("model.discriminator", model.discriminator)(
-            data_shape=tuple(data_shape), num_classes=num_classes, code_dim=code_dim,
+            data_shape=tuple(data_shape), num_classes=discriminator_classes, code_dim=head,
         )
         return generator, discriminator
     if model.architecture == "mlp":
@@ -46,7 +51,7 @@ def build_networks(
         )
         discriminator = mlp_discriminator(
             data_shape[0], model.hidden_units, model.hidden_layers,
-            model.spectral_norm, model.minibatch_stddev, num_classes, code_dim, model.packing,
+            model.spectral_norm, model.minibatch_stddev, discriminator_classes, head, model.packing,
         )
         return generator, discriminator
     if model.architecture == "dcgan":
@@ -59,7 +64,7 @@ def build_networks(
         discriminator = dcgan_discriminator(
             data_shape, model.discriminator_width, model.spectral_norm,
             model.minibatch_stddev, model.batch_norm_momentum, synchronized_batch_norm,
-            num_classes, code_dim, model.packing, model.discriminator_norm,
+            discriminator_classes, head, model.packing, model.discriminator_norm,
         )
         return generator, discriminator
     raise ValueError(f"unknown architecture {model.architecture!r}; choose 'dcgan' or 'mlp'")
