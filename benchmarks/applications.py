@@ -14,6 +14,10 @@ TASK is one of
   (fashion_mnist_dann with adaptation_weight 0), DANN and ADDA;
 - ``anomaly``: fashion_mnist_anomaly with each class in turn as the anomaly; AUROC and
   AUPRC on the test split (anomalies are 10% of it), and their means;
+- ``semi_supervised``: fashion_mnist_ssgan with 100 and 1,000 labels (10 / 100 per class,
+  each ``--label-seeds`` draw) against the same classifier trained on those labelled
+  examples alone (``ssgan.unsupervised_weight=0``) for the same steps; accuracy on the
+  10,000 test images;
 - ``sequence``: sines_sequence; TimeGAN's discriminative and predictive scores of 3,000
   generated sequences vs 3,000 fresh real ones, beside an untrained generator and the
   real data's own predictive score.
@@ -122,6 +126,26 @@ def adaptation(args) -> list[dict]:
     return rows
 
 
+def semi_supervised(args) -> list[dict]:
+    from tfgan_app.metrics.applications import accuracy
+
+    images, labels, _ = test_images(labels=True)
+    rows = []
+    for per_class in (10, 100):
+        for seed in args.label_seeds:
+            for method, weight in (("labelled only", 0), ("semi-supervised GAN", 1)):
+                settings = [f"ssgan.labels_per_class={per_class}", f"ssgan.labelled_seed={seed}",
+                            f"ssgan.unsupervised_weight={weight}"]
+                run = args.out / f"ssgan_{per_class * 10}_seed{seed}_w{weight}"
+                model, info = train_run("fashion_mnist_ssgan", run, [*settings, *args.overrides])
+                rows.append({
+                    "labels": per_class * 10, "label_seed": seed, "method": method,
+                    "test_accuracy": accuracy(model.classify, images, labels), "steps": info["step"],
+                    "train_s": info["wall_time_s"],
+                })
+    return rows
+
+
 def anomaly(args) -> list[dict]:
     from tfgan_app.metrics.applications import auprc, auroc
 
@@ -181,7 +205,7 @@ def build_untrained(info: dict, args):
 
 TASKS = {
     "super_resolution": super_resolution, "inpainting": inpainting, "adaptation": adaptation,
-    "anomaly": anomaly, "sequence": sequence,
+    "anomaly": anomaly, "sequence": sequence, "semi_supervised": semi_supervised,
 }
 
 
@@ -193,6 +217,8 @@ def main() -> None:
     parser.add_argument("--score-iterations", type=int, default=2000, help="TimeGAN scores' post-hoc training")
     parser.add_argument("--perceptual-weight", type=float, default=0.01,
                         help="super_resolution: the weight of the x4 + perceptual row (run when the classifier is cached)")
+    parser.add_argument("--label-seeds", type=int, nargs="+", default=[0],
+                        help="semi_supervised: the ssgan.labelled_seed draws of the labelled examples")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     args.overrides = steps_overrides(args.steps)

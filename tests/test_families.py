@@ -100,6 +100,110 @@ def test_acgan_refuses_a_discriminator_without_a_class_head():
         ACGAN(generator, dcgan_discriminator((28, 28, 1), width=8), 3)
 
 
+def ssgan_config(tmp_path, **ssgan):
+    return bars_config(
+        tmp_path, model={"family": "ssgan", "generator_width": 16, "discriminator_width": 16},
+        optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
+        train={"batch_size": 16, "steps": 80, "checkpoint_every": 80, "log_every": 20},
+        export={"out": str(tmp_path / "saved_models"), "formats": "savedmodel,onnx"},
+        ssgan={"labels_per_class": 2, **ssgan},
+    )
+
+
+def held_out_bar_images(tmp_path):
+    from tests.helpers import write_idx_dataset
+
+    config = tiny_config(data={"idx_dir": str(write_idx_dataset(tmp_path / "held_out", count=256, seed=7)),
+                               "data_dir": str(tmp_path / "tfds")})
+    source = load_source(config.data)
+    return source.images.astype(np.float32) / 127.5 - 1.0, source.labels
+
+
+def test_semi_supervised_gan_learns_a_classifier_from_two_labels_per_class_and_exports_it(tmp_path):
+    """Salimans et al. 2016, sec. 5: D is a K-way classifier (the fake class's logit fixed at
+    0), trained on the labelled few and every image unlabelled; G by feature matching."""
+    from tfgan_app.generate import load_runner
+
+    config = ssgan_config(tmp_path)
+    source = load_source(config)
+    assert len(source.images) == 20 and np.bincount(source.labels).tolist() == [2] * 10
+    assert len(source.images_b) == 512  # every image, unlabelled
+    model = build_model(config, source.element_shape, source.num_classes)
+    batch = next(iter(make_train_dataset(source, 16, 1, model.noise_dim, 0, batch_type=model.batch_type)))
+    assert batch._fields == ("real", "label", "real_b", "z_discriminator", "z_generator")
+    images, labels = held_out_bar_images(tmp_path)
+    chance = float(np.mean(model.classify(images).numpy().argmax(1) == labels))
+    result = train(config, tmp_path / "run", progress_stream=QUIET)
+    assert result.status == "completed" and result.step == 80
+    [export] = export_run(tmp_path / "run", tmp_path / "saved_models", "classifier")
+    assert export.manifest["output"] == "probabilities" and export.manifest["inputs"][0]["name"] == "image"
+    run, _ = load_runner(export.path, "onnx")
+    probabilities = run({"image": images})
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    accuracy = float(np.mean(probabilities.argmax(1) == labels))
+    assert accuracy > 0.8 and chance < 0.4, (accuracy, chance)
+    # G learned by feature matching: under the trained D its samples' mean features are
+    # nearer the data's than an untrained G's.
+    trained = build_model(config, source.element_shape, source.num_classes)
+    checkpoint = tf.train.Checkpoint(**trained.checkpoint_objects())
+    checkpoint.restore(tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))).assert_existing_objects_matched()
+    untrained = build_model(config, source.element_shape, source.num_classes)
+    z = tf.random.normal([256, config.model.latent_dim], seed=1)
+
+    def feature_distance(generator):
+        features = lambda x: trained.discriminator(x, training=False)["features"]  # noqa: E731
+        return float(tf.reduce_sum(tf.square(tf.reduce_mean(features(images), 0) - tf.reduce_mean(features(generator(z)), 0))))
+
+    assert feature_distance(trained.generator) < 0.5 * feature_distance(untrained.generator)
+    # generate --input classifies a folder into a CSV (class names from the export).
+    folder = tmp_path / "to_classify"
+    folder.mkdir()
+    for index, image in enumerate(images[:3]):
+        Image.fromarray(((image[..., 0] + 1) * 127.5).astype(np.uint8)).save(folder / f"{index}.png")
+    csv = tmp_path / "predictions.csv"
+    assert generate_cli.main(["--model", str(export.path.parent), "--input", str(folder), "--out", str(csv)]) == 0
+    header, *rows = [line.split(",") for line in csv.read_text().splitlines()]
+    assert header[:2] == ["file", "predicted"] and len(header) == 12 and [row[0] for row in rows] == ["0.png", "1.png", "2.png"]
+    names = [name[2:] for name in header[2:]]
+    assert [row[1] for row in rows] == [names[int(np.argmax(p))] for p in probabilities[:3]]
+    assert generate_cli.main(["--model", str(export.path.parent), "--input", str(folder), "--out", str(tmp_path / "x.png")]) == 2
+    # Resumed at step 40, the run ends where the uninterrupted one does.
+    config.train.steps, config.train.checkpoint_every = 40, 40
+    train(config, tmp_path / "resumed", progress_stream=QUIET)
+    config.train.steps = 80
+    assert train(config, tmp_path / "resumed", resume=True, progress_stream=QUIET).start_step == 40
+    [again] = export_run(tmp_path / "resumed", tmp_path / "saved_models", "resumed", formats=("savedmodel",))
+    uninterrupted = load_runner(export.path, "tf")[0]({"image": images})
+    np.testing.assert_array_equal(load_runner(again.path, "tf")[0]({"image": images}), uninterrupted)
+
+
+def test_semi_supervised_labelled_subset_is_a_fixed_draw_per_class_and_refuses_too_many(tmp_path):
+    from tfgan_app.gans.semi_supervised import labelled_subset
+
+    labels = np.repeat(np.arange(3), [5, 6, 7])
+    first = labelled_subset(labels, 4, seed=0, num_classes=3)
+    assert np.array_equal(first, labelled_subset(labels, 4, seed=0, num_classes=3))
+    assert np.bincount(labels[first]).tolist() == [4, 4, 4] and np.all(np.diff(first) > 0)
+    assert not np.array_equal(first, labelled_subset(labels, 4, seed=1, num_classes=3))
+    with pytest.raises(DataError, match=r"fewer than ssgan.labels_per_class = 400"):
+        load_source(ssgan_config(tmp_path, labels_per_class=400))
+
+
+def test_semi_supervised_baseline_trains_the_classifier_alone(tmp_path):
+    """``unsupervised_weight = 0``: the same network on the labelled examples only; G is
+    never updated (the baseline row of the benchmark)."""
+    config = ssgan_config(tmp_path, unsupervised_weight=0.0)
+    source = load_source(config)
+    model = build_model(config, source.element_shape, source.num_classes)
+    generator_before = [w.numpy().copy() for w in model.generator.trainable_weights]
+    discriminator_before = [w.numpy().copy() for w in model.discriminator.trainable_weights]
+    first, second = fit(model, source, config, 20), fit(model, source, config, 20)
+    assert all(np.array_equal(w.numpy(), old) for w, old in zip(model.generator.trainable_weights, generator_before))
+    assert any(not np.array_equal(w.numpy(), old)
+               for w, old in zip(model.discriminator.trainable_weights, discriminator_before))
+    assert second["supervised_loss"][0] < 0.5 * first["supervised_loss"][0] and second["labelled_accuracy"][0] > 0.8
+
+
 def test_infogan_q_recovers_the_categorical_code(tmp_path):
     config = bars_config(
         tmp_path, model={"family": "infogan", "generator_width": 16, "discriminator_width": 16},

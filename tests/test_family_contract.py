@@ -39,6 +39,7 @@ FAMILY_SETTINGS = {
     "sequence": {"data": {"name": "sines", "sequence_length": 6, "sequence_features": 2},
                  "sequence": {"recurrent_units": 4, "recurrent_layers": 1}},
     "template": {"template": {"hidden_units": 16, "hidden_layers": 1}},
+    "ssgan": {"ssgan": {"labels_per_class": 2}},
 }
 
 

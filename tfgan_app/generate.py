@@ -209,6 +209,21 @@ def write_translations(inputs: np.ndarray, outputs: np.ndarray, files: list[Path
     save_png(image_grid(pairs, 8), out / "grid.png")
 
 
+def write_predictions(outputs: np.ndarray, files: list[Path], root: Path, manifest: dict, out: Path) -> None:
+    """A classifier's outputs as CSV: file, predicted class (its name when the export has
+    class names), and the probability of every class."""
+    if out.suffix.lower() != ".csv":
+        raise GenerateError(f"--out {out}: {manifest['name']} is a classifier; its predictions are written as a .csv")
+    names = manifest.get("class_names") or [str(index) for index in range(outputs.shape[1])]
+    lines = [",".join(["file", "predicted", *(f"p_{name}" for name in names)])]
+    for path, probabilities in zip(files, outputs):
+        relative = path.name if path == root else path.relative_to(root)
+        cells = [str(relative), names[int(np.argmax(probabilities))], *(f"{value:.6g}" for value in probabilities)]
+        lines.append(",".join(f'"{cell}"' if "," in cell else cell for cell in cells))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tfgan_app.generate", description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="saved_models/NAME")
@@ -217,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--label", help="class index or name (export.json's class_names), for conditional generators")
-    parser.add_argument("--input", type=Path, help="image file or folder, for image-to-image models")
+    parser.add_argument("--input", type=Path, help="image file or folder, for image-to-image models and classifiers")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.num < 1:
@@ -229,8 +244,12 @@ def main(argv: list[str] | None = None) -> int:
         version_dir = resolve_version(args.model, args.version)
         if args.input is not None:
             inputs, outputs, files, manifest, seconds = translate(version_dir, args.runtime, args.input)
-            write_translations(inputs, outputs, files, args.input, args.out)
-            what = f"translated {len(files)} images"
+            if manifest.get("output") == "probabilities":
+                write_predictions(outputs, files, args.input, manifest, args.out)
+                what = f"classified {len(files)} images"
+            else:
+                write_translations(inputs, outputs, files, args.input, args.out)
+                what = f"translated {len(files)} images"
         else:
             samples, manifest, seconds, columns = generate(version_dir, args.runtime, args.num, args.seed, args.label)
             write_samples(samples, args.out, columns)

@@ -83,6 +83,26 @@ class ExponentialMovingAverage(tf.Module):
             self.average(inputs, training=True)
 
 
+class RandomLayerStates(tf.Module):
+    """The generator states of a network's random layers (dropout, Gaussian noise).
+
+    Keras keeps them in ``network.variables`` but out of what ``tf.train.Checkpoint`` saves
+    of the network, so a resumed run would draw other dropout masks than the uninterrupted
+    one; checkpointed beside the network, resuming stays exact.
+    """
+
+    def __init__(self, network: keras.Model):
+        super().__init__(name=f"{network.name}_random_state")
+        self.states = self.of(network)
+
+    @staticmethod
+    def of(network: keras.Model) -> list[tf.Variable]:
+        from tfgan_app.networks.layers import all_layers
+
+        generators = [getattr(layer, "seed_generator", None) for layer in all_layers(network)]
+        return [generator.state for generator in generators if isinstance(generator, keras.random.SeedGenerator)]
+
+
 class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
     """Base of the families: networks on a generator side and a discriminator side, one
     optimizer each.
@@ -224,9 +244,14 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         return {"generator_optimizer": self.generator_optimizer, "discriminator_optimizer": self.discriminator_optimizer}
 
     def checkpoint_objects(self) -> dict:
-        """What a checkpoint holds: the networks, their EMA copies, the optimizers."""
+        """What a checkpoint holds: the networks, their EMA copies, the optimizers, and the
+        states of the networks' random layers (see ``RandomLayerStates``)."""
         averages = {f"ema_{name}": average.average for name, average in self.averages.items()}
-        return {**self.networks(), **averages, **self.optimizers()}
+        random_states = {
+            f"{name}_random_state": RandomLayerStates(network) for name, network in self.networks().items()
+            if RandomLayerStates.of(network)
+        }
+        return {**self.networks(), **averages, **self.optimizers(), **random_states}
 
     def discriminator_update(
         self, discriminator: keras.Model, real_inputs, fake_inputs, loss_weight: float = 1.0,

@@ -39,7 +39,7 @@ from tfgan_app.gans.base import (
     GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
 )
 from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, Family
-from tfgan_app.networks.layers import MinibatchStddev
+from tfgan_app.networks.layers import MinibatchStddev, all_layers
 
 
 class NoiseBatch(NamedTuple):
@@ -506,21 +506,6 @@ def batch_dependent_layers(model: keras.Model) -> list[str]:
     iteration advances once per call), nested models included."""
     kinds = (keras.layers.BatchNormalization, keras.layers.SpectralNormalization, MinibatchStddev)
     return [layer.name for layer in all_layers(model) if isinstance(layer, kinds)]
-
-
-def all_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Every layer of ``model``, those of nested models and the layers wrappers hold
-    included: Keras has no public recursive listing (``model.layers`` is the top level;
-    ``_flatten_layers`` is private)."""
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        inner = getattr(layer, "layer", None)  # wrappers such as SpectralNormalization
-        if isinstance(inner, keras.layers.Layer):
-            found.append(inner)
-        if isinstance(layer, keras.Model):
-            found.extend(all_layers(layer))
-    return found
 
 
 def named_inputs(network: keras.Model, names: tuple[str, ...]) -> keras.Model:

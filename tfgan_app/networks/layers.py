@@ -202,3 +202,18 @@ def freeze_first_layers(network: keras.Model, count: int) -> list[str]:
     if len(frozen) < count:
         raise ValueError(f"{network.name} has {len(frozen)} layers with kernels; cannot freeze the first {count}")
     return frozen
+
+
+def all_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Every layer of ``model``, those of nested models and the layers wrappers hold
+    included: Keras has no public recursive listing (``model.layers`` is the top level;
+    ``_flatten_layers`` is private)."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        inner = getattr(layer, "layer", None)  # wrappers such as SpectralNormalization
+        if isinstance(inner, keras.layers.Layer):
+            found.append(inner)
+        if isinstance(layer, keras.Model):
+            found.extend(all_layers(layer))
+    return found

@@ -1,0 +1,55 @@
+"""Networks of the semi-supervised GAN (Salimans et al. 2016, sec. 5): a discriminator that
+is a K-way classifier, and the classifier it exports."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tfgan_app.networks.dcgan import resolution_plan
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class LogSumExp(keras.layers.Layer):
+    """[batch, K] class logits -> [batch, 1] ``log sum_k exp(l_k)``: the logit of "real".
+
+    With the fake class's logit fixed at 0 (Salimans et al. 2016, sec. 5),
+    D(x) = Z(x) / (Z(x) + 1) with Z(x) = sum_k exp(l_k(x)), i.e. sigmoid(log Z(x)).
+    """
+
+    def call(self, logits):
+        return tf.reduce_logsumexp(logits, axis=-1, keepdims=True)
+
+
+def semi_supervised_discriminator(
+    image_shape: tuple[int, int, int], num_classes: int, width: int = 64, dropout: float = 0.5,
+) -> keras.Model:
+    """image -> {``class_logits`` [K], ``logit`` (log-sum-exp of them), ``features``}.
+
+    The DCGAN discriminator's body (stride-2 4x4 convolutions, LeakyReLU 0.2) with dropout
+    on the input (0.2) and after every layer, and no batch norm: the classifier sees
+    labelled, unlabelled and generated batches in separate calls, whose batch statistics
+    would differ (Salimans et al. use dropout and weight norm). ``features``, the flattened
+    last layer, is what the generator's feature matching compares.
+    """
+    _, steps = resolution_plan(image_shape[0])
+    image = keras.Input(image_shape, name="data")
+    x = keras.layers.Dropout(0.2, name="input_dropout")(image)
+    for index in range(steps):
+        x = keras.layers.Conv2D(width * 2**index, 4, strides=2, padding="same", name=f"down_{index}")(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+        x = keras.layers.Dropout(dropout, name=f"down_{index}_dropout")(x)
+    features = keras.layers.Flatten(dtype="float32", name="features")(x)
+    class_logits = keras.layers.Dense(num_classes, dtype="float32", name="class_logits")(features)
+    logit = LogSumExp(dtype="float32", name="logit")(class_logits)
+    return keras.Model(image, {"class_logits": class_logits, "logit": logit, "features": features},
+                       name="semi_supervised_discriminator")
+
+
+def class_probabilities(discriminator: keras.Model) -> keras.Model:
+    """``image`` -> ``probabilities`` [K]: the discriminator as the classifier it exports
+    (softmax over the K real classes; dropout off in inference)."""
+    image = keras.Input(discriminator.input_shape[1:], name="image")
+    logits = discriminator(image)["class_logits"]
+    probabilities = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)
+    return keras.Model(image, probabilities, name="semi_supervised_classifier")
