@@ -112,7 +112,7 @@ def main() -> int:
             train_source = load_source(dataclasses.replace(test_config, split="train"))
         row = {"pipeline": Path(config.pipeline).stem, "family": family, "steps": step,
                "train_seconds": run.get("wall_time_s"), "images_per_sec": run.get("images_per_sec")}
-        if family in ("gan", "cgan", "infogan"):
+        if hasattr(model, "generate"):  # the noise-to-image families
             real_features = extractor.run(real_subset(test_source.images, args.num, 0))[0]
             z = np.random.default_rng(0).standard_normal((args.num, model.noise_dim)).astype(np.float32)
             fake = in_batches(lambda chunk: model.generate(chunk).numpy(), z)

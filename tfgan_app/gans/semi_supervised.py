@@ -71,9 +71,10 @@ class SemiSupervisedGAN(GeneratorDiscriminatorModel):
         self, generator: keras.Model, discriminator: keras.Model, num_classes: int,
         unsupervised_weight: float = 1.0, discriminator_steps: int = 1, **kwargs,
     ):
+        # The baseline (unsupervised_weight 0) has no fakes and no G update to log.
+        adversarial = ("g_loss", "d_real", "d_fake") if unsupervised_weight else ()
         super().__init__(
-            generator, discriminator,
-            ("d_loss", "g_loss", "supervised_loss", "labelled_accuracy", "d_real", "d_fake"), **kwargs,
+            generator, discriminator, ("d_loss", "supervised_loss", "labelled_accuracy", *adversarial), **kwargs,
         )
         from tfgan_app.networks.semi_supervised import class_probabilities
 
