@@ -1,4 +1,5 @@
 import numpy as np
+import keras
 import pytest
 import tensorflow as tf
 
@@ -51,8 +52,47 @@ def test_resolution_plan_rejects_unsupported_sizes():
 def test_spectral_norm_wraps_layers_and_drops_batch_norm():
     discriminator = dcgan_discriminator((32, 32, 3), width=8, spectral_norm=True)
     kinds = [type(layer).__name__ for layer in discriminator.layers]
-    assert "SpectralNormalization" in kinds and "BatchNormalization" not in kinds
+    assert "SpectralNorm" in kinds and "BatchNormalization" not in kinds
     assert discriminator(tf.zeros([2, 32, 32, 3]), training=True)["logit"].shape == (2, 1)
+
+
+def test_spectral_norm_divides_by_the_largest_singular_value_with_the_gradient_through_it():
+    """Miyato et al. 2018: the layer computes with W / sigma(W); the gradient includes the
+    sigma term (eq. 12), which an in-place W <- W / sigma (Keras' wrapper) drops."""
+    from tfgan_app.networks.layers import SpectralNorm
+
+    rng = np.random.default_rng(0)
+    left, _ = np.linalg.qr(rng.standard_normal((6, 3)))
+    right, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    kernel = (left * [4.0, 1.0, 0.5]) @ right.T  # singular values 4, 1, 0.5
+    dense = keras.layers.Dense(3, use_bias=False)
+    wrapped = SpectralNorm(dense, power_iterations=1)
+    x = tf.constant(rng.standard_normal((5, 6)), tf.float32)
+    wrapped.build(x.shape)
+    dense.kernel.assign(kernel)
+    u_before = wrapped.vector_u.numpy().copy()
+    wrapped(x, training=False)
+    np.testing.assert_array_equal(wrapped.vector_u.numpy(), u_before)  # inference: u stays
+    for _ in range(30):
+        wrapped(x, training=True)  # each training call advances the power iteration
+    np.testing.assert_allclose(wrapped(x, training=False).numpy(), x.numpy() @ kernel / 4.0, rtol=1e-4)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(wrapped(x, training=True) ** 2)
+    got = tape.gradient(loss, dense.kernel).numpy()
+    u = wrapped.vector_u.numpy()
+    v = u @ kernel.T / np.linalg.norm(u @ kernel.T)
+    w = tf.Variable(kernel, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        sigma = tf.reduce_sum(tf.matmul(tf.constant(v, tf.float32), w) * u)
+        expected_loss = tf.reduce_sum(tf.matmul(x, w / sigma) ** 2)
+    expected = tape.gradient(expected_loss, w).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    without_sigma_term = 2 * x.numpy().T @ (x.numpy() @ kernel / 4.0) / 4.0
+    assert np.abs(got - without_sigma_term).max() > 0.1 * np.abs(without_sigma_term).max()
+    conv = SpectralNorm(keras.layers.Conv2D(4, 3, strides=2, padding="same"))
+    assert conv(tf.zeros([2, 8, 8, 3]), training=True).shape == (2, 4, 4, 4)
+    with pytest.raises(ValueError, match="wraps Dense, Conv2D or Embedding"):
+        SpectralNorm(keras.layers.ReLU())
 
 
 def test_minibatch_stddev_appends_group_statistic():

@@ -39,7 +39,7 @@ from tfgan_app.gans.base import (
     GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
 )
 from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, Family
-from tfgan_app.networks.layers import MinibatchStddev, all_layers
+from tfgan_app.networks.layers import MinibatchStddev, SpectralNorm, all_layers
 
 
 class NoiseBatch(NamedTuple):
@@ -504,7 +504,7 @@ def batch_dependent_layers(model: keras.Model) -> list[str]:
     """Names of the layers whose output for one example depends on the rest of its batch in
     training mode (batch norm, minibatch stddev) or on the call (spectral norm's power
     iteration advances once per call), nested models included."""
-    kinds = (keras.layers.BatchNormalization, keras.layers.SpectralNormalization, MinibatchStddev)
+    kinds = (keras.layers.BatchNormalization, keras.layers.SpectralNormalization, SpectralNorm, MinibatchStddev)
     return [layer.name for layer in all_layers(model) if isinstance(layer, kinds)]
 
 

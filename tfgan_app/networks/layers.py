@@ -80,9 +80,83 @@ class BatchNormalization(keras.layers.BatchNormalization):
         return tf.cast(outputs, self.compute_dtype)
 
 
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class SpectralNorm(keras.layers.Wrapper):
+    """Spectral normalisation as Miyato et al. 2018 define it ("Spectral Normalization for
+    Generative Adversarial Networks", eq. 8 and 12): the wrapped Dense, Conv2D or Embedding
+    computes with W / sigma(W), sigma estimated by one power iteration per training call
+    (u, v held constant in the gradient), and the gradient flows through sigma.
+
+    Why not ``keras.layers.SpectralNormalization``: it assigns W <- W / sigma into the
+    kernel before each training call and computes with the assigned kernel, so the
+    gradient misses the sigma term of eq. 12 (the same simplification TF-Addons had,
+    tensorflow/addons#1244). The stored W here is the free parameter, as in Miyato et al.'s
+    and PyTorch's implementations.
+    """
+
+    def __init__(self, layer: keras.layers.Layer, power_iterations: int = 1, **kwargs):
+        if not isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Embedding)):
+            raise ValueError(f"SpectralNorm wraps Dense, Conv2D or Embedding layers, not {type(layer).__name__}")
+        super().__init__(layer, **kwargs)
+        self.power_iterations = power_iterations
+
+    def build(self, input_shape):
+        if not self.layer.built:
+            self.layer.build(input_shape)
+        self.vector_u = self.add_weight(
+            shape=(1, self._weight().shape[-1]), initializer=keras.initializers.RandomNormal(stddev=1.0),
+            trainable=False, name="vector_u",
+        )
+        self.built = True
+
+    def _weight(self):
+        return self.layer.embeddings if isinstance(self.layer, keras.layers.Embedding) else self.layer.kernel
+
+    def normalized_weight(self, training: bool = False):
+        """W / sigma(W) (float32); in training the power iteration also advances u."""
+        weight = ops.cast(self._weight(), "float32")
+        matrix = ops.reshape(weight, (-1, weight.shape[-1]))
+        u = ops.cast(self.vector_u, "float32")
+        for _ in range(self.power_iterations if training else 0):
+            v = _l2_normalize(ops.matmul(u, ops.transpose(matrix)))
+            u = _l2_normalize(ops.matmul(v, matrix))
+        u = ops.stop_gradient(u)
+        v = ops.stop_gradient(_l2_normalize(ops.matmul(u, ops.transpose(matrix))))
+        if training:
+            self.vector_u.assign(u)
+        sigma = ops.sum(ops.matmul(v, matrix) * u)
+        return weight / sigma
+
+    def call(self, inputs, training=False):
+        layer = self.layer
+        weight = ops.cast(self.normalized_weight(bool(training)), self.compute_dtype)
+        if isinstance(layer, keras.layers.Embedding):
+            return ops.take(weight, ops.cast(inputs, "int32"), axis=0)
+        if isinstance(layer, keras.layers.Dense):
+            outputs = ops.matmul(ops.cast(inputs, self.compute_dtype), weight)
+        else:
+            outputs = ops.conv(
+                ops.cast(inputs, self.compute_dtype), weight, strides=layer.strides, padding=layer.padding,
+                data_format=layer.data_format, dilation_rate=layer.dilation_rate,
+            )
+        if layer.use_bias:
+            outputs = outputs + ops.cast(layer.bias, self.compute_dtype)
+        return layer.activation(outputs) if layer.activation is not None else outputs
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "power_iterations": self.power_iterations}
+
+
+def _l2_normalize(x, epsilon: float = 1e-12):
+    return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x)), epsilon))
+
+
 def maybe_spectral_norm(layer: keras.layers.Layer, enabled: bool) -> keras.layers.Layer:
-    """Wrap in ``keras.layers.SpectralNormalization`` (Miyato et al. 2018) when enabled."""
-    return keras.layers.SpectralNormalization(layer) if enabled else layer
+    """Wrap in ``SpectralNorm`` (Miyato et al. 2018) when enabled."""
+    return SpectralNorm(layer) if enabled else layer
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
