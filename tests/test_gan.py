@@ -101,6 +101,7 @@ def test_generator_learns_the_1d_gaussian():
     ("wasserstein", {"weight_clip": 0.01}),
     ("least_squares", {}),
     ("hinge", {}),
+    ("relativistic", {"r1_weight": 1.0, "r2_weight": 1.0}),
 ])
 def test_every_loss_trains(loss, extra):
     generator, discriminator = mlp_generator(2, 2, 16, 1), mlp_discriminator(2, 16, 1)
@@ -119,6 +120,31 @@ def test_label_smoothing_is_refused_for_non_cross_entropy_losses():
     gan = GAN(mlp_generator(2, 2), mlp_discriminator(2))
     with pytest.raises(ValueError, match="label_smoothing"):
         gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), loss="hinge", label_smoothing=0.1)
+
+
+def test_relativistic_generator_update_uses_real_scores_and_other_families_refuse_it(tmp_path):
+    """RpGAN's G loss pairs each fake with a real example: the same noise with other real
+    data gives G another update. A family whose G update scores no real data refuses it."""
+    from tfgan_app.gans.gan import Minibatch
+
+    gan = GAN(mlp_generator(2, 2, 16, 1), mlp_discriminator(2, 16, 1))
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), loss="relativistic")
+    start = values(gan.generator.trainable_variables)
+    z = tf.random.normal([16, 2], seed=1)
+    moved = []
+    for shift in (0.0, 3.0):
+        for variable, value in zip(gan.generator.trainable_variables, start):
+            variable.assign(value)
+        real = tf.random.normal([16, 2], seed=2) + shift
+        gan.generator_step(Minibatch(real, None, z, None, None, None))
+        moved.append(values(gan.generator.trainable_variables))
+    assert any(not np.allclose(a, b) for a, b in zip(*moved))
+    config = tiny_config(
+        data={"idx_dir": str(tmp_path), "data_dir": str(tmp_path)}, model={"family": "pix2pix"},
+        loss={"name": "relativistic"},
+    )
+    with pytest.raises(ValueError, match="compares each fake with a real example"):
+        build_model(config, (28, 28, 1))
 
 
 def _one_step_weights(config, source, strategy, initial):

@@ -113,3 +113,22 @@ def test_feature_matching_is_squared_distance_of_batch_means():
 def test_unknown_loss_name_lists_choices():
     with pytest.raises(ValueError, match="hinge"):
         losses.get_adversarial_loss("wasserstien")
+
+
+def test_relativistic_pairing_losses_match_hand_computation():
+    """Huang et al. 2024, eq. 2: D minimises softplus(-(D(x) - D(G(z)))), G the mirror."""
+    real, fake = tf.constant([[2.0], [0.0]]), tf.constant([[1.0], [3.0]])
+    d_loss = losses.relativistic_discriminator_loss(real, fake).numpy()
+    g_loss = losses.relativistic_generator_loss(fake, real).numpy()
+    np.testing.assert_allclose(d_loss, [math.log1p(math.exp(-1.0)), math.log1p(math.exp(3.0))], rtol=1e-6)
+    np.testing.assert_allclose(g_loss, [math.log1p(math.exp(1.0)), math.log1p(math.exp(-3.0))], rtol=1e-6)
+    # Only the difference matters: shifting every score leaves both losses unchanged.
+    np.testing.assert_allclose(losses.relativistic_discriminator_loss(real + 5, fake + 5).numpy(), d_loss, rtol=1e-6)
+    assert losses.get_adversarial_loss("relativistic").relativistic
+
+
+def test_r2_is_the_zero_centred_penalty_at_the_fakes():
+    weights = tf.constant([[3.0], [4.0]])
+    critic = lambda x: tf.matmul(x, weights)  # noqa: E731 - gradient norm 5 everywhere
+    fake = tf.random.normal([4, 2], seed=0)
+    np.testing.assert_allclose(losses.r2_penalty(critic, fake).numpy(), [12.5] * 4, rtol=1e-6)

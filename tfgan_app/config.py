@@ -95,7 +95,8 @@ class ModelConfig:
 
 @dataclasses.dataclass
 class LossConfig:
-    # "non_saturating", "minimax", "wasserstein", "least_squares" or "hinge".
+    # "non_saturating", "minimax", "wasserstein", "least_squares", "hinge" or "relativistic"
+    # (the relativistic pairing loss of R3GAN, Huang et al. 2024; gan-family models only).
     name: str = "non_saturating"
     # One-sided label smoothing: real targets become 1 - label_smoothing (0.1 -> 0.9).
     label_smoothing: float = 0.0
@@ -105,6 +106,8 @@ class LossConfig:
     weight_clip: float = 0.0
     # R1 penalty gamma on real data (Mescheder et al. 2018); 0 disables it.
     r1_weight: float = 0.0
+    # R2: the same penalty on generated data (Huang et al. 2024 use gamma for both); 0 = off.
+    r2_weight: float = 0.0
     # Feature matching (Salimans et al. 2016) added to G's loss with this weight; 0 = off.
     feature_matching_weight: float = 0.0
 
@@ -434,7 +437,7 @@ _CHOICES = {
     "train.learning_rate_decay": ("none", "linear", "annealed"),
     "train.precision": ("float32", "mixed_bfloat16", "mixed_float16", "auto"),
     "train.on_non_finite": ("stop", "rollback"),
-    "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge"),
+    "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge", "relativistic"),
     "data.on_bad_image": ("error", "skip"),
     "data.vendor": ("google", "twitter"),
     "data.emoji_labels": ("category", "subcategory"),
@@ -462,7 +465,7 @@ _POSITIVE = (
     "train.non_finite_check_every", "train.ada_images", "train.ada_interval",
 )
 _NOT_NEGATIVE = (
-    "loss.r1_weight", "loss.feature_matching_weight", "train.unrolled_steps",
+    "loss.r1_weight", "loss.r2_weight", "loss.feature_matching_weight", "train.unrolled_steps",
     "loss.gradient_penalty_weight", "loss.weight_clip", "train.max_rollbacks",
     "train.freeze_discriminator_layers",
 )

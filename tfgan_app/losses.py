@@ -115,6 +115,13 @@ def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor) -> tf.
     return 0.5 * tf.square(_input_gradient_norms(critic, real))
 
 
+def r2_penalty(critic: Callable[[tf.Tensor], tf.Tensor], fake: tf.Tensor) -> tf.Tensor:
+    """R2 regulariser ``1/2 ||grad_x D(x)||^2`` at generated data, per example: R1's
+    zero-centred penalty on the fakes (Roth et al. 2017; Huang et al. 2024, eq. 4 and sec.
+    2.2 show R1 + R2 together make the relativistic pairing game locally convergent)."""
+    return r1_penalty(critic, fake)
+
+
 def clip_weights(variables: Sequence[tf.Variable], clip_value: float) -> None:
     """Clip each weight to ``[-c, c]`` after a critic update.
 
@@ -151,6 +158,24 @@ def hinge_discriminator_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> 
 def hinge_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
     """Hinge generator loss ``-D(G(z))`` (Miyato et al. 2018, eq. 17)."""
     return -_flat(fake_scores)
+
+
+def relativistic_discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """The relativistic pairing loss for D, per pair (RpGAN).
+
+    Jolicoeur-Martineau 2019, "The relativistic discriminator", and Huang et al. 2024, "The
+    GAN is dead; long live the GAN! A modern GAN baseline", eq. 2:
+    ``softplus(-(D(x) - D(G(z))))`` with x and z paired. D judges whether a real example is
+    more real than a fake one; the paper shows the paired form has no mode-dropping local
+    minima of the non-saturating loss's kind (sec. 2.1).
+    """
+    return tf.nn.softplus(_flat(fake_logits) - _flat(real_logits))
+
+
+def relativistic_generator_loss(fake_logits: tf.Tensor, real_logits: tf.Tensor) -> tf.Tensor:
+    """The relativistic pairing loss for G, per pair: ``softplus(-(D(G(z)) - D(x)))``, the
+    mirror of D's (Huang et al. 2024, eq. 2). G needs D's scores of the real examples too."""
+    return tf.nn.softplus(_flat(real_logits) - _flat(fake_logits))
 
 
 def feature_matching_loss(real_features: tf.Tensor, fake_features: tf.Tensor) -> tf.Tensor:
@@ -218,9 +243,12 @@ class AdversarialLoss(NamedTuple):
     """A discriminator loss and the generator loss it is paired with."""
 
     discriminator: Callable[..., tf.Tensor]
-    generator: Callable[[tf.Tensor], tf.Tensor]
+    # generator(fake logits), or generator(fake logits, real logits) when ``relativistic``.
+    generator: Callable[..., tf.Tensor]
     # True when D's output is a logit of "real" (so sigmoid(D) is a probability).
     outputs_logits: bool
+    # G's loss compares each fake with a real example: the G update also scores real data.
+    relativistic: bool = False
 
 
 ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
@@ -231,6 +259,7 @@ ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
         least_squares_discriminator_loss, least_squares_generator_loss, False
     ),
     "hinge": AdversarialLoss(hinge_discriminator_loss, hinge_generator_loss, False),
+    "relativistic": AdversarialLoss(relativistic_discriminator_loss, relativistic_generator_loss, False, True),
 }
 
 

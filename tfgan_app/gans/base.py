@@ -118,6 +118,8 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
     # Standard-normal numbers per example that the pipeline draws for each update (G's
     # latent input, or other randomness the step consumes); 0: the family uses none.
     noise_dim: int = 0
+    # Whether G's update can give the loss D's scores of real examples (relativistic losses).
+    scores_real_in_generator_step: bool = False
 
     def __init__(self, metric_names: tuple[str, ...], ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)
@@ -190,6 +192,11 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         generator_optimizer.build(generator_variables)
         discriminator_optimizer.build(discriminator_variables)
         self.adversarial_loss = losses.get_adversarial_loss(loss)
+        if self.adversarial_loss.relativistic and not self.scores_real_in_generator_step:
+            raise ValueError(
+                f"loss {loss!r} compares each fake with a real example in G's update, which {type(self).__name__} "
+                "does not score; use it with the gan-family models (gan, cgan, acgan, infogan, sequence)"
+            )
         if self.ema_decay and not self.averages:
             if not self.generators():
                 raise ValueError(f"{type(self).__name__} has no generator to average: ema_decay does not apply")

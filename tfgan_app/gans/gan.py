@@ -89,6 +89,7 @@ class GAN(GeneratorDiscriminatorModel):
     """
 
     batch_type = NoiseBatch
+    scores_real_in_generator_step = True
     conditional = False  # whether the batches carry labels and G takes them
     discriminator_takes_label = True  # with ``conditional``: D(x, y) (AC-GAN's D predicts y instead)
 
@@ -200,6 +201,7 @@ class GAN(GeneratorDiscriminatorModel):
         gradient_penalty_weight: float = 0.0,
         weight_clip: float = 0.0,
         r1_weight: float = 0.0,
+        r2_weight: float = 0.0,
         feature_matching_weight: float = 0.0,
         **kwargs,
     ) -> None:
@@ -219,6 +221,7 @@ class GAN(GeneratorDiscriminatorModel):
         self.gradient_penalty_weight = gradient_penalty_weight
         self.weight_clip = weight_clip
         self.r1_weight = r1_weight
+        self.r2_weight = r2_weight
         self.feature_matching_weight = feature_matching_weight
 
     @property
@@ -311,6 +314,8 @@ class GAN(GeneratorDiscriminatorModel):
                 ))
             if self.r1_weight:
                 terms.append(self.r1_weight * losses.r1_penalty(critic, real))
+            if self.r2_weight:
+                terms.append(self.r2_weight * losses.r2_penalty(critic, fake))
             for auxiliary in (self.auxiliary_loss(fake_outputs, minibatch), self.real_auxiliary_loss(real_outputs, minibatch)):
                 if auxiliary is not None:
                     terms.append(auxiliary)
@@ -348,7 +353,13 @@ class GAN(GeneratorDiscriminatorModel):
             if self.unrolled_steps:
                 weights = self._unroll(weights, fake, label, unroll_minibatches or [minibatch])
             fake_outputs = self.discriminate(fake, label, minibatch.augment_fake, weights)
-            terms = [self.adversarial_loss.generator(logit_of(fake_outputs))]
+            real_outputs = None
+            if self.adversarial_loss.relativistic or self.feature_matching_weight:
+                real_outputs = self.discriminate(minibatch.real, label, minibatch.augment_real, weights)
+            if self.adversarial_loss.relativistic:
+                terms = [self.adversarial_loss.generator(logit_of(fake_outputs), logit_of(real_outputs))]
+            else:
+                terms = [self.adversarial_loss.generator(logit_of(fake_outputs))]
             auxiliary = self.auxiliary_loss(fake_outputs, minibatch)
             if auxiliary is not None:
                 terms.append(auxiliary)
@@ -357,7 +368,6 @@ class GAN(GeneratorDiscriminatorModel):
                 terms.append(regularizer)
             loss = tf.add_n([global_mean(term) for term in terms])
             if self.feature_matching_weight:
-                real_outputs = self.discriminate(minibatch.real, label, minibatch.augment_real, weights)
                 matching = losses.feature_matching_loss(real_outputs["features"], fake_outputs["features"])
                 # A batch statistic per replica; dividing by the replica count makes the
                 # summed gradient their mean.
@@ -557,6 +567,7 @@ def compile_noise_model(model: GAN, context: BuildContext) -> GAN:
         gradient_penalty_weight=loss.gradient_penalty_weight,
         weight_clip=loss.weight_clip,
         r1_weight=loss.r1_weight,
+        r2_weight=loss.r2_weight,
         feature_matching_weight=loss.feature_matching_weight,
     )
     return model

@@ -44,6 +44,7 @@ SWITCHES: dict[str, Callable[["Config"], Any]] = {
     "evaluation.every": lambda config: config.evaluation.every,
     "loss.feature_matching_weight": lambda config: config.loss.feature_matching_weight,
     "loss.r1_weight": lambda config: config.loss.r1_weight,
+    "loss.r2_weight": lambda config: config.loss.r2_weight,
     "loss.gradient_penalty_weight": lambda config: config.loss.gradient_penalty_weight,
 }
 NOISE_TO_IMAGE_SWITCHES = frozenset(SWITCHES)
