@@ -83,6 +83,60 @@ def keras_io_baseline(seconds: float, train_source, test_source, extractor, num:
             "fid": measured["fid"], "kid": measured["kid"]}
 
 
+class Measurement:
+    """What measuring Fashion-MNIST runs needs once: the domain classifier and the splits."""
+
+    def __init__(self, classifier: Path | None = None, data_config=None):
+        from tfgan_app.config import DataConfig
+        from tfgan_app.data import load_source
+        from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+
+        self.extractor, self.info = load_domain_classifier(classifier or cache_dir() / "fashion_mnist")
+        test_config = dataclasses.replace(data_config or DataConfig(), split="test", limit=0)
+        self.test_source = load_source(test_config)
+        self.train_source = load_source(dataclasses.replace(test_config, split="train"))
+
+
+def measure_run(run_dir: Path, measurement: Measurement, num: int) -> dict:
+    """One run's row: steps and wall time from ``run.json``; FID and KID for a
+    noise-to-image family, L1 and FID (with the identity's) for pix2pix, both directions'
+    FID (with the untranslated one's) for CycleGAN."""
+    from tfgan_app.data.pipeline import to_model_range
+    from tfgan_app.data.tasks import edge_maps
+    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.metrics.report import image_rows, in_batches, real_subset
+
+    extractor, test_source = measurement.extractor, measurement.test_source
+    model, config, step, run = load_run_model(run_dir)
+    family = config.model.family
+    row = {"pipeline": Path(config.pipeline).stem, "family": family, "steps": step,
+           "train_seconds": run.get("wall_time_s"), "images_per_sec": run.get("images_per_sec")}
+    if hasattr(model, "generate"):  # the noise-to-image families
+        real_features = extractor.run(real_subset(test_source.images, num, 0))[0]
+        z = np.random.default_rng(0).standard_normal((num, model.noise_dim)).astype(np.float32)
+        fake = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
+        measured = {r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, False)}
+        row.update(fid=measured["fid"], kid=measured["kid"])
+    elif family == "pix2pix":
+        targets = real_subset(test_source.images, min(num, len(test_source.images)), 0)
+        inputs = edge_maps(targets).numpy()
+        outputs = in_batches(lambda chunk: model.generator(chunk, training=False).numpy(), inputs)
+        row.update(l1=float(np.abs(outputs - targets).mean()), identity_l1=float(np.abs(inputs - targets).mean()),
+                   fid=fid(extractor, targets, outputs), identity_fid=fid(extractor, targets, inputs))
+    elif family == "cyclegan":
+        names = test_source.class_names
+        a_index, b_index = (names.index(c) if c in names else int(c) for c in (config.family_settings.domain_a, config.family_settings.domain_b))
+        test_a = to_model_range(test_source.images[test_source.labels == a_index]).numpy()
+        test_b = to_model_range(test_source.images[test_source.labels == b_index]).numpy()
+        to_b = in_batches(lambda chunk: model.generator_ab(chunk, training=False).numpy(), test_a)
+        to_a = in_batches(lambda chunk: model.generator_ba(chunk, training=False).numpy(), test_b)
+        row.update(fid_a2b=fid(extractor, test_b, to_b), fid_b2a=fid(extractor, test_a, to_a),
+                   fid_untranslated=fid(extractor, test_b, test_a))
+    else:
+        raise ValueError(f"{run_dir}: family {family!r} is not measured here (see benchmarks/applications.py)")
+    return row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=Path, required=True)
@@ -93,47 +147,13 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    from tfgan_app.data import load_source
-    from tfgan_app.data.pipeline import to_model_range
-    from tfgan_app.data.tasks import edge_maps
-    from tfgan_app.export.exporter import load_run_model
-    from tfgan_app.metrics.features import cache_dir, load_domain_classifier
-    from tfgan_app.metrics.report import image_rows, in_batches, real_subset
+    from tfgan_app.metrics.report import real_subset
 
-    extractor, info = load_domain_classifier(args.classifier or cache_dir() / "fashion_mnist")
-    rows = []
-    test_source = train_source = None
-    for run_dir in sorted(path for path in args.runs.iterdir() if (path / "run.json").is_file()):
-        model, config, step, run = load_run_model(run_dir)
-        family = config.model.family
-        test_config = dataclasses.replace(config.data, split="test", limit=0)
-        if test_source is None:
-            test_source = load_source(test_config)
-            train_source = load_source(dataclasses.replace(test_config, split="train"))
-        row = {"pipeline": Path(config.pipeline).stem, "family": family, "steps": step,
-               "train_seconds": run.get("wall_time_s"), "images_per_sec": run.get("images_per_sec")}
-        if hasattr(model, "generate"):  # the noise-to-image families
-            real_features = extractor.run(real_subset(test_source.images, args.num, 0))[0]
-            z = np.random.default_rng(0).standard_normal((args.num, model.noise_dim)).astype(np.float32)
-            fake = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
-            measured = {r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, False)}
-            row.update(fid=measured["fid"], kid=measured["kid"])
-        elif family == "pix2pix":
-            targets = real_subset(test_source.images, min(args.num, len(test_source.images)), 0)
-            inputs = edge_maps(targets).numpy()
-            outputs = in_batches(lambda chunk: model.generator(chunk, training=False).numpy(), inputs)
-            row.update(l1=float(np.abs(outputs - targets).mean()), identity_l1=float(np.abs(inputs - targets).mean()),
-                       fid=fid(extractor, targets, outputs), identity_fid=fid(extractor, targets, inputs))
-        elif family == "cyclegan":
-            names = test_source.class_names
-            a_index, b_index = (names.index(c) if c in names else int(c) for c in (config.family_settings.domain_a, config.family_settings.domain_b))
-            test_a = to_model_range(test_source.images[test_source.labels == a_index]).numpy()
-            test_b = to_model_range(test_source.images[test_source.labels == b_index]).numpy()
-            to_b = in_batches(lambda chunk: model.generator_ab(chunk, training=False).numpy(), test_a)
-            to_a = in_batches(lambda chunk: model.generator_ba(chunk, training=False).numpy(), test_b)
-            row.update(fid_a2b=fid(extractor, test_b, to_b), fid_b2a=fid(extractor, test_a, to_a),
-                       fid_untranslated=fid(extractor, test_b, test_a))
-        rows.append(row)
+    measurement = Measurement(args.classifier)
+    extractor, info = measurement.extractor, measurement.info
+    test_source, train_source = measurement.test_source, measurement.train_source
+    rows = [measure_run(run_dir, measurement, args.num)
+            for run_dir in sorted(path for path in args.runs.iterdir() if (path / "run.json").is_file())]
     if args.baseline_seconds:
         rows.append(keras_io_baseline(args.baseline_seconds, train_source, test_source, extractor, args.num))
     floor = fid(extractor, real_subset(test_source.images, args.num, 0), real_subset(train_source.images, args.num, 1))

@@ -1,0 +1,109 @@
+"""One quality table: train shipped pipelines at their default budgets and measure each the
+way its kind is measured, beside the figure committed for it before.
+
+    python benchmarks/quality.py [--only fashion_mnist_cgan fashion_mnist_wgan ...]
+        [--out runs/quality] [--num 10000] [--steps N] [--json F]
+
+Each pipeline trains through the same trainer as ``python -m tfgan_app.train`` (export
+off) into ``--out/<pipeline>``, then is measured on the Fashion-MNIST test split with the
+domain classifier (``python -m tfgan_app.evaluate train-classifier``):
+- noise-to-image families: FID of ``--num`` samples (and KID), and FID as a multiple of the
+  default pipeline's when it is in the same table (issue 18's target: at most 2x);
+- pix2pix: FID of its outputs for the test edge maps; CycleGAN: FID of A -> B;
+- the semi-supervised GAN: the classifier's test accuracy.
+``previous`` is the figure in ``benchmarks/quality.json`` (where it came from is noted
+there); ``change`` is new against previous. ``--steps`` overrides every budget (a smoke
+run: the figures then do not compare with ``previous``). The other pipelines (toys,
+applications, emoji) have their own benchmark scripts; they are refused here by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PREVIOUS = Path(__file__).resolve().parent / "quality.json"
+DEFAULT = "fashion_mnist_dcgan"
+# The pipelines this table measures, by the figure that judges them.
+MEASURED = {
+    "fashion_mnist_dcgan": "fid", "fashion_mnist_cgan": "fid", "fashion_mnist_acgan": "fid",
+    "fashion_mnist_wgan": "fid", "fashion_mnist_wgan_gp": "fid", "fashion_mnist_lsgan": "fid",
+    "fashion_mnist_hinge_sn": "fid", "fashion_mnist_infogan": "fid", "fashion_mnist_pix2pix": "fid",
+    "fashion_mnist_cyclegan": "fid_a2b", "fashion_mnist_ssgan": "test_accuracy",
+}
+
+
+def quality_row(pipeline: str, run_dir: Path, measurement, num: int) -> dict:
+    """(pipeline, steps, seconds, metric, value) of a trained run."""
+    from benchmarks.families import measure_run
+
+    metric = MEASURED[pipeline]
+    if metric == "test_accuracy":
+        from tfgan_app.data import to_model_range
+        from tfgan_app.export.exporter import load_run_model
+        from tfgan_app.metrics.applications import accuracy
+
+        model, _, step, run = load_run_model(run_dir)
+        test = measurement.test_source
+        value = accuracy(model.classify, to_model_range(test.images).numpy(), test.labels)
+        return {"pipeline": pipeline, "steps": step, "train_seconds": run.get("wall_time_s"), "metric": metric, "value": value}
+    row = measure_run(run_dir, measurement, num)
+    return {"pipeline": pipeline, "steps": row["steps"], "train_seconds": row["train_seconds"], "metric": metric,
+            "value": row[metric]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="PIPELINE", help=f"a subset of: {', '.join(MEASURED)}")
+    parser.add_argument("--out", type=Path, default=Path("runs/quality"))
+    parser.add_argument("--num", type=int, default=10_000)
+    parser.add_argument("--steps", type=int, help="override every budget (smoke runs)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    pipelines = args.only or list(MEASURED)
+    unknown = [name for name in pipelines if name not in MEASURED]
+    if unknown:
+        print(f"error: {', '.join(unknown)}: not measured by this table; choose from {', '.join(MEASURED)} "
+              "(toys: benchmarks/toy_modes.py, applications: benchmarks/applications.py, emoji: benchmarks/emoji.py)",
+              file=sys.stderr)
+        return 2
+
+    from benchmarks.applications import train_run
+    from benchmarks.families import Measurement
+
+    previous = json.loads(PREVIOUS.read_text())["figures"]
+    measurement = Measurement()
+    overrides = [] if args.steps is None else [f"train.steps={args.steps}", "train.epochs=0"]
+    rows, started = [], time.perf_counter()
+    for pipeline in pipelines:
+        train_run(pipeline, args.out / pipeline, overrides)
+        row = quality_row(pipeline, args.out / pipeline, measurement, args.num)
+        before = previous.get(pipeline, {}).get(row["metric"])
+        row.update(previous=before, change=None if before is None else row["value"] - before)
+        rows.append(row)
+    default_fid = next((row["value"] for row in rows if row["pipeline"] == DEFAULT), None)
+    header = f"{'pipeline':<26} {'steps':>6} {'train s':>8} {'metric':<14} {'value':>9} {'previous':>9} {'change':>9} {'x default':>9}"
+    print(header)
+    for row in rows:
+        ratio = row["value"] / default_fid if default_fid and row["metric"].startswith("fid") else None
+        row["times_default"] = ratio
+        cells = [f"{row['value']:9.3f}"] + [f"{value:9.3f}" if value is not None else f"{'-':>9}"
+                                            for value in (row["previous"], row["change"], ratio)]
+        print(f"{row['pipeline']:<26} {row['steps']:>6} {row['train_seconds'] or 0:>8.0f} {row['metric']:<14} {' '.join(cells)}")
+    print(f"({time.perf_counter() - started:.0f} s in all; {args.num} samples per FID"
+          + ("; smoke budgets: do not compare with previous" if args.steps else "") + ")")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"steps_override": args.steps, "num": args.num, "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
