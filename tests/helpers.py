@@ -16,15 +16,24 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + array.tobytes()
 
 
-def write_idx_dataset(folder: Path, count: int = 512, seed: int = 0, classes: tuple[int, ...] = tuple(range(10))) -> Path:
-    """train/t10k image and label IDX files of 28x28 images: class c is a bright bar in row
-    2c+4; labels drawn uniformly from ``classes``."""
+def write_idx_dataset(
+    folder: Path, count: int = 512, seed: int = 0, classes: tuple[int, ...] = tuple(range(10)), pattern: str = "bars",
+) -> Path:
+    """train/t10k image and label IDX files of 28x28 images on dark noise, labels drawn
+    uniformly from ``classes``. ``bars``: class c is a bright bar in rows 2c+4, 2c+5 (the
+    class is a position); ``squares``: class c is a bright square of side 4 + 2c at a random
+    place (the class is the content, whatever its position)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     labels = rng.choice(np.asarray(classes), count).astype(np.uint8)
     images = rng.integers(0, 40, (count, 28, 28)).astype(np.uint8)
     for index, label in enumerate(labels):
-        images[index, 2 * label + 4 : 2 * label + 6, 4:24] = 255
+        if pattern == "bars":
+            images[index, 2 * label + 4 : 2 * label + 6, 4:24] = 255
+        else:
+            side = 4 + 2 * int(label)
+            top, left = rng.integers(0, 28 - side + 1, 2)
+            images[index, top : top + side, left : left + side] = 255
     for prefix in ("train", "t10k"):
         with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as handle:
             handle.write(idx_bytes(images))

@@ -132,3 +132,15 @@ def test_r2_is_the_zero_centred_penalty_at_the_fakes():
     critic = lambda x: tf.matmul(x, weights)  # noqa: E731 - gradient norm 5 everywhere
     fake = tf.random.normal([4, 2], seed=0)
     np.testing.assert_allclose(losses.r2_penalty(critic, fake).numpy(), [12.5] * 4, rtol=1e-6)
+def test_orthogonal_regularization_penalises_only_the_filters_inner_products():
+    """Brock et al. 2019, eq. 3: ||W^T W (.) (1 - I)||_F^2, W reshaped to [fan_in, filters]."""
+    orthogonal = tf.constant([[3.0, 0.0], [0.0, 0.5]])  # orthogonal columns of any norms: 0
+    assert float(losses.orthogonal_regularization([orthogonal])) == 0.0
+    matrix = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    inner = float(matrix[:, 0] @ matrix[:, 1])  # 14: the off-diagonal entry, twice
+    assert float(losses.orthogonal_regularization([tf.constant(matrix)])) == pytest.approx(2 * inner**2)
+    kernel = tf.random.normal([3, 3, 4, 5], seed=0)  # a conv kernel: [3*3*4, 5] filters
+    flat = tf.reshape(kernel, [-1, 5]).numpy()
+    gram = flat.T @ flat
+    expected = float(np.sum((gram * (1 - np.eye(5))) ** 2)) + 2 * inner**2
+    assert float(losses.orthogonal_regularization([kernel, tf.constant(matrix)])) == pytest.approx(expected, rel=1e-5)

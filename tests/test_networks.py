@@ -93,6 +93,16 @@ def test_spectral_norm_divides_by_the_largest_singular_value_with_the_gradient_t
     assert conv(tf.zeros([2, 8, 8, 3]), training=True).shape == (2, 4, 4, 4)
     with pytest.raises(ValueError, match="wraps Dense, Conv2D or Embedding"):
         SpectralNorm(keras.layers.ReLU())
+    # Under a mixed policy the wrapped layer's precision holds: a float32 head stays float32
+    # (it feeds the loss; a float16 logit broke loss scaling), a convolution computes in float16.
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        head = SpectralNorm(keras.layers.Dense(1, dtype="float32"))
+        body = SpectralNorm(keras.layers.Conv2D(2, 3))
+        assert head(tf.zeros([2, 4], tf.float16), training=True).dtype == tf.float32
+        assert body(tf.zeros([2, 5, 5, 1]), training=True).dtype == tf.float16
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def test_minibatch_stddev_appends_group_statistic():

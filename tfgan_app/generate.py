@@ -111,18 +111,25 @@ def label_index(manifest: dict, label: str | int) -> int:
     raise GenerateError(f"--label {text!r} is not a class of {manifest['name']}; use an index or a name ({listing})")
 
 
-def noise_inputs(manifest: dict, num: int, seed: int, label: str | int | None = None) -> tuple[dict, int | None]:
+def noise_inputs(
+    manifest: dict, num: int, seed: int, label: str | int | None = None, truncation: float | None = None,
+) -> tuple[dict, int | None]:
     """(named inputs for ``num`` samples, grid columns). A label (index or class name) is
     checked against the model's classes; a conditional model without one gets one grid row
-    per class."""
+    per class. ``truncation`` fills the input of that name (the export's default when None)."""
     from tfgan_app.export import artifacts
 
     if "image" in input_names(manifest):
         raise GenerateError(f"{manifest['name']} translates images: pass --input FOLDER, not noise options")
+    if truncation is not None:
+        if "truncation" not in input_names(manifest):
+            raise GenerateError(f"{manifest['name']} has no truncation input (inputs {input_names(manifest)}): omit --truncation")
+        if not 0.0 < truncation <= 1.0:
+            raise GenerateError(f"--truncation {truncation}: use a value in (0, 1] (1 = the generator as trained)")
     label_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "label"), None)
     if label is not None:
         label = label_index(manifest, label)
-    inputs = artifacts.random_inputs(manifest["inputs"], num, np.random.default_rng(seed), label)
+    inputs = artifacts.random_inputs(manifest["inputs"], num, np.random.default_rng(seed), label, truncation)
     if label_entry is None or label is not None:
         return inputs, None
     classes = label_entry["classes"]
@@ -132,11 +139,12 @@ def noise_inputs(manifest: dict, num: int, seed: int, label: str | int | None = 
 
 
 def generate(
-    version_dir: Path, runtime: str, num: int, seed: int, label: str | int | None = None
+    version_dir: Path, runtime: str, num: int, seed: int, label: str | int | None = None,
+    truncation: float | None = None,
 ) -> tuple[np.ndarray, dict, float, int | None]:
     """(samples, manifest, seconds spent generating excluding model loading, grid columns)."""
     run, manifest = load_runner(version_dir, runtime)
-    inputs, columns = noise_inputs(manifest, num, seed, label)
+    inputs, columns = noise_inputs(manifest, num, seed, label, truncation)
     started = time.perf_counter()
     # Bounded batches: memory stays that of BATCH samples, whatever --num is.
     samples = np.concatenate([
@@ -232,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--label", help="class index or name (export.json's class_names), for conditional generators")
+    parser.add_argument("--truncation", type=float,
+                        help="in (0, 1], for exports with a truncation input (BigGAN-style): smaller trades variety for fidelity")
     parser.add_argument("--input", type=Path, help="image file or folder, for image-to-image models and classifiers")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -251,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
                 write_translations(inputs, outputs, files, args.input, args.out)
                 what = f"translated {len(files)} images"
         else:
-            samples, manifest, seconds, columns = generate(version_dir, args.runtime, args.num, args.seed, args.label)
+            samples, manifest, seconds, columns = generate(
+                version_dir, args.runtime, args.num, args.seed, args.label, args.truncation
+            )
             write_samples(samples, args.out, columns)
             what = f"{args.num} samples"
     except (GenerateError, FileNotFoundError, ImageFolderError) as error:

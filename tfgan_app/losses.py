@@ -189,6 +189,24 @@ def feature_matching_loss(real_features: tf.Tensor, fake_features: tf.Tensor) ->
     return tf.reduce_sum(tf.square(real_mean - fake_mean))
 
 
+def orthogonal_regularization(kernels: list[tf.Tensor]) -> tf.Tensor:
+    """BigGAN's orthogonal regularisation, a scalar (Brock et al. 2019, eq. 3):
+
+        R(W) = || W^T W (.) (1 - I) ||_F^2
+
+    summed over the kernels, each reshaped to [fan_in, filters]: the filters' pairwise
+    inner products are pushed to 0 while their norms are left free (unlike Brock et al.
+    2017's full orthogonality, which also fixes the norms). Multiply by beta (1e-4 there).
+    """
+    total = tf.constant(0.0)
+    for kernel in kernels:
+        matrix = tf.reshape(tf.cast(kernel, tf.float32), [-1, kernel.shape[-1]])
+        gram = tf.matmul(matrix, matrix, transpose_a=True)
+        off_diagonal = gram * (1.0 - tf.eye(kernel.shape[-1]))
+        total += tf.reduce_sum(tf.square(off_diagonal))
+    return total
+
+
 def auxiliary_classifier_loss(class_logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """AC-GAN's class term, as a loss, per example.
 

@@ -60,14 +60,18 @@ def describe_inputs(network, details: dict[str, dict] | None = None) -> list[dic
 
 
 def random_inputs(
-    inputs: list[dict], count: int, rng: np.random.Generator, label: int | None = None
+    inputs: list[dict], count: int, rng: np.random.Generator, label: int | None = None,
+    truncation: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Inputs for ``count`` samples: normal noise, the given label (or the classes in turn),
-    a random InfoGAN code, or uniform images (for parity checks)."""
+    a random InfoGAN code, the given truncation (or the export's default), or uniform
+    images (for parity checks)."""
     values = {}
     for entry in inputs:
         shape = (count, *entry["shape"])
-        if entry["name"] == "label":
+        if entry["name"] == "truncation":
+            values["truncation"] = np.full(shape, entry.get("default", 1.0) if truncation is None else truncation, np.float32)
+        elif entry["name"] == "label":
             labels = np.full(count, label) if label is not None else np.arange(count) % entry["classes"]
             values["label"] = labels.astype(np.int32)
         elif entry["name"] == "code":

@@ -129,18 +129,21 @@ class SpectralNorm(keras.layers.Wrapper):
 
     def call(self, inputs, training=False):
         layer = self.layer
-        weight = ops.cast(self.normalized_weight(bool(training)), self.compute_dtype)
+        # The wrapped layer's precision, not the wrapper's: a head declared float32 under a
+        # mixed policy keeps computing (and returning) float32.
+        dtype = layer.compute_dtype
+        weight = ops.cast(self.normalized_weight(bool(training)), dtype)
         if isinstance(layer, keras.layers.Embedding):
             return ops.take(weight, ops.cast(inputs, "int32"), axis=0)
         if isinstance(layer, keras.layers.Dense):
-            outputs = ops.matmul(ops.cast(inputs, self.compute_dtype), weight)
+            outputs = ops.matmul(ops.cast(inputs, dtype), weight)
         else:
             outputs = ops.conv(
-                ops.cast(inputs, self.compute_dtype), weight, strides=layer.strides, padding=layer.padding,
+                ops.cast(inputs, dtype), weight, strides=layer.strides, padding=layer.padding,
                 data_format=layer.data_format, dilation_rate=layer.dilation_rate,
             )
         if layer.use_bias:
-            outputs = outputs + ops.cast(layer.bias, self.compute_dtype)
+            outputs = outputs + ops.cast(layer.bias, dtype)
         return layer.activation(outputs) if layer.activation is not None else outputs
 
     def compute_output_shape(self, input_shape):
