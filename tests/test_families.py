@@ -215,6 +215,9 @@ def test_semi_supervised_gan_learns_a_classifier_from_two_labels_per_class_and_e
     names = [name[2:] for name in header[2:]]
     assert [row[1] for row in rows] == [names[int(np.argmax(p))] for p in probabilities[:3]]
     assert generate_cli.main(["--model", str(export.path.parent), "--input", str(folder), "--out", str(tmp_path / "x.png")]) == 2
+    before = csv.read_text()
+    assert generate_cli.main(["--model", str(export.path.parent), "--input", str(folder), "--out", str(csv)]) == 2
+    assert csv.read_text() == before  # an existing file is never overwritten
     # Resumed at step 40, the run ends where the uninterrupted one does.
     config.train.steps, config.train.checkpoint_every = 40, 40
     train(config, tmp_path / "resumed", progress_stream=QUIET)

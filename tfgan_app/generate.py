@@ -222,6 +222,8 @@ def write_predictions(outputs: np.ndarray, files: list[Path], root: Path, manife
     class names), and the probability of every class."""
     if out.suffix.lower() != ".csv":
         raise GenerateError(f"--out {out}: {manifest['name']} is a classifier; its predictions are written as a .csv")
+    if out.exists():
+        raise GenerateError(f"--out {out} exists; nothing is overwritten: name a new file or remove it")
     names = manifest.get("class_names") or [str(index) for index in range(outputs.shape[1])]
     lines = [",".join(["file", "predicted", *(f"p_{name}" for name in names)])]
     for path, probabilities in zip(files, outputs):
