@@ -70,7 +70,9 @@ def build_cgan(context: BuildContext) -> ConditionalGAN:
 
 def validate_conditional(config) -> None:
     if config.model.packing > 1:
-        raise ConfigError("model.packing mixes examples of different labels: not available for family 'cgan'")
+        raise ConfigError(
+            f"model.packing mixes examples of different labels: not available for family {config.model.family!r}"
+        )
     validate_noise_family(config)
 
 
