@@ -240,7 +240,7 @@ def _export_network(
     started = time.perf_counter()
     try:
         parity: dict[str, dict[str, float]] = {}
-        files = []
+        files, onnx_rewrites = [], None
         if "savedmodel" in formats:
             artifacts.write_savedmodel(network, staging)
             parity["savedmodel_fresh_process"] = _check_parity(
@@ -249,7 +249,7 @@ def _export_network(
             files += ["saved_model.pb", "variables/"]
         if "onnx" in formats:
             onnx_path = staging / artifacts.ONNX_FILE
-            artifacts.write_onnx(network, onnx_path, onnx_opset)
+            onnx_rewrites = artifacts.write_onnx(network, onnx_path, onnx_opset)
             artifacts.check_onnx(onnx_path)
             session = artifacts.onnx_session(onnx_path)
             got = {case: artifacts.run_onnx(session, inputs) for case, inputs in cases.items()}
@@ -266,6 +266,8 @@ def _export_network(
             "output": artifacts.output_name(network),
             "signatures": [artifacts.SERVING_SIGNATURE] + ([artifacts.PIXELS_SIGNATURE] if output_rank == 4 else []),
             "formats": list(formats), "files": files, "onnx_opset": onnx_opset if "onnx" in formats else None,
+            # Transposed convolutions the ONNX model runs as phase convolutions (exact; onnx_rewrite.py).
+            "onnx_rewritten_transposed_convolutions": onnx_rewrites,
             "parity": {"batches": list(PARITY_BATCHES), "tolerance": tolerance, "max_abs_difference": parity},
             "versions": {
                 "python": platform.python_version(), "tensorflow": tf.__version__,
