@@ -18,6 +18,10 @@ TASK is one of
   each ``--label-seeds`` draw) against the same classifier trained on those labelled
   examples alone (``ssgan.unsupervised_weight=0``) for the same steps; accuracy on the
   10,000 test images;
+- ``spade``: fashion_mnist_spade; for the label maps of the 10,000 test images, the FID of
+  the generated images against the test images and how well they respect their maps (the
+  map recomputed from each output: pixel accuracy, mean IoU), beside the map drawn as flat
+  grey levels (respects it by construction) and the same generator untrained;
 - ``sequence``: sines_sequence; TimeGAN's discriminative and predictive scores of 3,000
   generated sequences vs 3,000 fresh real ones, beside an untrained generator and the
   real data's own predictive score.
@@ -197,6 +201,32 @@ def sequence(args) -> list[dict]:
     return rows
 
 
+def spade(args) -> list[dict]:
+    from benchmarks.families import Measurement, fid
+    from tfgan_app.data.tasks import segmentation_maps
+    from tfgan_app.gans import build_model
+    from tfgan_app.gans.spade import map_as_image
+    from tfgan_app.metrics.applications import map_agreement
+    from tfgan_app.metrics.report import in_batches
+
+    model, info = train_run("fashion_mnist_spade", args.out / "spade", args.overrides)
+    untrained = build_model(model_config(args.out / "spade"), tuple(info["element_shape"]))
+    measurement, images = Measurement(), test_images()
+    maps = segmentation_maps(images).numpy()
+    z = np.random.default_rng(0).standard_normal((len(images), model.noise_dim)).astype(np.float32)
+    rows = []
+    for name, draw, steps in (
+        ("SPADE", lambda batch: model.generate(*batch).numpy(), info["step"]),
+        ("SPADE untrained", lambda batch: untrained.generate(*batch).numpy(), 0),
+        ("the map as flat grey levels", lambda batch: map_as_image(batch[1], model.classes, images.shape[-1]).numpy(), 0),
+    ):
+        outputs = in_batches(lambda chunk: draw((chunk["z"], chunk["segmentation"])), {"z": z, "segmentation": maps})
+        agreement = map_agreement(maps, segmentation_maps(outputs).numpy(), model.classes)
+        rows.append({"images from the test maps": name, "fid": fid(measurement.extractor, images, outputs), **agreement,
+                     "steps": steps, "train_s": info["wall_time_s"] if steps else 0.0})
+    return rows
+
+
 def build_untrained(info: dict, args):
     from tfgan_app.gans import build_model
 
@@ -205,7 +235,7 @@ def build_untrained(info: dict, args):
 
 TASKS = {
     "super_resolution": super_resolution, "inpainting": inpainting, "adaptation": adaptation,
-    "anomaly": anomaly, "sequence": sequence, "semi_supervised": semi_supervised,
+    "anomaly": anomaly, "sequence": sequence, "semi_supervised": semi_supervised, "spade": spade,
 }
 
 

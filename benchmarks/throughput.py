@@ -1,6 +1,12 @@
 """Training throughput: tfgan_app's trainer vs a plain keras.io-style ``train_step`` vs
-PyTorch eager, on the default pipeline's DCGAN networks (Fashion-MNIST 28x28, latent 100,
+PyTorch, on the default pipeline's DCGAN networks (Fashion-MNIST 28x28, latent 100,
 width 64), one after another in this process.
+
+The peers are configured as their users would: the keras.io step in float32 and under
+Keras' ``mixed_bfloat16`` policy; PyTorch eager in float32 and with bfloat16 autocast, and
+``torch.compile`` with autocast (left out, with the reason, where it does not compile). The
+script prints the ratio of the default pipeline as shipped to the best peer row, and the
+bfloat16 limit of the step (bfloat16 matmul peak / FLOPs per image).
 
     python benchmarks/throughput.py [--batches 64,256] [--windows 5] [--window-steps 20]
         [--rounds 1] [--json results.json]
@@ -62,12 +68,12 @@ def step_flops(batch: int) -> float:
     return generator * (1 + 3) + discriminator * (2 * 3 + 3)
 
 
-def matmul_peak_gflops(size: int = 4096, repeats: int = 10) -> float:
+def matmul_peak_gflops(size: int = 4096, repeats: int = 10, dtype: str = "float32") -> float:
     import tensorflow as tf
 
-    a = tf.random.normal([size, size])
-    b = tf.random.normal([size, size])
-    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))  # a scalar back: no copy timed
+    a = tf.cast(tf.random.normal([size, size]), dtype)
+    b = tf.cast(tf.random.normal([size, size]), dtype)
+    product = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b), tf.float32)))  # a scalar back: no copy timed
     product().numpy()
     times = []
     for _ in range(repeats):
@@ -102,21 +108,21 @@ def measure_keras_model(model, dataset, batch: int, windows: int, window_steps: 
 
 def tfgan_app_rate(
     batch: int, precision: str, source, reuse_fakes: bool = False, steps_per_execution: int = 1,
-    overrides: tuple[str, ...] = (), **timing
+    overrides: tuple[str, ...] = (), as_shipped: bool = False, **timing
 ) -> float:
+    """``as_shipped``: the default pipeline's own precision, reuse_fakes and steps per call."""
     import keras
 
     from tfgan_app.config import load_config
     from tfgan_app.data import make_train_dataset
     from tfgan_app.gans import build_model
 
-    config = load_config("fashion_mnist_dcgan", [
-        f"train.batch_size={batch}", f"train.precision={precision}", f"train.reuse_fakes={str(reuse_fakes).lower()}",
-        *overrides,
-    ])
+    switches = [] if as_shipped else [f"train.precision={precision}", f"train.reuse_fakes={str(reuse_fakes).lower()}"]
+    config = load_config("fashion_mnist_dcgan", [f"train.batch_size={batch}", *switches, *overrides])
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
-    model.steps_per_execution = steps_per_execution  # as the trainer sets it
+    # As the trainer sets it.
+    model.steps_per_execution = config.train.steps_per_execution if as_shipped else steps_per_execution
     dataset = make_train_dataset(source, batch, 1, model.noise_dim, seed=0, batch_type=model.batch_type)
     rate = measure_keras_model(model, dataset, batch, **timing)
     keras.mixed_precision.set_global_policy("float32")
@@ -216,21 +222,41 @@ def real_batches(images: np.ndarray, batch: int):
     return tf.data.Dataset.from_tensor_slices(images).repeat().batch(batch, drop_remainder=True).prefetch(2)
 
 
-def keras_io_rate(batch: int, images: np.ndarray, **timing) -> float:
+def keras_io_rate(batch: int, images: np.ndarray, policy: str = "float32", **timing) -> float:
+    """``policy``: Keras' global dtype policy while the networks are built ("mixed_bfloat16"
+    is what a Keras user switches on for bfloat16; the logit and image layers stay float32)."""
     import keras
 
     keras.utils.set_random_seed(0)
-    return measure_keras_model(keras_io_gan(), real_batches(images, batch), batch, **timing)
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        return measure_keras_model(keras_io_gan(), real_batches(images, batch), batch, **timing)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 # --- (c) PyTorch eager ------------------------------------------------------------------
 
 
-def torch_rate(batch: int, images: np.ndarray, windows: int, window_steps: int, warmup: int) -> float | None:
+SKIPPED: dict[str, str] = {}  # row -> why it was left out
+PYTORCH = ("PyTorch eager (float32, channels-last)", "PyTorch eager (bf16 autocast, channels-last)",
+           "PyTorch torch.compile (bf16 autocast)")
+
+
+def torch_rate(
+    batch: int, images: np.ndarray, windows: int, window_steps: int, warmup: int,
+    bfloat16: bool = False, compiled: bool = False, row: str = "",
+) -> float | None:
+    """PyTorch's step on the same networks; ``bfloat16``: the forward passes under
+    ``torch.autocast("cpu", dtype=torch.bfloat16)``; ``compiled``: both networks through
+    ``torch.compile`` (None, with the reason in SKIPPED, when it fails here)."""
+    import contextlib
+
     try:
         import torch
         from torch import nn
     except ImportError:
+        SKIPPED[row] = "PyTorch is not installed (pip install torch)"
         return None
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -254,6 +280,9 @@ def torch_rate(batch: int, images: np.ndarray, windows: int, window_steps: int, 
         nn.Flatten(), nn.Linear(7 * 7 * top, 1),
     ).to(memory_format=torch.channels_last)
     generator = Generator().to(memory_format=torch.channels_last)
+    if compiled:
+        generator, discriminator = torch.compile(generator), torch.compile(discriminator)
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bfloat16 else contextlib.nullcontext
     g_optimizer = torch.optim.Adam(generator.parameters(), 2e-4, betas=(0.5, 0.999))
     d_optimizer = torch.optim.Adam(discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
     loss_fn = nn.BCEWithLogitsLoss()
@@ -263,18 +292,26 @@ def torch_rate(batch: int, images: np.ndarray, windows: int, window_steps: int, 
     def step(index):
         start = (index * batch) % (len(data) - batch)
         real = data[start : start + batch]
-        fake = generator(torch.randn(batch, LATENT))
+        with autocast():
+            fake = generator(torch.randn(batch, LATENT))
+            d_loss = loss_fn(discriminator(real).float(), ones) + loss_fn(discriminator(fake.detach()).float(), zeros)
         d_optimizer.zero_grad(set_to_none=True)
-        d_loss = loss_fn(discriminator(real), ones) + loss_fn(discriminator(fake.detach()), zeros)
         d_loss.backward()
         d_optimizer.step()
+        with autocast():
+            g_loss = loss_fn(discriminator(generator(torch.randn(batch, LATENT))).float(), ones)
         g_optimizer.zero_grad(set_to_none=True)
-        g_loss = loss_fn(discriminator(generator(torch.randn(batch, LATENT))), ones)
         g_loss.backward()
         g_optimizer.step()
 
-    for index in range(warmup):
-        step(index)
+    try:
+        for index in range(warmup):
+            step(index)
+    except Exception as error:  # torch.compile needs a working C++ toolchain and may fail
+        if not compiled:
+            raise
+        SKIPPED[row] = f"torch.compile failed here: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        return None
     rates = []
     for window in range(windows):
         started = time.perf_counter()
@@ -292,6 +329,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--only-peers", action="store_true",
+                        help="measure the shipped default and the peer rows only")
     args = parser.parse_args()
 
     import keras
@@ -304,10 +343,22 @@ def main() -> int:
     images = to_model_range(source.images[:20_000]).numpy()
     timing = dict(windows=args.windows, window_steps=args.window_steps, warmup=args.warmup)
     peak = matmul_peak_gflops()
+    bfloat16_peak = matmul_peak_gflops(dtype="bfloat16")
+    shipped = "tfgan_app default pipeline as shipped"
+    peers = {
+        "keras.io-style train_step (float32)": lambda batch: keras_io_rate(batch, images, **timing),
+        "keras.io-style train_step (mixed_bfloat16)": lambda batch: keras_io_rate(batch, images, "mixed_bfloat16", **timing),
+        "PyTorch eager (float32, channels-last)": lambda batch: torch_rate(batch, images, **timing, row=PYTORCH[0]),
+        "PyTorch eager (bf16 autocast, channels-last)": lambda batch: torch_rate(
+            batch, images, **timing, bfloat16=True, row=PYTORCH[1]),
+        "PyTorch torch.compile (bf16 autocast)": lambda batch: torch_rate(
+            batch, images, **timing, bfloat16=True, compiled=True, row=PYTORCH[2]),
+    }
     rows, pipelines = [], {}
     for batch in (int(b) for b in args.batches.split(",")):
         pipelines[batch] = pipeline_rate(batch, source)
         implementations = {
+            shipped: lambda: tfgan_app_rate(batch, "auto", source, as_shipped=True, **timing),
             "tfgan_app float32": lambda: tfgan_app_rate(batch, "float32", source, **timing),
             "tfgan_app float32 reuse_fakes": lambda: tfgan_app_rate(batch, "float32", source, True, **timing),
             "tfgan_app mixed_bfloat16": lambda: tfgan_app_rate(batch, "mixed_bfloat16", source, **timing),
@@ -317,9 +368,10 @@ def main() -> int:
             "tfgan_app mixed_bfloat16 reuse_fakes spe=8": lambda: tfgan_app_rate(
                 batch, "mixed_bfloat16", source, True, steps_per_execution=8, **timing
             ),
-            "keras.io-style train_step (float32)": lambda: keras_io_rate(batch, images, **timing),
-            "PyTorch eager (float32, channels-last)": lambda: torch_rate(batch, images, **timing),
+            **{name: (lambda measure=measure: measure(batch)) for name, measure in peers.items()},
         }
+        if args.only_peers:
+            implementations = {name: implementations[name] for name in (shipped, *peers)}
         rounds = {name: [] for name in implementations}
         for _ in range(args.rounds):
             for name, measure in implementations.items():
@@ -335,25 +387,29 @@ def main() -> int:
     cpu = platform.processor() or platform.machine()
     print(f"machine: {cpu}, {os.cpu_count()} cores; TensorFlow {tf.__version__}, Keras {keras.__version__}"
           + (f", PyTorch {__import__('torch').__version__}" if any("PyTorch" in r["implementation"] for r in rows) else ""))
-    print(f"float32 matmul peak (4096^2, best of 10): {peak:.0f} GFLOP/s; step FLOPs per real image: "
-          f"{step_flops(64) / 64 / 1e6:.1f} MFLOP")
-    print(f"{'batch':>5}  {'implementation':<40}{'images/s':>10}{'GFLOP/s':>9}{'of peak':>9}")
+    flops_per_image = step_flops(64) / 64
+    print(f"matmul peak (4096^2, best of 10): float32 {peak:.0f} GFLOP/s, bfloat16 {bfloat16_peak:.0f} GFLOP/s; "
+          f"step FLOPs per real image: {flops_per_image / 1e6:.1f} MFLOP; bfloat16 limit of the step "
+          f"{bfloat16_peak * 1e9 / flops_per_image:.0f} images/s")
+    print(f"{'batch':>5}  {'implementation':<46}{'images/s':>10}{'GFLOP/s':>9}{'of fp32 peak':>13}")
     for row in rows:
-        print(f"{row['batch']:>5}  {row['implementation']:<40}{row['images_per_s']:>10.0f}"
-              f"{row['gflops']:>9.1f}{row['share_of_peak']:>8.1%}")
+        print(f"{row['batch']:>5}  {row['implementation']:<46}{row['images_per_s']:>10.0f}"
+              f"{row['gflops']:>9.1f}{row['share_of_peak']:>12.1%}")
+    for name, why in SKIPPED.items():
+        print(f"left out: {name}: {why}")
     for batch, rate in pipelines.items():
         print(f"batch {batch}: the input pipeline alone delivers {rate:.0f} images/s")
     for batch in sorted({row["batch"] for row in rows}):
         by_name = {row["implementation"]: row["images_per_s"] for row in rows if row["batch"] == batch}
-        best = max(v for k, v in by_name.items() if k.startswith("tfgan_app"))
-        plain = by_name["keras.io-style train_step (float32)"]
-        ratios = f"batch {batch}: tfgan_app best / keras.io = {best / plain:.2f}x"
-        torch_value = by_name.get("PyTorch eager (float32, channels-last)")
-        if torch_value:
-            ratios += f", tfgan_app best / PyTorch = {best / torch_value:.2f}x"
-        print(ratios)
+        measured_peers = {name: by_name[name] for name in peers if name in by_name}
+        best_peer = max(measured_peers, key=measured_peers.get)
+        print(f"batch {batch}: shipped default {by_name[shipped]:.0f} images/s = "
+              f"{by_name[shipped] / measured_peers[best_peer]:.2f}x the best peer ({best_peer}, "
+              f"{measured_peers[best_peer]:.0f}); {by_name[shipped] * flops_per_image / 1e9 / bfloat16_peak:.0%} "
+              f"of the bfloat16 limit")
     if args.json:
-        args.json.write_text(json.dumps({"peak_gflops": peak, "rows": rows, "pipeline_images_per_s": pipelines}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"peak_gflops": peak, "bfloat16_peak_gflops": bfloat16_peak, "skipped": SKIPPED,
+                                         "rows": rows, "pipeline_images_per_s": pipelines}, indent=2) + "\n")
     return 0
 
 

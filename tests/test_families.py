@@ -759,3 +759,83 @@ def test_init_from_another_run_with_freezed_fine_tunes_and_refuses_another_archi
         train(other, tmp_path / "other", init_from=tmp_path / "source", progress_stream=QUIET)
     with pytest.raises(ConfigError, match="train.freeze_discriminator_layers: not available for model.family 'pix2pix'"):
         load_config("fashion_mnist_pix2pix", ["train.freeze_discriminator_layers=2"])
+
+
+def map_agreement(model, segmentation, z):
+    """(pixel accuracy, IoU of the bright class) of the map recomputed from G's output."""
+    from tfgan_app.data.tasks import segmentation_maps
+
+    recomputed = segmentation_maps(model.generate(z, segmentation)).numpy()
+    expected = segmentation.numpy()
+    bright = (recomputed == 3), (expected == 3)
+    return float(np.mean(recomputed == expected)), float(np.sum(bright[0] & bright[1]) / max(np.sum(bright[0] | bright[1]), 1))
+
+
+def test_spade_generates_images_that_respect_their_label_maps_and_exports(tmp_path):
+    from tfgan_app.export.exporter import export_model
+    from tfgan_app.gans.spade import SegmentationBatch
+
+    idx = write_idx_dataset(tmp_path / "idx", count=512, pattern="squares")
+    config = tiny_config(
+        data={"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds")},
+        model={"family": "spade", "generator_width": 8, "discriminator_width": 8},
+        spade={"spade_hidden": 16},
+        loss={"name": "hinge"},
+        optimizer={"generator": {"learning_rate": 1e-3, "beta_1": 0.0}, "discriminator": {"learning_rate": 2e-3, "beta_1": 0.0}},
+        train={"batch_size": 16},
+    )
+    source = load_source(config)
+    batch = next(iter(make_train_dataset(source, 64, 1, config.model.latent_dim, seed=5, batch_type=SegmentationBatch)))
+    segmentation = batch.condition[:, 0]
+    assert segmentation.dtype == tf.int32 and segmentation.shape == (64, 28, 28)
+    assert set(np.unique(segmentation.numpy())) <= {0, 1, 2, 3} and np.any(segmentation.numpy() == 3)
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    z = tf.random.normal([64, config.model.latent_dim], seed=2)
+    before = map_agreement(model, segmentation, z)
+    history = fit(model, source, config, 150)
+    after = map_agreement(model, segmentation, z)
+    assert set(history) == {"d_loss", "g_loss", "feature_matching", "d_real", "d_fake"}
+    assert after[1] > 0.6 and after[1] > before[1] + 0.3, (before, after)  # the squares are drawn where the map puts them
+    assert after[0] > before[0], (before, after)
+    results = export_model(model, tmp_path / "saved_models", "spade")
+    inputs = {entry["name"]: entry for entry in results[0].manifest["inputs"]}
+    assert inputs["segmentation"]["dtype"] == "int32" and inputs["segmentation"]["classes"] == 4
+    assert inputs["segmentation"]["class_names"] == ["background", "dark", "mid", "bright"]
+
+
+def test_spade_resumes_exactly_and_generate_draws_from_label_map_files(tmp_path):
+    from tfgan_app.generate import load_runner
+
+    idx = write_idx_dataset(tmp_path / "idx", count=128, pattern="squares")
+    config = load_config("fashion_mnist_spade", [
+        f"data.idx_dir={idx}", f"data.data_dir={tmp_path / 'tfds'}", "data.name=fashion_mnist",
+        "model.generator_width=8", "model.discriminator_width=8", "spade.spade_hidden=8", "train.batch_size=8",
+        "train.precision=float32", "train.steps=8", "train.epochs=0", "train.checkpoint_every=4", "train.log_every=4",
+        "sampling.every=4", "sampling.num_samples=4", "export.enabled=false",
+    ])
+    train(config, tmp_path / "whole", progress_stream=QUIET)
+    config.train.steps = 4
+    train(config, tmp_path / "split", progress_stream=QUIET)
+    config.train.steps = 8
+    assert train(config, tmp_path / "split", resume=True, progress_stream=QUIET).start_step == 4
+    out = tmp_path / "saved_models"
+    [whole] = export_run(tmp_path / "whole", out, "whole")
+    [split] = export_run(tmp_path / "split", out, "split", formats=("savedmodel",))
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    rng = np.random.default_rng(0)
+    label_maps = np.zeros((3, 28, 28), np.uint8)
+    for index, label_map in enumerate(label_maps):
+        top, left = rng.integers(0, 18, 2)
+        label_map[top : top + 10, left : left + 10] = 3
+        Image.fromarray(label_map).save(maps / f"map{index}.png")
+    inputs = {"z": rng.standard_normal((3, config.model.latent_dim)).astype(np.float32), "segmentation": label_maps.astype(np.int32)}
+    np.testing.assert_array_equal(load_runner(split.path, "tf")[0](inputs), load_runner(whole.path, "tf")[0](inputs))
+    for runtime in ("tf", "onnx"):
+        assert generate_cli.main(["--model", str(out / "whole"), "--runtime", runtime, "--input", str(maps),
+                                  "--out", str(tmp_path / runtime)]) == 0
+        assert sorted(p.name for p in (tmp_path / runtime).iterdir()) == ["grid.png", "map0.png", "map1.png", "map2.png"]
+    Image.fromarray(np.full((28, 28), 7, np.uint8)).save(maps / "bad.png")
+    assert generate_cli.main(["--model", str(out / "whole"), "--input", str(maps), "--out", str(tmp_path / "x")]) == 2
+    assert generate_cli.main(["--model", str(out / "whole"), "--out", str(tmp_path / "y.png")]) == 2  # maps are needed

@@ -41,6 +41,7 @@ FAMILY_SETTINGS = {
     "template": {"template": {"hidden_units": 16, "hidden_layers": 1}},
     "ssgan": {"ssgan": {"labels_per_class": 2}},
     "biggan": {"biggan": {"embedding_dim": 8}},
+    "spade": {"spade": {"spade_hidden": 8, "patch_layers": 2}, "loss": {"name": "hinge"}},
 }
 
 

@@ -161,7 +161,7 @@ def _one_step_weights(config, source, strategy, initial):
     return start, values(networks)
 
 
-@pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
+@pytest.mark.parametrize("architecture", ["mlp", "dcgan", "r3gan"])
 def test_two_replicas_update_exactly_like_one_device(architecture, idx_dir, tmp_path):
     """One step of MirroredStrategy on 2 logical CPUs == one step on one device, same batch.
 

@@ -133,3 +133,14 @@ def test_one_dimensional_distances():
     assert ks_statistic(good + 1.0, toy.modes, toy.sigma) > 0.6
     assert wasserstein_1d(good + 0.3, good) == pytest.approx(0.3, abs=1e-9)
     assert wasserstein_1d(rng.normal(4.0, 0.5, 5000), rng.normal(4.0, 0.5, 7000)) < 0.03
+
+
+def test_map_agreement_counts_pixels_and_averages_iou_over_present_classes():
+    from tfgan_app.metrics.applications import map_agreement
+
+    expected = np.array([[[0, 0, 1, 1]]])
+    recomputed = np.array([[[0, 1, 1, 1]]])
+    scores = map_agreement(expected, recomputed, classes=4)  # classes 2 and 3 absent from both: not averaged
+    assert scores["pixel_accuracy"] == pytest.approx(0.75)
+    assert scores["mean_iou"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert map_agreement(expected, expected, 4) == {"pixel_accuracy": 1.0, "mean_iou": 1.0}

@@ -66,7 +66,9 @@ class ModelConfig:
     # "pix2pix", "cyclegan", "srgan", "inpainting", "dann", "adda", "anomaly", "sequence",
     # "template"); its own settings are the pipeline's [<family>] section.
     family: str = "gan"
-    architecture: str = "dcgan"  # "dcgan" or "mlp" (gan, cgan, infogan)
+    # "dcgan", "r3gan" (the ResNet networks of Huang et al. 2024: networks/r3gan.py) or "mlp"
+    # (gan, cgan, infogan, acgan).
+    architecture: str = "dcgan"
     # Your own networks instead of `architecture` (gan, cgan, infogan): "package.module:function".
     # The generator function is called with latent_dim, data_shape, num_classes and code_dim
     # (keywords) and returns a keras.Model taking the noise first (then the label or code);
@@ -79,6 +81,11 @@ class ModelConfig:
     # each resolution step halves/doubles it.
     generator_width: int = 64
     discriminator_width: int = 64
+    # R3GAN: residual blocks per resolution, groups of each block's 3x3 convolution, and the
+    # bottleneck's expansion (widths from generator_width / discriminator_width).
+    blocks_per_stage: int = 1
+    cardinality: int = 1
+    expansion: int = 2
     # MLP: units per hidden layer and number of hidden layers.
     hidden_units: int = 128
     hidden_layers: int = 2
@@ -142,6 +149,10 @@ class TrainConfig:
     # Exponential moving average of G's weights, used for samples, evaluation and export
     # (0 = off; 0.999 is typical).
     ema_decay: float = 0.0
+    # The EMA by its half-life in real images instead (Karras et al. 2022 and R3GAN count it
+    # so, independent of the batch size): when > 0 it sets ema_decay = 0.5^(batch_size /
+    # ema_half_life_images), which config.json then records.
+    ema_half_life_images: float = 0.0
     # Differentiable augmentation (Zhao et al. 2020), comma-separated from "color",
     # "translation", "cutout"; empty = off.
     augment: str = ""
@@ -161,9 +172,12 @@ class TrainConfig:
     unrolled_learning_rate: float = 0.01
     # "none"; "linear": constant, then linear decay to 0 from `decay_start` (a fraction
     # of the run) to the end, as CycleGAN does; "annealed": lr / (1 + 10 p)^0.75 over the
-    # run's progress p, as DANN does.
+    # run's progress p, as DANN does; "cosine": constant, then half a cosine from
+    # `decay_start` to the end (R3GAN, Huang et al. 2024). Linear and cosine end at
+    # decay_final_fraction x the initial rate (R3GAN: 5e-5 / 2e-4 = 0.25).
     learning_rate_decay: str = "none"
     decay_start: float = 0.5
+    decay_final_fraction: float = 0.0
     # Lean step (needs discriminator_steps = 1): G's update reuses the D update's noise and
     # generated batch instead of drawing fresh noise as Algorithm 1 does.
     reuse_fakes: bool = False
@@ -428,13 +442,15 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
             _merge(config.family_settings, section, f"{name}.", where)
     config.pipeline = origin
     validate(config)
+    if config.train.ema_half_life_images > 0:
+        config.train.ema_decay = 0.5 ** (config.train.batch_size / config.train.ema_half_life_images)
     return config
 
 
 _CHOICES = {
-    "model.architecture": ("dcgan", "mlp"),
+    "model.architecture": ("dcgan", "r3gan", "mlp"),
     "model.discriminator_norm": ("batch", "layer", "none"),
-    "train.learning_rate_decay": ("none", "linear", "annealed"),
+    "train.learning_rate_decay": ("none", "linear", "cosine", "annealed"),
     "train.precision": ("float32", "mixed_bfloat16", "mixed_float16", "auto"),
     "train.on_non_finite": ("stop", "rollback"),
     "loss.name": ("non_saturating", "minimax", "wasserstein", "least_squares", "hinge", "relativistic"),
@@ -506,6 +522,10 @@ def validate(config: Config) -> None:
             raise ConfigError(f"{path} must be >= 0, got {_get(config, path)}")
     if not 0.0 <= config.train.ema_decay < 1.0:
         raise ConfigError(f"train.ema_decay must be in [0, 1), got {config.train.ema_decay}")
+    if not 0.0 <= config.train.decay_final_fraction <= 1.0:
+        raise ConfigError(f"train.decay_final_fraction must be in [0, 1], got {config.train.decay_final_fraction}")
+    if config.train.ema_half_life_images < 0:
+        raise ConfigError(f"train.ema_half_life_images must be >= 0 (0 = use train.ema_decay), got {config.train.ema_half_life_images}")
     if not 0.0 <= config.train.decay_start < 1.0:
         raise ConfigError(f"train.decay_start must be in [0, 1), got {config.train.decay_start}")
     try:

@@ -4,12 +4,15 @@
         [--runtime tf|onnx] [--num 64] [--seed S] [--label L] --out grid.png
     python -m tfgan_app.generate --model saved_models/fashion_mnist_cyclegan_a2b
         --input photos/ --out translated/
+    python -m tfgan_app.generate --model saved_models/fashion_mnist_spade --input maps/ --out images/
 
 Noise-to-image models write a PNG grid (a conditional model without --label: one row per
 class), one PNG per sample into a folder (--out without a suffix) or an array (.npz); the
 model runs in batches of 256, so any --num fits in memory; vector generators write .png (scatter/histogram), .csv or .npy by the --out
 suffix. Image-to-image models translate every image of --input (a file or a folder) into
-the --out folder under the same relative names, plus ``grid.png`` (input | output pairs).
+the --out folder under the same relative names, plus ``grid.png`` (input | output pairs);
+a label-map-to-image model (SPADE) does the same for the label maps of --input
+(single-channel PNGs whose pixel values are class ids).
 Reads the export's manifest (export.json) for the inputs and shapes.
 """
 
@@ -177,6 +180,57 @@ def translate(version_dir: Path, runtime: str, source: Path) -> tuple[np.ndarray
     return images, outputs, files, manifest, time.perf_counter() - started
 
 
+def read_label_maps(source: Path, entry: dict) -> tuple[np.ndarray, list[Path]]:
+    """int32 [n, H, W] class ids from the PNGs of ``source`` (a file or a folder): single-channel
+    images whose pixel values are the class ids (what ``--input`` takes for a SPADE export).
+    Maps are never resized (interpolated ids would be other classes): a wrong size, a colour
+    image or an id outside the export's classes is refused, naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    height, width = entry["shape"]
+    files = [source] if source.is_file() else sorted(
+        path for path in source.rglob("*") if path.suffix.lower() in (".png", ".bmp", ".gif", ".tif", ".tiff")
+    )
+    if not files:
+        raise GenerateError(f"no label maps (.png) in {source}")
+    maps = []
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                if image.mode not in ("L", "P", "I", "I;16"):
+                    raise GenerateError(f"{path}: a label map is a single-channel image of class ids, got mode {image.mode}")
+                values = np.asarray(image).astype(np.int64)
+        except (OSError, UnidentifiedImageError) as error:
+            raise GenerateError(f"{path}: not a readable image ({error})") from None
+        if values.shape != (height, width):
+            raise GenerateError(f"{path}: a {values.shape[0]}x{values.shape[1]} map; {entry.get('name')} takes {height}x{width} (maps are not resized)")
+        if values.max() >= entry["classes"]:
+            names = entry.get("class_names") or []
+            listing = ", ".join(f"{i}={n}" for i, n in enumerate(names)) or f"0..{entry['classes'] - 1}"
+            raise GenerateError(f"{path}: class id {values.max()} is outside the {entry['classes']} classes ({listing})")
+        maps.append(values.astype(np.int32))
+    return np.stack(maps), files
+
+
+def synthesize(version_dir: Path, runtime: str, source: Path, seed: int) -> tuple[np.ndarray, np.ndarray, list[Path], dict, float]:
+    """(maps as images, outputs, files, manifest, seconds): a label-map-to-image export
+    (inputs ``z`` and ``segmentation``) over the maps of ``source``, noise from ``seed``."""
+    from tfgan_app.export import artifacts
+
+    run, manifest = load_runner(version_dir, runtime)
+    entry = next(entry for entry in manifest["inputs"] if entry["name"] == "segmentation")
+    maps, files = read_label_maps(source, entry)
+    inputs = artifacts.random_inputs(manifest["inputs"], len(maps), np.random.default_rng(seed))
+    inputs["segmentation"] = maps
+    started = time.perf_counter()
+    outputs = np.concatenate([
+        run({name: value[start : start + BATCH] for name, value in inputs.items()}) for start in range(0, len(maps), BATCH)
+    ])
+    seconds = time.perf_counter() - started
+    shown = np.repeat((maps / max(entry["classes"] - 1, 1) * 2.0 - 1.0)[..., None], outputs.shape[-1], axis=-1)
+    return shown.astype(np.float32), outputs, files, manifest, seconds
+
+
 def write_samples(samples: np.ndarray, out: Path, columns: int | None = None) -> None:
     from tfgan_app.training.plots import image_grid, save_png, toy_plot
 
@@ -254,7 +308,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         version_dir = resolve_version(args.model, args.version)
-        if args.input is not None:
+        manifest_inputs = input_names(json.loads((version_dir / "export.json").read_text())) \
+            if (version_dir / "export.json").is_file() else []
+        if "segmentation" in manifest_inputs:
+            if args.input is None:
+                raise GenerateError(f"{args.model} draws images from label maps: pass --input MAPS (PNG files of class ids)")
+            inputs, outputs, files, manifest, seconds = synthesize(version_dir, args.runtime, args.input, args.seed)
+            write_translations(inputs, outputs, files, args.input, args.out)
+            what = f"{len(files)} images from label maps"
+        elif args.input is not None:
             inputs, outputs, files, manifest, seconds = translate(version_dir, args.runtime, args.input)
             if manifest.get("output") == "probabilities":
                 write_predictions(outputs, files, args.input, manifest, args.out)

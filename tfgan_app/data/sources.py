@@ -329,16 +329,22 @@ def load_unpaired(config: DataConfig, domain_a: str = "", domain_b: str = "") ->
     return Source(description, tuple(images_a.shape[1:]), images_a, images_b=images_b)
 
 
+def load_derived(config: DataConfig, task: str, what: str, needed_by: str = "") -> Source:
+    """Images whose model inputs a task derives per batch from each image (``tasks.make_deriver``):
+    pix2pix's edge maps, SPADE's label maps. Labels are dropped: the derived input is the condition."""
+    source = load_single(config)
+    if source.sampler is not None:
+        raise DataError(f"{needed_by or task} needs images, not {source.description}")
+    source.labels, source.class_names = None, []
+    source.derive = make_deriver(task)
+    source.description += f", {what}"
+    return source
+
+
 def load_paired(config: DataConfig, pairs: str = "edges") -> Source:
     """pix2pix pairs: edge maps of any image source, or a folder of pairs."""
     if pairs == "edges":
-        source = load_single(config)
-        if source.sampler is not None:
-            raise DataError(f"pix2pix.pairs = 'edges' needs images, not {source.description}")
-        source.labels, source.class_names = None, []
-        source.derive = make_deriver("edges")
-        source.description += ", inputs = their edge maps"
-        return source
+        return load_derived(config, "edges", "inputs = their edge maps", "pix2pix.pairs = 'edges'")
     if pairs == "styles" or config.name == "emoji":
         if pairs != "styles" or config.name != "emoji":
             raise DataError("pix2pix.pairs = 'styles' and data.name = 'emoji' go together (Google -> Twitter emoji)")

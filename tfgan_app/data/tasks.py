@@ -1,6 +1,7 @@
 """Inputs derived from clean examples, for the applications that learn to undo (or bridge)
-a change: edge maps (pix2pix demo), downsampled images (super-resolution), holes
-(inpainting), a shifted domain (domain adaptation), and synthetic sequences.
+a change: edge maps (pix2pix demo), label maps (SPADE), downsampled images
+(super-resolution), holes (inpainting), a shifted domain (domain adaptation), and
+synthetic sequences.
 
 Every function is a pure TensorFlow function of its inputs and a stateless seed, so the
 training pipeline, the sample grids and the benchmarks derive exactly the same inputs.
@@ -29,6 +30,21 @@ def edge_maps(images: tf.Tensor) -> tf.Tensor:
     strength = magnitude / (tf.reduce_max(magnitude, axis=[1, 2, 3], keepdims=True) + 1e-6)
     edges = 1.0 - 2.0 * tf.cast(strength > 0.2, tf.float32)
     return tf.repeat(edges, tf.shape(images)[-1], axis=-1)
+
+
+# Brightness bands of a Fashion-MNIST item (grey level in [-1, 1]): background, then the
+# silhouette's dark, mid and bright parts (seams, prints and shading fall into different bands).
+SEGMENT_NAMES = ("background", "dark", "mid", "bright")
+SEGMENT_EDGES = (-0.8, -0.2, 0.35)
+
+
+def segmentation_maps(images: tf.Tensor, edges: tuple[float, ...] = SEGMENT_EDGES) -> tf.Tensor:
+    """The label map of each image, int32 [n, H, W]: the index of the brightness band of
+    each pixel's grey level (``edges`` split [-1, 1] into len(edges) + 1 bands; band 0 is
+    the background). A pure function of the image, so it is recomputed from a generated
+    image to check that the image respects the map it was generated from."""
+    gray = tf.reduce_mean(images, axis=-1)
+    return tf.add_n([tf.cast(gray > edge, tf.int32) for edge in edges])
 
 
 def downsample(images: tf.Tensor, scale: int) -> tf.Tensor:
@@ -172,6 +188,7 @@ def _per_image(values: tf.Tensor, function) -> tf.Tensor:
 def make_deriver(task: str, scale: int = 4, mask_fraction: float = 0.5):
     """A function (batch, seed) -> batch adding a task's derived inputs:
     - ``edges``: ``condition`` = the edge map of ``real``;
+    - ``segmentation``: ``condition`` = the label map of ``real`` (int32, ``segmentation_maps``);
     - ``super_resolution``: ``condition`` = ``real`` downsampled by ``scale``;
     - ``inpainting``: ``mask`` (1 = hole) and ``condition`` = ``real`` with the hole cut;
     - ``domain_shift``: ``real`` made RGB (the source domain) and ``real_b`` shifted (the
@@ -181,6 +198,8 @@ def make_deriver(task: str, scale: int = 4, mask_fraction: float = 0.5):
         real = batch["real"]
         if task == "edges":
             return {**batch, "condition": _per_image(real, edge_maps)}
+        if task == "segmentation":
+            return {**batch, "condition": _per_image(real, segmentation_maps)}
         if task == "super_resolution":
             return {**batch, "condition": _per_image(real, lambda images: downsample(images, scale))}
         if task == "inpainting":

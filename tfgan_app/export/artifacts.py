@@ -8,6 +8,7 @@ dynamic:
 - ``image`` float32 [batch, H, W, C] in [-1, 1]: the input of image-to-image translators,
   super-resolution (at the low resolution), inpainting and the image classifiers/scorers;
 - ``mask`` float32 [batch, H, W, 1]: inpainting's hole, 1 = missing;
+- ``segmentation`` int32 [batch, H, W]: SPADE's label map (class ids, ``classes`` in the manifest);
 The output is ``images`` float32 [batch, H, W, C] in [-1, 1] for image generators,
 ``samples`` [batch, D] for vector generators, ``sequences`` [batch, T, F] in [0, 1] for
 sequence generators, ``probabilities`` [batch, K] for the domain-adapted classifiers and
@@ -81,6 +82,8 @@ def random_inputs(
             values["code"] = code
         elif entry["name"] == "image":
             values["image"] = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+        elif entry["name"] == "segmentation":
+            values["segmentation"] = rng.integers(0, entry["classes"], shape).astype(np.int32)
         elif entry["name"] == "mask":
             values["mask"] = rng.integers(0, 2, shape).astype(np.float32)
         else:

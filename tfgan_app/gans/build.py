@@ -3,6 +3,7 @@ from the family's own ``build`` (``gans.registry``)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import keras
@@ -13,19 +14,23 @@ from tfgan_app.gans.registry import BuildContext, get_family
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Constant ``initial`` until ``start`` updates, then linearly to 0 at ``end`` (CycleGAN:
-    100 epochs constant, 100 decaying)."""
+    """Constant ``initial`` until ``start`` updates, then linearly to ``final_fraction`` x
+    ``initial`` at ``end`` (CycleGAN: 100 epochs constant, 100 decaying to 0); with
+    ``cosine``, along half a cosine instead (R3GAN, Huang et al. 2024)."""
 
-    def __init__(self, initial: float, start: int, end: int):
+    def __init__(self, initial: float, start: int, end: int, final_fraction: float = 0.0, cosine: bool = False):
         self.initial, self.start, self.end = initial, start, end
+        self.final_fraction, self.cosine = final_fraction, cosine
 
     def __call__(self, step):
         step = keras.ops.cast(step, "float32")
-        fraction = (step - self.start) / max(self.end - self.start, 1)
-        return self.initial * keras.ops.clip(1.0 - fraction, 0.0, 1.0)
+        progress = keras.ops.clip((step - self.start) / max(self.end - self.start, 1), 0.0, 1.0)
+        remaining = 0.5 * (1.0 + keras.ops.cos(math.pi * progress)) if self.cosine else 1.0 - progress
+        return self.initial * (self.final_fraction + (1.0 - self.final_fraction) * remaining)
 
     def get_config(self):
-        return {"initial": self.initial, "start": self.start, "end": self.end}
+        return {"initial": self.initial, "start": self.start, "end": self.end,
+                "final_fraction": self.final_fraction, "cosine": self.cosine}
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -70,14 +75,15 @@ def resolve_precision(precision: str) -> str:
 
 
 def make_optimizer(
-    config: OptimizerConfig, schedule: tuple[str, int, int] | None = None, loss_scaling: bool = False
+    config: OptimizerConfig, schedule: tuple[str, int, int] | None = None, loss_scaling: bool = False,
+    final_fraction: float = 0.0,
 ) -> keras.optimizers.Optimizer:
-    """An optimizer from its config; ``schedule`` = ("linear" or "annealed", decay start,
-    end) in its own updates; ``loss_scaling`` wraps it for float16 training (Micikevicius
-    et al. 2018)."""
+    """An optimizer from its config; ``schedule`` = ("linear", "cosine" or "annealed", decay
+    start, end) in its own updates, the first two ending at ``final_fraction`` x the rate;
+    ``loss_scaling`` wraps it for float16 training (Micikevicius et al. 2018)."""
     rate = config.learning_rate
-    if schedule is not None and schedule[0] == "linear":
-        rate = LinearDecay(config.learning_rate, *schedule[1:])
+    if schedule is not None and schedule[0] in ("linear", "cosine"):
+        rate = LinearDecay(config.learning_rate, *schedule[1:], final_fraction, cosine=schedule[0] == "cosine")
     elif schedule is not None:
         rate = AnnealedDecay(config.learning_rate, schedule[2])
     if config.name == "adam":
@@ -99,9 +105,10 @@ def _optimizers(config: Config, total_steps: int) -> tuple[keras.optimizers.Opti
         return config.train.learning_rate_decay, int(config.train.decay_start * end), end
 
     scaling = resolve_precision(config.train.precision) == "mixed_float16"
+    final = config.train.decay_final_fraction
     return (
-        make_optimizer(config.optimizer.generator, schedule(1), scaling),
-        make_optimizer(config.optimizer.discriminator, schedule(config.train.discriminator_steps), scaling),
+        make_optimizer(config.optimizer.generator, schedule(1), scaling, final),
+        make_optimizer(config.optimizer.discriminator, schedule(config.train.discriminator_steps), scaling, final),
     )
 
 

@@ -3,7 +3,9 @@
 - super-resolution: PSNR and SSIM of the output vs the original, beside bicubic upsampling;
 - inpainting: L1 and PSNR inside the hole, beside filling it by blurring (``blur_fill``);
 - domain adaptation: classification accuracy on the target domain (and the source);
-- anomaly detection: AUROC and AUPRC of the anomaly scores.
+- anomaly detection: AUROC and AUPRC of the anomaly scores;
+- semantic synthesis: how well an image generated from a label map respects it (the map
+  recomputed from the image against the input map: pixel accuracy and mean IoU).
 
 Images are float32 in [-1, 1] (a data range of 2 for PSNR and SSIM).
 """
@@ -115,3 +117,17 @@ def auprc(scores: np.ndarray, is_anomaly: np.ndarray) -> float:
     predicted = (np.arange(len(scores)) + 1)[last_of_tie]
     new_positives = np.diff(np.r_[0, true_positives])
     return float(np.sum(new_positives * true_positives / predicted) / positive.sum())
+
+
+def map_agreement(expected: np.ndarray, recomputed: np.ndarray, classes: int) -> dict[str, float]:
+    """Pixel accuracy and mean IoU (over the classes present in either map) of ``recomputed``
+    label maps against ``expected`` ones, both int [n, H, W] (the scores of semantic
+    synthesis, e.g. Park et al. 2019 sec. 4, with a segmenter; here the maps are a pure
+    function of the image, so recomputing them is exact)."""
+    expected, recomputed = np.asarray(expected), np.asarray(recomputed)
+    ious = []
+    for label in range(classes):
+        union = np.sum((expected == label) | (recomputed == label))
+        if union:
+            ious.append(np.sum((expected == label) & (recomputed == label)) / union)
+    return {"pixel_accuracy": float(np.mean(expected == recomputed)), "mean_iou": float(np.mean(ious))}

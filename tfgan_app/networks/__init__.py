@@ -67,7 +67,21 @@ def build_networks(
             discriminator_classes, head, model.packing, model.discriminator_norm,
         )
         return generator, discriminator
-    raise ValueError(f"unknown architecture {model.architecture!r}; choose 'dcgan' or 'mlp'")
+    if model.architecture == "r3gan":
+        from tfgan_app.networks.r3gan import r3gan_discriminator, r3gan_generator
+
+        if len(data_shape) != 3 or data_shape[0] != data_shape[1]:
+            raise ValueError(f"r3gan takes square images [H, W, C], got data of shape {data_shape}")
+        blocks = dict(blocks_per_stage=model.blocks_per_stage, cardinality=model.cardinality, expansion=model.expansion)
+        generator = r3gan_generator(
+            model.latent_dim, data_shape, model.generator_width, **blocks, num_classes=num_classes, code_dim=code_dim,
+        )
+        discriminator = r3gan_discriminator(
+            data_shape, model.discriminator_width, **blocks, num_classes=discriminator_classes,
+            auxiliary_outputs=head, packing=model.packing,
+        )
+        return generator, discriminator
+    raise ValueError(f"unknown architecture {model.architecture!r}; choose 'dcgan', 'r3gan' or 'mlp'")
 
 
 def user_builder(key: str, spec: str):

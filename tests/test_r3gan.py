@@ -1,0 +1,115 @@
+"""The R3GAN-style networks (tfgan_app/networks/r3gan.py) and the recipe's training options."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.helpers import tiny_config, write_idx_dataset
+from tfgan_app.networks.r3gan import LowPassDownsample, LowPassUpsample, r3gan_discriminator, r3gan_generator
+
+
+def test_low_pass_resampling_follows_the_121_filter():
+    x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+    up = LowPassUpsample()(x).numpy()[0, :, :, 0]
+    assert up.shape == (8, 8)
+    np.testing.assert_allclose(up[::2, ::2], x[0, :, :, 0])            # out[2i] = x[i]
+    np.testing.assert_allclose(up[0, 1::2][:3], [0.5, 1.5, 2.5])       # out[2i+1] = (x[i] + x[i+1]) / 2
+    np.testing.assert_allclose(up[0, 7], 1.5)                          # zero beyond the border
+    down = LowPassDownsample()(up[None, :, :, None]).numpy()[0, :, :, 0]
+    assert down.shape == (4, 4)
+    # Inside the border the [1, 2, 1] low-pass of a linear interpolation gives the samples back.
+    np.testing.assert_allclose(down[1:3, 1:3], x[0, 1:3, 1:3, 0])
+    ramp = np.tile(np.arange(8, dtype="float32"), (8, 1))[None, :, :, None]
+    np.testing.assert_allclose(LowPassDownsample()(ramp).numpy()[0, 2, 1:, 0], [2.0, 4.0, 6.0])
+
+
+@pytest.mark.parametrize("size,channels", [(28, 1), (64, 3)])
+def test_networks_have_the_recipe_structure(size, channels):
+    generator = r3gan_generator(16, (size, size, channels), width=8, blocks_per_stage=2, cardinality=2)
+    discriminator = r3gan_discriminator((size, size, channels), width=8, blocks_per_stage=2, cardinality=2)
+    z = tf.random.normal([3, 16])
+    images = generator(z)
+    assert images.shape == (3, size, size, channels)
+    assert discriminator(images)["logit"].shape == (3, 1)
+    for network in (generator, discriminator):
+        kinds = {type(layer).__name__ for layer in network.layers}
+        assert not kinds & {"Conv2DTranspose", "BatchNormalization", "LayerNormalization", "GroupNormalization"}
+        projections = [layer for layer in network.layers if layer.name.endswith("_project")]
+        assert len(projections) == 2 * (3 if size == 28 else 5)  # 2 blocks per resolution
+        assert all(not np.any(layer.kernel.numpy()) for layer in projections)  # each block starts as the identity
+        grouped = [layer for layer in network.layers if layer.name.endswith("_grouped")]
+        assert all(layer.groups == 2 for layer in grouped)
+        assert not any(getattr(layer, "strides", (1, 1)) != (1, 1) for layer in network.layers)  # resampling is the filter's
+    assert float(tf.math.reduce_std(images)) > 0.1  # the basis and z reach the output at init
+
+
+def test_projection_discriminator_uses_the_label_and_rejects_indivisible_groups():
+    discriminator = r3gan_discriminator((28, 28, 1), width=8, num_classes=10)
+    discriminator.get_layer("class_projection").embeddings.assign(tf.random.normal([10, 32]))
+    images = tf.random.normal([4, 28, 28, 1])
+    first = discriminator([images, tf.constant([0, 0, 0, 0])])["logit"]
+    other = discriminator([images, tf.constant([5, 5, 5, 5])])["logit"]
+    assert float(tf.reduce_max(tf.abs(first - other))) > 1e-4
+    with pytest.raises(ValueError, match="model.cardinality"):
+        r3gan_generator(16, (28, 28, 1), width=8, expansion=3, cardinality=5)
+
+
+def test_r3gan_recipe_learns_the_data_and_exports(tmp_path):
+    """The relativistic pairing loss with R1 + R2 on the R3GAN networks moves G's samples to
+    the data: the histogram of generated pixel values (dark noise, bright squares) approaches
+    the real one (total variation distance), and D and G stay near the pairing game's
+    equilibrium instead of D winning."""
+    from tfgan_app.data import load_source, make_train_dataset
+    from tfgan_app.export.exporter import export_model
+    from tfgan_app.gans import build_model
+
+    config = tiny_config(
+        data={"idx_dir": str(write_idx_dataset(tmp_path / "idx", 512, pattern="squares")), "data_dir": str(tmp_path)},
+        model={"architecture": "r3gan", "generator_width": 8, "discriminator_width": 8},
+        loss={"name": "relativistic", "r1_weight": 1.0, "r2_weight": 1.0},
+        optimizer={"generator": {"learning_rate": 2e-3, "beta_1": 0.0, "beta_2": 0.99},
+                   "discriminator": {"learning_rate": 2e-3, "beta_1": 0.0, "beta_2": 0.99}},
+        train={"batch_size": 32, "ema_half_life_images": 500.0},
+    )
+    keras.utils.set_random_seed(0)
+    source = load_source(config.data)
+    model = build_model(config, source.element_shape)
+    bins = np.linspace(-1.0, 1.0, 11)
+    real = np.histogram(source.images[:512].astype("float32") / 127.5 - 1.0, bins)[0] / source.images[:512].size
+    z = tf.random.normal([256, config.model.latent_dim], seed=1)
+
+    def distance():
+        fake = np.histogram(np.clip(model.generate(z).numpy(), -1, 1), bins)[0] / (256 * 28 * 28)
+        return 0.5 * float(np.abs(fake - real).sum())
+
+    before = distance()
+    dataset = make_train_dataset(source, 32, 1, config.model.latent_dim, 0, batch_type=model.batch_type)
+    history = model.fit(dataset, steps_per_epoch=200, epochs=1, verbose=0, shuffle=False)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
+    after = distance()
+    assert after < 0.5 * before, (before, after)
+    assert 0.4 < history.history["d_loss"][-1] < 1.0  # log 2 = 0.69 at the equilibrium
+    result = export_model(model, tmp_path / "saved_models", "r3gan", formats=("onnx",))[0]
+    assert result.manifest["onnx_rewritten_transposed_convolutions"] == 0  # it has none to rewrite
+
+
+def test_ema_half_life_sets_the_decay_and_the_cosine_schedule_ends_at_the_final_fraction():
+    from tfgan_app.config import ConfigError, load_config
+    from tfgan_app.gans.build import LinearDecay
+
+    config = load_config("fashion_mnist_dcgan", ["train.ema_half_life_images=6400", "train.batch_size=64"])
+    assert config.train.ema_decay == pytest.approx(0.5 ** 0.01)
+    with pytest.raises(ConfigError, match="ema_half_life_images"):
+        load_config("fashion_mnist_dcgan", ["train.ema_half_life_images=-1"])
+    with pytest.raises(ConfigError, match="decay_final_fraction"):
+        load_config("fashion_mnist_dcgan", ["train.decay_final_fraction=2"])
+    cosine = LinearDecay(2e-4, 100, 300, final_fraction=0.25, cosine=True)
+    linear = LinearDecay(2e-4, 100, 300)
+    rates = {step: float(cosine(step)) for step in (0, 100, 200, 300, 400)}
+    assert rates[0] == rates[100] == pytest.approx(2e-4)
+    assert rates[200] == pytest.approx(2e-4 * (0.25 + 0.75 * 0.5))
+    assert rates[300] == rates[400] == pytest.approx(5e-5)
+    assert float(linear(200)) == pytest.approx(1e-4) and float(linear(300)) == 0.0
