@@ -22,6 +22,11 @@ TASK is one of
   the generated images against the test images and how well they respect their maps (the
   map recomputed from each output: pixel accuracy, mean IoU), beside the map drawn as flat
   grey levels (respects it by construction) and the same generator untrained;
+- ``text2image``: emoji_text2image; for each held-out name (the emoji test split, 379), one
+  image from the name; retrieval by the emoji domain classifier's features: the rank of the
+  named emoji's real image among all test images by distance to the generated one (top-1,
+  top-5, median rank), beside the same generator given another example's name (what an
+  unconditional model scores: chance);
 - ``sequence``: sines_sequence; TimeGAN's discriminative and predictive scores of 3,000
   generated sequences vs 3,000 fresh real ones, beside an untrained generator and the
   real data's own predictive score.
@@ -227,6 +232,32 @@ def spade(args) -> list[dict]:
     return rows
 
 
+def text2image(args) -> list[dict]:
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import load_source, to_model_range
+    from tfgan_app.data.emoji import emoji_texts
+    from tfgan_app.data.sources import emoji_root
+    from tfgan_app.metrics.applications import retrieval_ranks
+    from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+
+    model, info = train_run("emoji_text2image", args.out / "text2image", args.overrides)
+    config = model_config(args.out / "text2image")
+    test = DataConfig(name="emoji", vendor=config.data.vendor, split="test", cache_dir=config.data.cache_dir)
+    real = to_model_range(load_source(test).images).numpy()
+    texts = emoji_texts(emoji_root(test), test.vendor, "test")[1]
+    extractor, _ = load_domain_classifier(cache_dir() / "emoji")
+    real_features = extractor.run(real)[0]
+    z = np.random.default_rng(0).standard_normal((len(texts), model.latent_dim)).astype(np.float32)
+    rows = []
+    for name, prompts in (("from its name", texts), ("from another example's name (chance)", texts[1:] + texts[:1])):
+        fake = np.concatenate([model.generate_from_text(z[i : i + 64], prompts[i : i + 64]).numpy() for i in range(0, len(texts), 64)])
+        ranks = retrieval_ranks(extractor.run(np.clip(fake, -1, 1))[0], real_features)
+        rows.append({"images of the held-out names": name, "top1": float(np.mean(ranks == 0)), "top5": float(np.mean(ranks < 5)),
+                     "median_rank": float(np.median(ranks) + 1), "candidates": len(texts), "steps": info["step"],
+                     "train_s": info["wall_time_s"]})
+    return rows
+
+
 def build_untrained(info: dict, args):
     from tfgan_app.gans import build_model
 
@@ -236,6 +267,7 @@ def build_untrained(info: dict, args):
 TASKS = {
     "super_resolution": super_resolution, "inpainting": inpainting, "adaptation": adaptation,
     "anomaly": anomaly, "sequence": sequence, "semi_supervised": semi_supervised, "spade": spade,
+    "text2image": text2image,
 }
 
 

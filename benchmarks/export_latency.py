@@ -32,13 +32,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def median_seconds(function, z: np.ndarray, repeats: int, warmup: int = 5) -> float:
+def median_seconds(function, inputs: dict, repeats: int, warmup: int = 5) -> float:
     for _ in range(warmup):
-        function(z)
+        function(inputs)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        function(z)
+        function(inputs)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -58,8 +58,9 @@ def machine() -> str:
 ROWS = ("Keras (tf.function)", "SavedModel (reloaded)", "ONNX Runtime (as exported)", "ONNX Runtime (ConvTranspose kept)")
 
 
-def time_row(row: str, version_dir: Path, run: Path | None, plain_onnx: Path | None, latent: int, repeats: int) -> dict:
-    """Time one runtime (called in its own process)."""
+def time_row(row: str, version_dir: Path, run: Path | None, plain_onnx: Path | None, manifest: dict, repeats: int) -> dict:
+    """Time one runtime (called in its own process) on the export's inputs (``z``, and a
+    ``truncation`` of 1 where the export has one)."""
     from tfgan_app.export import artifacts
 
     if row == ROWS[0]:
@@ -69,16 +70,16 @@ def time_row(row: str, version_dir: Path, run: Path | None, plain_onnx: Path | N
 
         generator = load_run_model(run)[0].sampling_generator
         predict = tf.function(lambda z: generator(z, training=False))
-        function = lambda z: predict(tf.constant(z)).numpy()  # noqa: E731
+        function = lambda inputs: predict(tf.constant(inputs["z"])).numpy()  # noqa: E731
     elif row == ROWS[1]:
         signature = artifacts.load_savedmodel_signature(version_dir)
-        function = lambda z: artifacts.run_savedmodel(signature, {"z": z})  # noqa: E731
+        function = lambda inputs: artifacts.run_savedmodel(signature, inputs)  # noqa: E731
     else:
         session = artifacts.onnx_session(version_dir / artifacts.ONNX_FILE if row == ROWS[2] else plain_onnx)
-        function = lambda z: artifacts.run_onnx(session, {"z": z})  # noqa: E731
+        function = lambda inputs: artifacts.run_onnx(session, inputs)  # noqa: E731
     rng = np.random.default_rng(0)
-    single = median_seconds(function, rng.standard_normal((1, latent)).astype(np.float32), repeats * 3)
-    batch = median_seconds(function, rng.standard_normal((256, latent)).astype(np.float32), repeats)
+    single = median_seconds(function, artifacts.random_inputs(manifest["inputs"], 1, rng), repeats * 3)
+    batch = median_seconds(function, artifacts.random_inputs(manifest["inputs"], 256, rng), repeats)
     return {"runtime": row, "batch1_latency_ms": single * 1e3, "batch256_images_per_s": 256 / batch}
 
 
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
     version_dir = resolve_version(args.model, args.version)
     manifest = json.loads((version_dir / "export.json").read_text())
     if args.row:
-        row = time_row(args.row, version_dir, args.run, args.plain_onnx, manifest["latent_dim"], args.repeats)
+        row = time_row(args.row, version_dir, args.run, args.plain_onnx, manifest, args.repeats)
         print(json.dumps(row))
         return 0
 

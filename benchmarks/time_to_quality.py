@@ -105,7 +105,7 @@ def run_pipeline(name: str, overrides: list[str], minutes: list[float], measurem
     keras.utils.set_random_seed(config.seed)
     source = load_source(config.data)
     steps = total_steps(config, source)
-    model = build_model(config, source.element_shape, source.num_classes, total_steps=steps)
+    model = build_model(config, source.element_shape, source.num_classes, total_steps=steps, class_names=source.class_names)
     model.steps_per_execution = config.train.steps_per_execution
     data = make_train_dataset(
         source, config.train.batch_size, config.train.discriminator_steps, model.noise_dim, config.seed,

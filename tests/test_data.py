@@ -224,3 +224,24 @@ def test_toy_pipeline_is_endless_and_resumable():
     full = _batches(make_train_dataset(source, 4, 1, 2, seed=0), 4)
     resumed = _batches(make_train_dataset(source, 4, 1, 2, seed=0, start_step=3), 1)
     np.testing.assert_array_equal(full[3]["real"], resumed[0]["real"])
+
+
+def test_stacked_fashion_mnist_stacks_three_independent_images_with_the_triple_as_label(tmp_path):
+    from tests.helpers import write_idx_dataset
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import load_source
+
+    idx = write_idx_dataset(tmp_path / "idx", count=200)
+    base = load_source(DataConfig(name="fashion_mnist", idx_dir=str(idx), data_dir=str(tmp_path / "tfds")))
+    stacked = load_source(DataConfig(name="stacked_fashion_mnist", idx_dir=str(idx), data_dir=str(tmp_path / "tfds")))
+    assert stacked.images.shape == (200, 28, 28, 3) and stacked.element_shape == (28, 28, 3)
+    np.testing.assert_array_equal(stacked.images[..., 0], base.images[..., 0])  # channel 0 in order
+    assert not np.array_equal(stacked.images[..., 1], stacked.images[..., 2])  # the others drawn independently
+    for index in (0, 17, 199):
+        a, b, c = (int(stacked.labels[index]) // 100, int(stacked.labels[index]) // 10 % 10, int(stacked.labels[index]) % 10)
+        for channel, label in enumerate((a, b, c)):
+            match = np.where((base.images[..., 0] == stacked.images[index, ..., channel]).all(axis=(1, 2)))[0]
+            assert label in base.labels[match]
+    again = load_source(DataConfig(name="stacked_fashion_mnist", idx_dir=str(idx), data_dir=str(tmp_path / "tfds"), limit=50))
+    np.testing.assert_array_equal(again.images, stacked.images[:50])  # a fixed draw
+    assert len(stacked.class_names) == 1000

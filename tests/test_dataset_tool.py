@@ -207,7 +207,7 @@ def test_emoji_sources_split_label_pair_and_unpair(fake_npm):
         load_source(missing.data)
 
 
-@pytest.mark.parametrize("pipeline", ["emoji_dcgan", "emoji_cgan", "emoji_pix2pix", "emoji_cyclegan"])
+@pytest.mark.parametrize("pipeline", ["emoji_dcgan", "emoji_cgan", "emoji_pix2pix", "emoji_cyclegan", "emoji_text2image"])
 def test_every_emoji_pipeline_trains_resumes_exports_and_generates(fake_npm, pipeline, capsys):
     """The shipped emoji pipelines end to end through the CLIs, on the fake emoji: train,
     resume, export, generate (a category by name for the conditional one, a folder of
@@ -231,6 +231,17 @@ def test_every_emoji_pipeline_trains_resumes_exports_and_generates(fake_npm, pip
         out = fake_npm / "translated"
         assert generate_cli.main(["--model", str(models / exported[0]), "--input", str(inputs), "--out", str(out)]) == 0
         assert len(list(out.glob("*.png"))) == len(CODES) + 1  # one per emoji and the grid
+    elif pipeline == "emoji_text2image":
+        assert exported == [pipeline]
+        manifest = json.loads((models / pipeline / "1" / "export.json").read_text())
+        assert [(entry["name"], entry["dtype"]) for entry in manifest["inputs"]] == [("z", "float32"), ("text", "string")]
+        assert generate_cli.main(["--model", str(models / pipeline), "--num", "4", "--text", "emoji 1f003",
+                                  "--out", str(fake_npm / "grid.png")]) == 0
+        assert Image.open(fake_npm / "grid.png").mode == "RGB"
+        assert generate_cli.main(["--model", str(models / pipeline), "--out", str(fake_npm / "x.png")]) == 2
+        assert "pass --text" in capsys.readouterr().err
+        assert export_cli.main(["--run", str(run), "--out", str(models), "--formats", "onnx"]) != 0
+        assert "ONNX has no operators" in capsys.readouterr().err
     else:
         assert exported == [pipeline]
         label = ["--label", "food & drink"] if pipeline == "emoji_cgan" else []
@@ -240,3 +251,39 @@ def test_every_emoji_pipeline_trains_resumes_exports_and_generates(fake_npm, pip
     if pipeline == "emoji_cgan":
         assert generate_cli.main(["--model", str(models / pipeline), "--label", "Smileys", "--out", str(fake_npm / "x.png")]) == 2
         assert "'Smileys' is not a class" in capsys.readouterr().err
+
+
+def test_text2image_draws_what_the_name_says(fake_npm):
+    """The fake emoji's red level grows with the code in their names ("emoji 1f003" is
+    3 x 10): after training, images generated from the training names follow it (the text
+    reaches G through the encoder and conditioning augmentation)."""
+    import keras
+    import tensorflow as tf
+
+    from tfgan_app.data import load_source, make_train_dataset
+    from tfgan_app.gans import build_model
+
+    assert data_cli.main(["fetch", "emoji"]) == 0
+    config = tiny_config(
+        data={"name": "emoji"}, model={"family": "text2image", "generator_width": 8, "discriminator_width": 8},
+        text2image={"embedding_dim": 16, "condition_dim": 8},
+        optimizer={"generator": {"learning_rate": 2e-3}, "discriminator": {"learning_rate": 2e-3}},
+        train={"batch_size": 16},
+    )
+    source = load_source(config)
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape, source.num_classes, class_names=source.class_names)
+    texts = model.texts
+    codes = np.array([int(text.split()[-1], 16) - 0x1F000 for text in texts])
+    z = tf.random.normal([len(texts), config.model.latent_dim], seed=1)
+
+    def red_follows_code():
+        images = model.generate_from_text(z, texts).numpy()
+        return float(np.corrcoef(codes, images[:, 16:48, 16:48, 0].mean(axis=(1, 2)))[0, 1])
+
+    before = red_follows_code()
+    dataset = make_train_dataset(source, 16, 1, model.noise_dim, 0, batch_type=model.batch_type)
+    history = model.fit(dataset, steps_per_epoch=300, epochs=1, verbose=0, shuffle=False).history
+    after = red_follows_code()
+    assert set(history) == {"d_loss", "g_loss", "kl", "d_real", "d_fake", "d_wrong"}
+    assert after > 0.7 and after > before + 0.3, (before, after)

@@ -42,6 +42,7 @@ FAMILY_SETTINGS = {
     "ssgan": {"ssgan": {"labels_per_class": 2}},
     "biggan": {"biggan": {"embedding_dim": 8}},
     "spade": {"spade": {"spade_hidden": 8, "patch_layers": 2}, "loss": {"name": "hinge"}},
+    "text2image": {"text2image": {"embedding_dim": 8, "condition_dim": 4}},
 }
 
 
@@ -82,7 +83,8 @@ def test_family_weights_move_alike_in_float32_and_under_float16_loss_scaling(fam
         source = load_source(config)
         keras.utils.set_random_seed(0)
         steps = FLOAT16_STEPS.get(family, 4)
-        model = build_model(config, source.element_shape, source.num_classes, total_steps=steps)
+        model = build_model(config, source.element_shape, source.num_classes, total_steps=steps,
+                            class_names=source.class_names)
         assert isinstance(model, AdversarialModel)
         networks = model.networks()
         before = {name: [w.numpy().copy() for w in network.trainable_weights] for name, network in networks.items()}

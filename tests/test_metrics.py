@@ -144,3 +144,24 @@ def test_map_agreement_counts_pixels_and_averages_iou_over_present_classes():
     assert scores["pixel_accuracy"] == pytest.approx(0.75)
     assert scores["mean_iou"] == pytest.approx((1 / 2 + 2 / 3) / 2)
     assert map_agreement(expected, expected, 4) == {"pixel_accuracy": 1.0, "mean_iou": 1.0}
+
+
+def test_stacked_modes_count_triples_and_compare_with_uniform():
+    from tfgan_app.metrics.toy import stacked_modes
+
+    every = np.array([[a, b, c] for a in range(10) for b in range(10) for c in range(10)])
+    uniform = stacked_modes(np.concatenate([every, every]))
+    assert (uniform.modes_covered, uniform.num_modes, uniform.samples) == (1000, 1000, 2000)
+    assert uniform.reverse_kl == pytest.approx(0.0, abs=1e-12)
+    collapsed = stacked_modes(np.array([[1, 2, 3]] * 50 + [[3, 2, 1]] * 50))
+    assert collapsed.modes_covered == 2
+    assert collapsed.reverse_kl == pytest.approx(math.log(500))  # two modes of 1000, half each
+
+
+def test_retrieval_ranks_find_each_query_among_the_candidates():
+    from tfgan_app.metrics.applications import retrieval_ranks
+
+    candidates = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 20.0]])
+    np.testing.assert_array_equal(retrieval_ranks(candidates + 0.1, candidates), [0, 0, 0])
+    swapped = candidates[[1, 0, 2]]  # queries 0 and 1 land on each other's candidate
+    np.testing.assert_array_equal(retrieval_ranks(swapped, candidates), [1, 1, 0])

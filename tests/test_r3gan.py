@@ -97,11 +97,14 @@ def test_r3gan_recipe_learns_the_data_and_exports(tmp_path):
 
 
 def test_ema_half_life_sets_the_decay_and_the_cosine_schedule_ends_at_the_final_fraction():
-    from tfgan_app.config import ConfigError, load_config
+    from tfgan_app.config import ConfigError, ema_decay_of, load_config
+    from tfgan_app.gans import build_model
     from tfgan_app.gans.build import LinearDecay
 
-    config = load_config("fashion_mnist_dcgan", ["train.ema_half_life_images=6400", "train.batch_size=64"])
-    assert config.train.ema_decay == pytest.approx(0.5 ** 0.01)
+    config = load_config("fashion_mnist_dcgan", ["train.ema_half_life_images=6400", "train.batch_size=64",
+                                                 "model.generator_width=8", "model.discriminator_width=8"])
+    assert ema_decay_of(config.train) == pytest.approx(0.5 ** 0.01)
+    assert build_model(config, (28, 28, 1)).averages["generator"].decay == pytest.approx(0.5 ** 0.01)
     with pytest.raises(ConfigError, match="ema_half_life_images"):
         load_config("fashion_mnist_dcgan", ["train.ema_half_life_images=-1"])
     with pytest.raises(ConfigError, match="decay_final_fraction"):

@@ -66,8 +66,9 @@ class ModelConfig:
     # "pix2pix", "cyclegan", "srgan", "inpainting", "dann", "adda", "anomaly", "sequence",
     # "template"); its own settings are the pipeline's [<family>] section.
     family: str = "gan"
-    # "dcgan", "r3gan" (the ResNet networks of Huang et al. 2024: networks/r3gan.py) or "mlp"
-    # (gan, cgan, infogan, acgan).
+    # "dcgan", "stylegan" (the style-based generator of Karras et al. 2019/2020 with the DCGAN
+    # discriminator: networks/stylegan.py; gan, cgan), "r3gan" (the ResNet networks of Huang
+    # et al. 2024: networks/r3gan.py) or "mlp" (gan, cgan, infogan, acgan).
     architecture: str = "dcgan"
     # Your own networks instead of `architecture` (gan, cgan, infogan): "package.module:function".
     # The generator function is called with latent_dim, data_shape, num_classes and code_dim
@@ -86,6 +87,10 @@ class ModelConfig:
     blocks_per_stage: int = 1
     cardinality: int = 1
     expansion: int = 2
+    # Style-based generator: dense layers of the mapping network z -> w, and the share of
+    # training examples whose styles switch to a second z after a random layer (style mixing).
+    mapping_layers: int = 4
+    style_mixing: float = 0.9
     # MLP: units per hidden layer and number of hidden layers.
     hidden_units: int = 128
     hidden_layers: int = 2
@@ -150,8 +155,8 @@ class TrainConfig:
     # (0 = off; 0.999 is typical).
     ema_decay: float = 0.0
     # The EMA by its half-life in real images instead (Karras et al. 2022 and R3GAN count it
-    # so, independent of the batch size): when > 0 it sets ema_decay = 0.5^(batch_size /
-    # ema_half_life_images), which config.json then records.
+    # so, independent of the batch size): when > 0 it replaces ema_decay by 0.5^(batch_size /
+    # ema_half_life_images) (config.ema_decay_of).
     ema_half_life_images: float = 0.0
     # Differentiable augmentation (Zhao et al. 2020), comma-separated from "color",
     # "translation", "cutout"; empty = off.
@@ -166,6 +171,10 @@ class TrainConfig:
     # FreezeD (Mo et al. 2020): the discriminator's first N layers with kernels stay fixed,
     # for fine-tuning a run on small data (--init-from). 0 = off.
     freeze_discriminator_layers: int = 0
+    # Progressive growing (Karras et al. 2018) of a style-based generator (model.architecture =
+    # "stylegan"): each finer resolution fades in over this many steps, then trains alone as
+    # long; 0 = off (gans/progressive.py).
+    progressive_steps: int = 0
     # Unrolled discriminator (Metz et al. 2017): G is scored by D after this many
     # differentiable SGD steps of `unrolled_learning_rate` (0 = off).
     unrolled_steps: int = 0
@@ -442,13 +451,20 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
             _merge(config.family_settings, section, f"{name}.", where)
     config.pipeline = origin
     validate(config)
-    if config.train.ema_half_life_images > 0:
-        config.train.ema_decay = 0.5 ** (config.train.batch_size / config.train.ema_half_life_images)
     return config
 
 
+def ema_decay_of(train: "TrainConfig") -> float:
+    """The EMA decay per step: ``train.ema_decay``, or from ``train.ema_half_life_images``
+    when that is set (0.5 ^ (batch_size / half-life): the weight of a step's update halves
+    after that many real images, whatever the batch size)."""
+    if train.ema_half_life_images > 0:
+        return 0.5 ** (train.batch_size / train.ema_half_life_images)
+    return train.ema_decay
+
+
 _CHOICES = {
-    "model.architecture": ("dcgan", "r3gan", "mlp"),
+    "model.architecture": ("dcgan", "stylegan", "r3gan", "mlp"),
     "model.discriminator_norm": ("batch", "layer", "none"),
     "train.learning_rate_decay": ("none", "linear", "cosine", "annealed"),
     "train.precision": ("float32", "mixed_bfloat16", "mixed_float16", "auto"),

@@ -116,6 +116,7 @@ def label_index(manifest: dict, label: str | int) -> int:
 
 def noise_inputs(
     manifest: dict, num: int, seed: int, label: str | int | None = None, truncation: float | None = None,
+    text: str | None = None,
 ) -> tuple[dict, int | None]:
     """(named inputs for ``num`` samples, grid columns). A label (index or class name) is
     checked against the model's classes; a conditional model without one gets one grid row
@@ -133,6 +134,14 @@ def noise_inputs(
     if label is not None:
         label = label_index(manifest, label)
     inputs = artifacts.random_inputs(manifest["inputs"], num, np.random.default_rng(seed), label, truncation)
+    text_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "text"), None)
+    if (text is not None) != (text_entry is not None):
+        raise GenerateError(f"{manifest['name']} takes a text: pass --text \"...\"" if text_entry else
+                            f"{manifest['name']} takes no text (inputs {input_names(manifest)}): omit --text")
+    if text_entry is not None:
+        if not str(text).strip():
+            raise GenerateError("--text is empty: give the words of the image to draw (e.g. --text \"red apple\")")
+        inputs["text"] = np.array([str(text)] * num)
     if label_entry is None or label is not None:
         return inputs, None
     classes = label_entry["classes"]
@@ -143,11 +152,11 @@ def noise_inputs(
 
 def generate(
     version_dir: Path, runtime: str, num: int, seed: int, label: str | int | None = None,
-    truncation: float | None = None,
+    truncation: float | None = None, text: str | None = None,
 ) -> tuple[np.ndarray, dict, float, int | None]:
     """(samples, manifest, seconds spent generating excluding model loading, grid columns)."""
     run, manifest = load_runner(version_dir, runtime)
-    inputs, columns = noise_inputs(manifest, num, seed, label, truncation)
+    inputs, columns = noise_inputs(manifest, num, seed, label, truncation, text)
     started = time.perf_counter()
     # Bounded batches: memory stays that of BATCH samples, whatever --num is.
     samples = np.concatenate([
@@ -298,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", help="class index or name (export.json's class_names), for conditional generators")
     parser.add_argument("--truncation", type=float,
                         help="in (0, 1], for exports with a truncation input (BigGAN-style): smaller trades variety for fidelity")
+    parser.add_argument("--text", help="the words to draw, for text-to-image exports (e.g. \"red apple\")")
     parser.add_argument("--input", type=Path, help="image file or folder, for image-to-image models and classifiers")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -326,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                 what = f"translated {len(files)} images"
         else:
             samples, manifest, seconds, columns = generate(
-                version_dir, args.runtime, args.num, args.seed, args.label, args.truncation
+                version_dir, args.runtime, args.num, args.seed, args.label, args.truncation, args.text
             )
             write_samples(samples, args.out, columns)
             what = f"{args.num} samples"

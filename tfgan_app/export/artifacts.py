@@ -9,6 +9,7 @@ dynamic:
   super-resolution (at the low resolution), inpainting and the image classifiers/scorers;
 - ``mask`` float32 [batch, H, W, 1]: inpainting's hole, 1 = missing;
 - ``segmentation`` int32 [batch, H, W]: SPADE's label map (class ids, ``classes`` in the manifest);
+- ``text`` string [batch]: the text-to-image family's prompt, tokenised inside the SavedModel;
 The output is ``images`` float32 [batch, H, W, C] in [-1, 1] for image generators,
 ``samples`` [batch, D] for vector generators, ``sequences`` [batch, T, F] in [0, 1] for
 sequence generators, ``probabilities`` [batch, K] for the domain-adapted classifiers and
@@ -82,6 +83,8 @@ def random_inputs(
             values["code"] = code
         elif entry["name"] == "image":
             values["image"] = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+        elif entry["name"] == "text":
+            values["text"] = np.array([entry["examples"][i] for i in rng.integers(0, len(entry["examples"]), count)])
         elif entry["name"] == "segmentation":
             values["segmentation"] = rng.integers(0, entry["classes"], shape).astype(np.int32)
         elif entry["name"] == "mask":

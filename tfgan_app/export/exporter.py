@@ -57,7 +57,9 @@ def build_run_model(run_dir: Path):
     config = load_config(str(Path(run_dir) / "config.json"))
     info = json.loads((Path(run_dir) / "run.json").read_text())
     float32 = dataclasses.replace(config, train=dataclasses.replace(config.train, precision="float32"))
-    return build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0)), config, info
+    model = build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0),
+                        class_names=tuple(info.get("class_names", [])))
+    return model, config, info
 
 
 def load_run_model(run_dir: Path, which: str = "latest"):
@@ -85,13 +87,16 @@ def load_run_model(run_dir: Path, which: str = "latest"):
     # Only the networks that are deployed: the optimizers may differ (a LossScaleOptimizer
     # under float16), and a change to the discriminator's layers must not block an export.
     # A deployed network is a checkpointed network, or composed of some (DANN's classifier
-    # = extractor + label classifier; EGBAD's scorer = encoder + generator + discriminator).
+    # = extractor + label classifier; EGBAD's scorer = encoder + generator + discriminator),
+    # or of a checkpointed network's sub-models.
     parts = [
         part for network in model.exports().values() for part in [network, *network.layers]
         if isinstance(part, keras.Model)
     ]
+    # (A style-based generator's export calls its mapping and synthesis sub-models.)
     networks = {
-        name: value for name, value in model.checkpoint_objects().items() if any(value is part for part in parts)
+        name: value for name, value in model.checkpoint_objects().items()
+        if any(value is part or (isinstance(value, keras.Model) and part in value.layers) for part in parts)
     }
     if not networks:
         raise ExportError(f"{run_dir}: none of the checkpointed networks is part of what {config.model.family!r} exports")
@@ -199,6 +204,12 @@ def export_model(
             )
         targets[model_name] = number
     details = model.input_details()
+    text_inputs = [tensor.name for network in networks.values() for tensor in network.inputs if tensor.dtype == "string"]
+    if "onnx" in formats and text_inputs:
+        raise ExportError(
+            f"{name} takes text ({', '.join(text_inputs)}: tokenised inside the model), which ONNX has no operators for; "
+            "export with --formats savedmodel (export.formats = \"savedmodel\")"
+        )
     return [
         _export_network(
             network, Path(out), model_name, targets[model_name], formats, onnx_opset, tolerance,

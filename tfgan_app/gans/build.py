@@ -8,7 +8,7 @@ from pathlib import Path
 
 import keras
 
-from tfgan_app.config import Config, OptimizerConfig, resolve_family_settings
+from tfgan_app.config import Config, OptimizerConfig, ema_decay_of, resolve_family_settings
 from tfgan_app.gans.registry import BuildContext, get_family
 
 
@@ -118,17 +118,24 @@ def build_model(
     num_classes: int = 0,
     replicas: int = 1,
     total_steps: int = 1,
+    class_names: tuple[str, ...] = (),
 ) -> keras.Model:
     """The compiled model of ``config.model.family``; call inside the strategy's scope.
 
-    ``total_steps`` matters only for a learning-rate decay schedule and DANN's schedule.
+    ``total_steps`` matters only for a learning-rate decay schedule and DANN's schedule;
+    ``class_names`` (the source's, recorded in run.json) only for text-to-image, whose
+    texts they are.
     """
     # Layers take the global policy when they are built; outputs that feed losses are
     # declared float32 in the builders.
     keras.mixed_precision.set_global_policy(resolve_precision(config.train.precision))
+    if config.train.ema_half_life_images > 0:  # the EMA by half-life: every family reads ema_decay
+        import dataclasses
+
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, ema_decay=ema_decay_of(config.train)))
     generator_optimizer, discriminator_optimizer = _optimizers(config, total_steps)
     family = get_family(config.model.family)
     return family.build(BuildContext(
         config, resolve_family_settings(config), tuple(element_shape), num_classes, replicas, total_steps,
-        generator_optimizer, discriminator_optimizer,
+        generator_optimizer, discriminator_optimizer, tuple(class_names),
     ))

@@ -39,7 +39,7 @@ class ConditionalGAN(GAN):
         return [z, label]
 
     def input_details(self) -> dict[str, dict]:
-        return {"label": {"classes": self.num_classes}}
+        return {**super().input_details(), "label": {"classes": self.num_classes}}
 
     def sample_labels(self, z):
         """Classes in turn (0, 1, ..., C-1, 0, ...): balanced samples for evaluation."""

@@ -107,6 +107,7 @@ class GAN(GeneratorDiscriminatorModel):
         joint_discriminator_pass: bool = False,
         seed: int = 0,
         adaptive_augment: AdaptiveAugment | None = None,
+        progressive_steps: int = 0,
         **kwargs,
     ):
         # Mean D(x) and D(G(z)) in the logs: probabilities for cross-entropy losses (both
@@ -128,6 +129,16 @@ class GAN(GeneratorDiscriminatorModel):
         if adaptive_augment is not None and not self.augmentations:
             raise ValueError("adaptive augmentation gates the augmentations: name some (augmentations=...)")
         self.adaptive_augment = adaptive_augment
+        # Progressive growing of a style-based generator (gans/progressive.py): the level of
+        # its gates and of the real images, from the step.
+        self.progressive = None
+        if progressive_steps:
+            from tfgan_app.gans.progressive import ProgressiveGrowing
+            from tfgan_app.networks.stylegan import progressive_gates
+
+            if not progressive_gates(generator):
+                raise ValueError("progressive growing needs a generator with resolution gates: model.architecture = 'stylegan'")
+            self.progressive = ProgressiveGrowing(progressive_steps, len(progressive_gates(generator)))
         self.unrolled_steps = unrolled_steps
         self.unrolled_learning_rate = unrolled_learning_rate
         self.seed = seed
@@ -248,7 +259,16 @@ class GAN(GeneratorDiscriminatorModel):
     export_input_names: tuple[str, ...] = ("z",)
 
     def exports(self) -> dict[str, keras.Model]:
+        from tfgan_app.networks.stylegan import is_style_based, with_style_truncation
+
+        if is_style_based(self.sampling_generator):  # the truncation trick as an input
+            return {"": with_style_truncation(self.sampling_generator)}
         return {"": named_inputs(self.sampling_generator, self.export_input_names)}
+
+    def input_details(self) -> dict[str, dict]:
+        from tfgan_app.networks.stylegan import is_style_based
+
+        return {"truncation": {"default": 1.0}} if is_style_based(self.generator) else {}
 
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(self.generator_inputs(z, None), training=training)
@@ -273,6 +293,8 @@ class GAN(GeneratorDiscriminatorModel):
     # --- Algorithm 1 ---------------------------------------------------------------------
 
     def adversarial_step(self, batch) -> dict[str, Any]:
+        if self.progressive is not None:
+            batch = self.grow(batch)
         minibatches = [self._minibatch(batch, index) for index in range(self.discriminator_steps)]
         if self.reuse_fakes:
             [minibatch] = minibatches
@@ -292,6 +314,20 @@ class GAN(GeneratorDiscriminatorModel):
             self.adaptive_augment.step(real_images)
             self.trackers["augment_p"].update_state(self.adaptive_augment.probability)
         return {"generator": self.generator_inputs(generator_minibatch.z, generator_minibatch.label)}
+
+    def grow(self, batch):
+        """Progressive growing: set the generators' resolution gates (the EMA copy's too)
+        to this step's level, and bring the real images to the same resolution."""
+        from tfgan_app.networks.stylegan import progressive_gates
+
+        level = self.progressive.level(self.step)
+        for network in [self.generator, *(average.average for average in self.averages.values())]:
+            for gate in progressive_gates(network):
+                gate.assign(tf.cast(level, gate.dtype))
+        real = batch.real
+        flat = tf.reshape(real, [-1, *real.shape[2:]])
+        grown = tf.reshape(self.progressive.real_images(flat, level), tf.shape(real))
+        return batch._replace(real=grown)
 
     def discriminator_step(self, minibatch: Minibatch, fake: tf.Tensor | None = None) -> None:
         """One update of D on real examples and G(z) (or the given fakes); G is not changed."""
@@ -553,6 +589,7 @@ def noise_model_options(config) -> dict:
         unrolled_learning_rate=train.unrolled_learning_rate, reuse_fakes=train.reuse_fakes,
         joint_discriminator_pass=train.joint_discriminator_pass, seed=config.seed,
         adaptive_augment=AdaptiveAugment(train.ada_target, train.ada_images, train.ada_interval) if train.ada_target else None,
+        progressive_steps=train.progressive_steps,
     )
 
 

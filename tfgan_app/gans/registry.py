@@ -38,6 +38,7 @@ SWITCHES: dict[str, Callable[["Config"], Any]] = {
     "train.ada_target": lambda config: config.train.ada_target,
     "train.freeze_discriminator_layers": lambda config: config.train.freeze_discriminator_layers,
     "train.unrolled_steps": lambda config: config.train.unrolled_steps,
+    "train.progressive_steps": lambda config: config.train.progressive_steps,
     "model.packing": lambda config: config.model.packing > 1,
     "train.reuse_fakes": lambda config: config.train.reuse_fakes,
     "train.joint_discriminator_pass": lambda config: config.train.joint_discriminator_pass,
@@ -75,6 +76,7 @@ class BuildContext(NamedTuple):
     total_steps: int
     generator_optimizer: "keras.optimizers.Optimizer"
     discriminator_optimizer: "keras.optimizers.Optimizer"
+    class_names: tuple[str, ...] = ()  # the data's class names (text-to-image: its texts)
 
 
 @dataclasses.dataclass(frozen=True)

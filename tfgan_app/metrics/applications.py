@@ -5,7 +5,8 @@
 - domain adaptation: classification accuracy on the target domain (and the source);
 - anomaly detection: AUROC and AUPRC of the anomaly scores;
 - semantic synthesis: how well an image generated from a label map respects it (the map
-  recomputed from the image against the input map: pixel accuracy and mean IoU).
+  recomputed from the image against the input map: pixel accuracy and mean IoU);
+- text to image: retrieval ranks (is the image generated from a text nearest its own real image).
 
 Images are float32 in [-1, 1] (a data range of 2 for PSNR and SSIM).
 """
@@ -131,3 +132,13 @@ def map_agreement(expected: np.ndarray, recomputed: np.ndarray, classes: int) ->
         if union:
             ious.append(np.sum((expected == label) & (recomputed == label)) / union)
     return {"pixel_accuracy": float(np.mean(expected == recomputed)), "mean_iou": float(np.mean(ious))}
+
+
+def retrieval_ranks(queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """For each query i (the features of an image generated from text i), the rank (0 =
+    nearest) of candidate i (the features of text i's real image) among all candidates by
+    Euclidean distance; ties count against the query."""
+    queries, candidates = np.asarray(queries, np.float64), np.asarray(candidates, np.float64)
+    distances = (np.sum(queries**2, 1)[:, None] - 2 * queries @ candidates.T + np.sum(candidates**2, 1)[None, :])
+    own = distances[np.arange(len(queries)), np.arange(len(queries))]
+    return np.sum(distances <= own[:, None], axis=1) - 1

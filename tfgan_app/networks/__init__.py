@@ -67,6 +67,22 @@ def build_networks(
             discriminator_classes, head, model.packing, model.discriminator_norm,
         )
         return generator, discriminator
+    if model.architecture == "stylegan":
+        from tfgan_app.networks.stylegan import stylegan_generator
+
+        if len(data_shape) != 3 or data_shape[0] != data_shape[1]:
+            raise ValueError(f"stylegan takes square images [H, W, C], got data of shape {data_shape}")
+        if code_dim:
+            raise ValueError("the stylegan architecture serves the gan and cgan families (no InfoGAN code input)")
+        generator = stylegan_generator(
+            model.latent_dim, data_shape, model.generator_width, model.mapping_layers, model.style_mixing, num_classes,
+        )
+        discriminator = dcgan_discriminator(
+            data_shape, model.discriminator_width, model.spectral_norm, model.minibatch_stddev,
+            model.batch_norm_momentum, synchronized_batch_norm, discriminator_classes, head, model.packing,
+            model.discriminator_norm,
+        )
+        return generator, discriminator
     if model.architecture == "r3gan":
         from tfgan_app.networks.r3gan import r3gan_discriminator, r3gan_generator
 
@@ -81,7 +97,7 @@ def build_networks(
             auxiliary_outputs=head, packing=model.packing,
         )
         return generator, discriminator
-    raise ValueError(f"unknown architecture {model.architecture!r}; choose 'dcgan', 'r3gan' or 'mlp'")
+    raise ValueError(f"unknown architecture {model.architecture!r}; choose 'dcgan', 'stylegan', 'r3gan' or 'mlp'")
 
 
 def user_builder(key: str, spec: str):

@@ -173,7 +173,7 @@ def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: 
     steps = total_steps(config, source)
     check_batch_fits(config, source)
     with strategy.scope():
-        model = build_model(config, source.element_shape, source.num_classes, replicas, steps)
+        model = build_model(config, source.element_shape, source.num_classes, replicas, steps, source.class_names)
     checkpoint = make_checkpoint(model)
     if chief:
         rundir.remove_leftovers(checkpoint_dir)
