@@ -208,9 +208,8 @@ def sequence(args) -> list[dict]:
 
 def spade(args) -> list[dict]:
     from benchmarks.families import Measurement, fid
-    from tfgan_app.data.tasks import segmentation_maps
+    from tfgan_app.data.tasks import map_as_image, segmentation_maps
     from tfgan_app.gans import build_model
-    from tfgan_app.gans.spade import map_as_image
     from tfgan_app.metrics.applications import map_agreement
     from tfgan_app.metrics.report import in_batches
 
@@ -233,18 +232,17 @@ def spade(args) -> list[dict]:
 
 
 def text2image(args) -> list[dict]:
-    from tfgan_app.config import DataConfig
-    from tfgan_app.data import load_source, to_model_range
-    from tfgan_app.data.emoji import emoji_texts
+    from tfgan_app.data import to_model_range
+    from tfgan_app.data.emoji import emoji_texts, load_emoji
     from tfgan_app.data.sources import emoji_root
     from tfgan_app.metrics.applications import retrieval_ranks
     from tfgan_app.metrics.features import cache_dir, load_domain_classifier
 
     model, info = train_run("emoji_text2image", args.out / "text2image", args.overrides)
-    config = model_config(args.out / "text2image")
-    test = DataConfig(name="emoji", vendor=config.data.vendor, split="test", cache_dir=config.data.cache_dir)
-    real = to_model_range(load_source(test).images).numpy()
-    texts = emoji_texts(emoji_root(test), test.vendor, "test")[1]
+    data = model_config(args.out / "text2image").data
+    images, files, _, _ = load_emoji(emoji_root(data), data.vendor, "test")
+    real = to_model_range(images).numpy()
+    texts = emoji_texts(emoji_root(data), data.vendor, files)
     extractor, _ = load_domain_classifier(cache_dir() / "emoji")
     real_features = extractor.run(real)[0]
     z = np.random.default_rng(0).standard_normal((len(texts), model.latent_dim)).astype(np.float32)

@@ -144,3 +144,13 @@ def test_orthogonal_regularization_penalises_only_the_filters_inner_products():
     gram = flat.T @ flat
     expected = float(np.sum((gram * (1 - np.eye(5))) ** 2)) + 2 * inner**2
     assert float(losses.orthogonal_regularization([kernel, tf.constant(matrix)])) == pytest.approx(expected, rel=1e-5)
+
+
+def test_paired_feature_matching_and_kl_match_hand_computation():
+    real = [tf.constant([[1.0, 3.0], [0.0, 0.0]]), tf.constant([[2.0], [4.0]])]
+    fake = [tf.constant([[0.0, 0.0], [0.0, 2.0]]), tf.constant([[2.0], [1.0]])]
+    # Per example: mean over layers of mean |real - fake|: (2 + 0) / 2, (1 + 3) / 2.
+    np.testing.assert_allclose(losses.paired_feature_matching_loss(real, fake).numpy(), [1.0, 2.0])
+    mean, log_variance = tf.constant([[0.0, 0.0], [1.0, 0.0]]), tf.constant([[0.0, 0.0], [0.0, np.log(2.0)]])
+    # 1/2 sum(sigma^2 + mu^2 - 1 - log sigma^2): 0 at the prior; 1/2 (1 + 1 - log 2).
+    np.testing.assert_allclose(losses.kl_to_standard_normal(mean, log_variance).numpy(), [0.0, 0.5 * (2 - np.log(2.0))], atol=1e-6)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan_app.metrics.report import in_batches
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -54,10 +56,8 @@ def resolve_version(model: Path, version: int | None) -> Path:
     return model / str(version)
 
 
-def load_runner(version_dir: Path, runtime: str):
-    """(function named inputs -> outputs for the chosen runtime, manifest)."""
-    from tfgan_app.export import artifacts
-
+def read_manifest(version_dir: Path) -> dict:
+    """The export's ``export.json``, checked: GenerateError naming the file when it is missing or damaged."""
     manifest_path = version_dir / "export.json"
     if not manifest_path.is_file():
         raise GenerateError(
@@ -66,9 +66,18 @@ def load_runner(version_dir: Path, runtime: str):
         )
     try:
         manifest = json.loads(manifest_path.read_text())
-        formats = manifest["formats"]
+        manifest["formats"], manifest["inputs"]
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise GenerateError(f"{manifest_path} is damaged ({error}); export the run again") from None
+    return manifest
+
+
+def load_runner(version_dir: Path, runtime: str):
+    """(function named inputs -> outputs for the chosen runtime, manifest)."""
+    from tfgan_app.export import artifacts
+
+    manifest = read_manifest(version_dir)
+    formats = manifest["formats"]
     if runtime not in formats and not (runtime == "tf" and "savedmodel" in formats):
         raise GenerateError(f"{version_dir} has no {runtime} export (formats: {formats})")
     if runtime == "onnx":
@@ -159,10 +168,7 @@ def generate(
     inputs, columns = noise_inputs(manifest, num, seed, label, truncation, text)
     started = time.perf_counter()
     # Bounded batches: memory stays that of BATCH samples, whatever --num is.
-    samples = np.concatenate([
-        run({name: value[start : start + BATCH] for name, value in inputs.items()})
-        for start in range(0, num, BATCH)
-    ])
+    samples = in_batches(run, inputs, BATCH)
     return samples, manifest, time.perf_counter() - started, columns
 
 
@@ -185,7 +191,7 @@ def translate(version_dir: Path, runtime: str, source: Path) -> tuple[np.ndarray
         raise GenerateError(f"no readable images in {source}")
     images = to_model_range(pixels).numpy()
     started = time.perf_counter()
-    outputs = np.concatenate([run({"image": images[i : i + 64]}) for i in range(0, len(images), 64)])
+    outputs = in_batches(lambda chunk: run({"image": chunk}), images, 64)
     return images, outputs, files, manifest, time.perf_counter() - started
 
 
@@ -224,6 +230,7 @@ def read_label_maps(source: Path, entry: dict) -> tuple[np.ndarray, list[Path]]:
 def synthesize(version_dir: Path, runtime: str, source: Path, seed: int) -> tuple[np.ndarray, np.ndarray, list[Path], dict, float]:
     """(maps as images, outputs, files, manifest, seconds): a label-map-to-image export
     (inputs ``z`` and ``segmentation``) over the maps of ``source``, noise from ``seed``."""
+    from tfgan_app.data.tasks import map_as_image
     from tfgan_app.export import artifacts
 
     run, manifest = load_runner(version_dir, runtime)
@@ -232,12 +239,9 @@ def synthesize(version_dir: Path, runtime: str, source: Path, seed: int) -> tupl
     inputs = artifacts.random_inputs(manifest["inputs"], len(maps), np.random.default_rng(seed))
     inputs["segmentation"] = maps
     started = time.perf_counter()
-    outputs = np.concatenate([
-        run({name: value[start : start + BATCH] for name, value in inputs.items()}) for start in range(0, len(maps), BATCH)
-    ])
+    outputs = in_batches(run, inputs, BATCH)
     seconds = time.perf_counter() - started
-    shown = np.repeat((maps / max(entry["classes"] - 1, 1) * 2.0 - 1.0)[..., None], outputs.shape[-1], axis=-1)
-    return shown.astype(np.float32), outputs, files, manifest, seconds
+    return map_as_image(maps, entry["classes"], outputs.shape[-1]).numpy(), outputs, files, manifest, seconds
 
 
 def write_samples(samples: np.ndarray, out: Path, columns: int | None = None) -> None:
@@ -318,9 +322,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         version_dir = resolve_version(args.model, args.version)
-        manifest_inputs = input_names(json.loads((version_dir / "export.json").read_text())) \
-            if (version_dir / "export.json").is_file() else []
-        if "segmentation" in manifest_inputs:
+        if "segmentation" in input_names(read_manifest(version_dir)):
             if args.input is None:
                 raise GenerateError(f"{args.model} draws images from label maps: pass --input MAPS (PNG files of class ids)")
             inputs, outputs, files, manifest, seconds = synthesize(version_dir, args.runtime, args.input, args.seed)

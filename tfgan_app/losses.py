@@ -189,6 +189,29 @@ def feature_matching_loss(real_features: tf.Tensor, fake_features: tf.Tensor) ->
     return tf.reduce_sum(tf.square(real_mean - fake_mean))
 
 
+def paired_feature_matching_loss(real_features: list[tf.Tensor], fake_features: list[tf.Tensor]) -> tf.Tensor:
+    """Feature matching between paired examples, per example: the mean over D's layers of
+    mean |D_i(x) - D_i(G(z))|, G(z) generated from x's condition.
+
+    Wang et al. 2018 (pix2pixHD), eq. 4, as SPADE uses it (Park et al. 2019, appendix A,
+    lambda_FM = 10). Unlike ``feature_matching_loss`` (batch means, Salimans et al.) each
+    generated example is compared with the real example it was made for. D's features of
+    the real examples are constants for G.
+    """
+    terms = [
+        tf.reduce_mean(tf.abs(tf.reshape(tf.stop_gradient(real) - fake, [tf.shape(fake)[0], -1])), 1)
+        for real, fake in zip(real_features, fake_features)
+    ]
+    return tf.add_n(terms) / len(terms)
+
+
+def kl_to_standard_normal(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:
+    """KL(N(mean, diag(exp(log_variance))) || N(0, I)) per example, the conditioning
+    augmentation's regulariser (Zhang et al. 2017, StackGAN, sec. 3.1, eq. 3's last term):
+    1/2 sum(sigma^2 + mu^2 - 1 - log sigma^2)."""
+    return 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=-1)
+
+
 def orthogonal_regularization(kernels: list[tf.Tensor]) -> tf.Tensor:
     """BigGAN's orthogonal regularisation, a scalar (Brock et al. 2019, eq. 3):
 

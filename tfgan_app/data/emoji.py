@@ -176,20 +176,15 @@ def split_files(files: list[str], split: str) -> list[str]:
     raise EmojiDataError(f"data.split {split!r} for emoji: choose train, test or all")
 
 
-def emoji_texts(root: Path, vendor: str, split: str, limit: int = 0) -> tuple[list[str], list[str]]:
-    """(image file names, their names as text, e.g. "grinning face") of a split, in the order
-    ``load_emoji`` loads them: the text-image pairs of the text-to-image family."""
-    folder = vendor_dir(root, vendor)
-    if not is_fetched(root, vendor):
-        raise EmojiDataError(f"the {vendor} emoji are not in {folder}: fetch them with `python -m tfgan_app.data fetch emoji`")
-    info = catalogue(folder)
-    available = sorted(path.name for path in (folder / "64").glob("*.png"))
-    chosen = split_files(available, split)[: limit or None]
+def emoji_texts(root: Path, vendor: str, files: list[str]) -> list[str]:
+    """The names of the emoji in ``files`` (``load_emoji``'s file names) as text, e.g.
+    "grinning face": the text-image pairs of the text-to-image family."""
+    info = catalogue(vendor_dir(root, vendor))
     texts = []
-    for name in chosen:
+    for name in files:
         facts = info.get(name, {})
         texts.append(facts.get("name") or " ".join(facts.get("short_names", [])[:1]).replace("_", " ") or Path(name).stem)
-    return chosen, texts
+    return texts
 
 
 def load_emoji(

@@ -47,6 +47,13 @@ def segmentation_maps(images: tf.Tensor, edges: tuple[float, ...] = SEGMENT_EDGE
     return tf.add_n([tf.cast(gray > edge, tf.int32) for edge in edges])
 
 
+def map_as_image(segmentation: tf.Tensor, classes: int, channels: int) -> tf.Tensor:
+    """Label maps int32 [n, H, W] -> grey levels in [-1, 1] [n, H, W, channels] (class 0
+    black, the last white), for grids and the flat-rendering baseline."""
+    grey = tf.cast(segmentation, tf.float32) / max(classes - 1, 1) * 2.0 - 1.0
+    return tf.repeat(grey[..., None], channels, axis=-1)
+
+
 def downsample(images: tf.Tensor, scale: int) -> tf.Tensor:
     """The low-resolution input of super-resolution: the mean of each scale x scale block
     (what a sensor of 1/scale the resolution records; Ledig et al. use bicubic

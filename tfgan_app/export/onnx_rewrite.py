@@ -147,38 +147,29 @@ def rewrite_transposed_convolutions(model, min_output_channels: int = MIN_OUTPUT
 
         replaced.update(node.input[1:])
         prefix = f"{node.name or 'ConvTranspose'}_phases"
+
+        def emit(op: str, inputs: list[str], result: str | None = None, **attributes) -> str:
+            result = result or fresh(f"{prefix}_{op.lower()}")
+            new_nodes.append(helper.make_node(op, inputs, [result], name=fresh(f"{prefix}_{op.lower()}"), **attributes))
+            return result
+
         phases = []
         for (a, b), kernel in phase_kernels(weight).items():
             inputs = [node.input[0], add_constant(f"{prefix}_w{a}{b}", kernel)]
             if bias is not None:
                 inputs.append(add_constant(f"{prefix}_b{a}{b}", bias))
-            value = fresh(f"{prefix}_{a}{b}")
-            new_nodes.append(helper.make_node(
-                "Conv", inputs, [value], name=fresh(f"{prefix}_conv{a}{b}"), kernel_shape=[2, 2], pads=[1 - a, 1 - b, a, b],
-            ))
+            value = emit("Conv", inputs, kernel_shape=[2, 2], pads=[1 - a, 1 - b, a, b])
             for op, constant in chain:
-                step = fresh(f"{value}_{op.lower()}")
-                extra = [] if constant is None else [add_constant(f"{step}_c", constant)]
-                new_nodes.append(helper.make_node(op, [value, *extra], [step], name=fresh(step)))
-                value = step
+                value = emit(op, [value] if constant is None else [value, add_constant(f"{prefix}_{op.lower()}_c", constant)])
             phases.append(value)
         # [N, (a, b, C), H, W] -> [N*2 (a), 2 (b), C, H, W] -> [N*2, C, H, W, b]
         # -> [N, 2 (a), C, H, 2W] -> [N, C, H, a, 2W] -> [N, C, 2H, 2W]
-        stacked = fresh(f"{prefix}_stacked")
-        steps = [
-            ("Concat", [*phases], {"axis": 1}),
-            ("Reshape", [stacked, add_constant(f"{prefix}_split", np.array([-1, 2, channels, height, width], np.int64))], {}),
-            ("Transpose", None, {"perm": [0, 2, 3, 4, 1]}),
-            ("Reshape", [None, add_constant(f"{prefix}_rows", np.array([-1, 2, channels, height, 2 * width], np.int64))], {}),
-            ("Transpose", None, {"perm": [0, 2, 3, 1, 4]}),
-            ("Reshape", [None, add_constant(f"{prefix}_image", np.array([-1, channels, 2 * height, 2 * width], np.int64))], {}),
-        ]
-        previous = None
-        for index, (op, inputs, attributes) in enumerate(steps):
-            inputs = [previous] if inputs is None else [previous if name is None else name for name in inputs]
-            result = output if index == len(steps) - 1 else (stacked if index == 0 else fresh(f"{prefix}_{op.lower()}"))
-            new_nodes.append(helper.make_node(op, inputs, [result], name=fresh(f"{prefix}_{op.lower()}"), **attributes))
-            previous = result
+        x = emit("Concat", phases, axis=1)
+        x = emit("Reshape", [x, add_constant(f"{prefix}_split", np.array([-1, 2, channels, height, width], np.int64))])
+        x = emit("Transpose", [x], perm=[0, 2, 3, 4, 1])
+        x = emit("Reshape", [x, add_constant(f"{prefix}_rows", np.array([-1, 2, channels, height, 2 * width], np.int64))])
+        x = emit("Transpose", [x], perm=[0, 2, 3, 1, 4])
+        emit("Reshape", [x, add_constant(f"{prefix}_image", np.array([-1, channels, 2 * height, 2 * width], np.int64))], output)
         rewritten += 1
 
     del graph.node[:]

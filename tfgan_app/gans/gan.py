@@ -136,9 +136,10 @@ class GAN(GeneratorDiscriminatorModel):
             from tfgan_app.gans.progressive import ProgressiveGrowing
             from tfgan_app.networks.stylegan import progressive_gates
 
-            if not progressive_gates(generator):
+            gates = progressive_gates(generator)
+            if not gates:
                 raise ValueError("progressive growing needs a generator with resolution gates: model.architecture = 'stylegan'")
-            self.progressive = ProgressiveGrowing(progressive_steps, len(progressive_gates(generator)))
+            self.progressive = ProgressiveGrowing(progressive_steps, len(gates))
         self.unrolled_steps = unrolled_steps
         self.unrolled_learning_rate = unrolled_learning_rate
         self.seed = seed

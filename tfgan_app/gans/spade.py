@@ -29,6 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app import losses
+from tfgan_app.data.tasks import map_as_image
 from tfgan_app.gans.base import GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
 from tfgan_app.training.plots import triples_grid
@@ -51,23 +53,6 @@ class SegmentationBatch(NamedTuple):
     condition: tf.Tensor  # [m, k, H, W] int32: each real image's label map
     z_discriminator: tf.Tensor  # [m, k, noise_dim]
     z_generator: tf.Tensor  # [m, noise_dim]
-
-
-def feature_matching_l1(real_outputs: dict, fake_outputs: dict) -> tf.Tensor:
-    """Park et al.'s (after pix2pixHD, Wang et al. 2018, eq. 4) feature-matching loss per
-    example: the mean over D's layers of the mean |D_i(x, m) - D_i(G(z, m), m)|."""
-    names = sorted(name for name in real_outputs if name.startswith("layer_"))
-    terms = [
-        tf.reduce_mean(tf.abs(tf.reshape(tf.stop_gradient(real_outputs[name]) - fake_outputs[name], [tf.shape(fake_outputs[name])[0], -1])), 1)
-        for name in names
-    ]
-    return tf.add_n(terms) / len(terms)
-
-
-def map_as_image(segmentation: tf.Tensor, classes: int, channels: int) -> tf.Tensor:
-    """int32 [n, H, W] -> grey levels in [-1, 1] [n, H, W, channels], for grids."""
-    grey = tf.cast(segmentation, tf.float32) / max(classes - 1, 1) * 2.0 - 1.0
-    return tf.repeat(grey[..., None], channels, axis=-1)
 
 
 class SPADEGAN(GeneratorDiscriminatorModel):
@@ -107,7 +92,10 @@ class SPADEGAN(GeneratorDiscriminatorModel):
             fake = self.generator([z, segmentation], training=True)
             fake_outputs = run_without_state_updates(self.discriminator, [fake, segmentation])
             adversarial = self.adversarial_loss.generator(logit_of(fake_outputs))
-            matching = feature_matching_l1(real_outputs, fake_outputs)
+            layers = sorted(name for name in real_outputs if name.startswith("layer_"))
+            matching = losses.paired_feature_matching_loss(
+                [real_outputs[name] for name in layers], [fake_outputs[name] for name in layers]
+            )
             per_example = self.with_generator_regularizers(
                 adversarial + self.feature_matching_weight * matching, [z, segmentation], fake
             )

@@ -38,10 +38,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.gans.base import GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates
+from tfgan_app import losses
+from tfgan_app.gans.base import (
+    GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
+)
 from tfgan_app.gans.gan import LabelledNoiseBatch
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
 
+PREVIEW_ROWS = 8  # texts in the sample grids written during training
 # What keras.layers.TextVectorization's "lower_and_strip_punctuation" removes.
 PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~\']')
 
@@ -66,11 +70,6 @@ def vocabulary_of(texts: list[str]) -> list[str]:
     every build from the same data (a run's export rebuilds it from its config)."""
     counts = collections.Counter(word for text in texts for word in words(text))
     return [word for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
-
-
-def kl_to_standard_normal(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:
-    """KL(N(mean, exp(log_variance)) || N(0, I)) per example (StackGAN sec. 3.1)."""
-    return 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -124,7 +123,7 @@ class TextToImageGAN(GeneratorDiscriminatorModel):
         """(c = mu + sigma * eps, KL per example) from the texts' features."""
         outputs = self.conditioning(features, training=training)
         mean, log_variance = outputs["mean"], outputs["log_variance"]
-        return mean + tf.exp(0.5 * log_variance) * eps, kl_to_standard_normal(mean, log_variance)
+        return mean + tf.exp(0.5 * log_variance) * eps, losses.kl_to_standard_normal(mean, log_variance)
 
     def adversarial_step(self, batch: LabelledNoiseBatch) -> dict[str, Any]:
         for index in range(self.discriminator_steps):
@@ -134,8 +133,6 @@ class TextToImageGAN(GeneratorDiscriminatorModel):
 
     def discriminator_step(self, real: tf.Tensor, labels: tf.Tensor, noise: tf.Tensor) -> None:
         """GAN-CLS: real with its text, real with another's, G(z, c) with its text."""
-        from tfgan_app.gans.base import readout
-
         z, eps = noise[:, : self.latent_dim], noise[:, self.latent_dim :]
         with tf.GradientTape() as tape:
             features = self.text_features(labels, training=True)
@@ -179,14 +176,17 @@ class TextToImageGAN(GeneratorDiscriminatorModel):
         return {"": self.text_to_image()}
 
     def generate_from_text(self, z: tf.Tensor, texts) -> tf.Tensor:
-        return self.text_to_image()([tf.convert_to_tensor(z, tf.float32), tf.constant(list(texts))], training=False)
+        """Images for ``texts`` (what the export computes, without building its model)."""
+        tokens = self.vectorizer(tf.constant(list(texts)))
+        condition = self.conditioning(self.text_encoder(tokens, training=False), training=False)["mean"]
+        return self.averaged()([tf.convert_to_tensor(z, tf.float32), condition], training=False)
 
     def input_details(self) -> dict[str, dict]:
         return {"text": {"examples": self.texts[:: max(1, len(self.texts) // 20)][:20]}}
 
     def preview_inputs(self, count: int, seed: tf.Tensor, examples: dict | None = None) -> dict:
-        """Eight of the texts, one per row, the same noise down each column."""
-        rows = min(8, count)
+        """``PREVIEW_ROWS`` of the texts, one per row, the same noise down each column."""
+        rows = min(PREVIEW_ROWS, count)
         columns = max(1, count // rows)
         chosen = np.linspace(0, len(self.texts) - 1, rows).astype(np.int32)
         z = tf.random.stateless_normal([columns, self.latent_dim], seed)
@@ -195,8 +195,7 @@ class TextToImageGAN(GeneratorDiscriminatorModel):
     def preview(self, inputs: dict) -> tuple[np.ndarray, int]:
         condition = self.conditioning(self.text_features(inputs["label"], training=False), training=False)["mean"]
         images = self.averaged()([inputs["z"], condition], training=False).numpy()
-        columns = int(np.sum(inputs["label"].numpy() == inputs["label"].numpy()[0]))
-        return images, columns
+        return images, len(images) // min(PREVIEW_ROWS, len(images))
 
 
 def build_text2image(context: BuildContext) -> TextToImageGAN:
@@ -239,10 +238,11 @@ def _load(data, settings: TextToImageSettings):
                             "use data.name = 'emoji' (their names) or labelled data")
         return source
     root = emoji_root(data)
-    images, _, _, _ = load_emoji(root, data.vendor, data.split, limit=data.limit)
-    texts = emoji_texts(root, data.vendor, data.split, data.limit)[1]
+    images, files, _, _ = load_emoji(root, data.vendor, data.split, limit=data.limit)
+    texts = emoji_texts(root, data.vendor, files)
     distinct = sorted(set(texts))  # skin-tone variants share their base emoji's name
-    labels = np.array([distinct.index(text) for text in texts], np.int64)
+    index = {text: position for position, text in enumerate(distinct)}
+    labels = np.array([index[text] for text in texts], np.int64)
     return Source(f"{data.vendor} emoji with their names, split {data.split!r}", tuple(images.shape[1:]), images,
                   labels, distinct)
 

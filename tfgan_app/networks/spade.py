@@ -118,4 +118,3 @@ def spade_discriminator(
     return keras.Model([image, segmentation], outputs, name="spade_discriminator")
 
 
-__all__ = ["spade_generator", "spade_discriminator", "spade", "spade_residual_block", "resolution_plan"]
