@@ -12,8 +12,11 @@ TASK is one of
   images vs the blur fill;
 - ``adaptation``: target-domain (and source) test accuracy of source-only training
   (fashion_mnist_dann with adaptation_weight 0), DANN and ADDA;
-- ``anomaly``: fashion_mnist_anomaly with each class in turn as the anomaly; AUROC and
-  AUPRC on the test split (anomalies are 10% of it), and their means;
+- ``anomaly``: fashion_mnist_anomaly (``--methods``: EGBAD and the autoencoder baseline,
+  the same encoder, decoder and steps, scored by reconstruction error); ``--protocol
+  one_class``: each class in turn is the only normal class and the nine others the
+  anomalies; ``leave_out``: each class in turn is the anomaly (10% of the test split);
+  AUROC and AUPRC on the test split, and their means;
 - ``semi_supervised``: fashion_mnist_ssgan with 100 and 1,000 labels (10 / 100 per class,
   each ``--label-seeds`` draw) against the same classifier trained on those labelled
   examples alone (``ssgan.unsupervised_weight=0``) for the same steps; accuracy on the
@@ -27,9 +30,9 @@ TASK is one of
   named emoji's real image among all test images by distance to the generated one (top-1,
   top-5, median rank), beside the same generator given another example's name (what an
   unconditional model scores: chance);
-- ``sequence``: sines_sequence; TimeGAN's discriminative and predictive scores of 3,000
-  generated sequences vs 3,000 fresh real ones, beside an untrained generator and the
-  real data's own predictive score.
+- ``sequence``: sines_sequence and sines_timegan (the TimeGAN options); TimeGAN's
+  discriminative and predictive scores of 3,000 generated sequences vs 3,000 fresh real
+  ones, beside an untrained generator and the real data's own predictive score.
 ``--steps`` overrides the pipelines' train.steps (ADDA's pretrain_steps become 2/3 of it).
 """
 
@@ -156,26 +159,34 @@ def semi_supervised(args) -> list[dict]:
 
 
 def anomaly(args) -> list[dict]:
+    """One row per (method, class): ``--protocol one_class`` trains on that class alone and
+    scores every other test image as an anomaly (chance: AUROC 0.5, AUPRC 0.9);
+    ``leave_out`` trains on the nine others and scores that class (chance AUPRC 0.1)."""
     from tfgan_app.metrics.applications import auprc, auroc
 
     images, labels, class_names = test_images(labels=True)
+    setting = {"one_class": "normal_class", "leave_out": "anomaly_class"}[args.protocol]
     rows = []
-    for index, name in enumerate(class_names):
-        model, info = train_run(
-            "fashion_mnist_anomaly", args.out / f"anomaly_{index}", [f"anomaly.anomaly_class={index}", *args.overrides]
-        )
-        scores = np.concatenate([model.score(images[start : start + 1000]).numpy() for start in range(0, len(images), 1000)])
-        is_anomaly = labels == index
-        rows.append({
-            "anomaly_class": name, "auroc": auroc(scores, is_anomaly), "auprc": auprc(scores, is_anomaly),
-            "steps": info["step"], "train_s": info["wall_time_s"],
+    for method in args.methods:
+        method_rows = []
+        for index, name in enumerate(class_names):
+            overrides = [f"anomaly.{setting}={index}", f"anomaly.method={method}", *args.overrides]
+            if args.protocol == "one_class":
+                overrides.append('anomaly.anomaly_class=""')
+            model, info = train_run("fashion_mnist_anomaly", args.out / f"anomaly_{args.protocol}_{method}_{index}", overrides)
+            scores = np.concatenate([model.score(images[start : start + 1000]).numpy() for start in range(0, len(images), 1000)])
+            is_anomaly = labels != index if args.protocol == "one_class" else labels == index
+            method_rows.append({
+                "method": method, "class": name, "auroc": auroc(scores, is_anomaly), "auprc": auprc(scores, is_anomaly),
+                "steps": info["step"], "train_s": info["wall_time_s"],
+            })
+            print(method_rows[-1], flush=True)
+        method_rows.append({
+            "method": method, "class": "mean", "auroc": float(np.mean([row["auroc"] for row in method_rows])),
+            "auprc": float(np.mean([row["auprc"] for row in method_rows])), "steps": method_rows[0]["steps"],
+            "train_s": round(sum(row["train_s"] for row in method_rows), 1),
         })
-        print(rows[-1], flush=True)
-    rows.append({
-        "anomaly_class": "mean", "auroc": float(np.mean([row["auroc"] for row in rows])),
-        "auprc": float(np.mean([row["auprc"] for row in rows])), "steps": rows[0]["steps"],
-        "train_s": round(sum(row["train_s"] for row in rows), 1),
-    })
+        rows += method_rows
     return rows
 
 
@@ -186,23 +197,28 @@ def sequence(args) -> list[dict]:
     from tfgan_app.metrics.sequence import discriminative_score, predictive_score
 
     count = 3000
-    model, info = train_run("sines_sequence", args.out / "sequence", args.overrides)
-    length, features = info["element_shape"]
+    trained = []
+    for name, pipeline in (("recurrent GAN (tfgan_app)", "sines_sequence"), ("TimeGAN options (tfgan_app)", "sines_timegan")):
+        if pipeline in args.skip:
+            continue
+        model, info = train_run(pipeline, args.out / pipeline, args.overrides)
+        length, features = info["element_shape"]
+        noise = tf.random.stateless_normal([count, model.noise_dim], tf.constant([5, 6], tf.int64))
+        trained.append((name, model.generate(noise).numpy(), info["step"], info["wall_time_s"]))
+        if pipeline == "sines_sequence":
+            untrained = build_untrained(args.out / pipeline, info).generate(noise).numpy()
     real = sine_waves(tf.constant([123, 4], tf.int64), count, length, features).numpy()
-    noise = tf.random.stateless_normal([count, model.noise_dim], tf.constant([5, 6], tf.int64))
-    generated = model.generate(noise).numpy()
-    untrained = build_untrained(info, args).generate(noise).numpy()
     rows = []
-    for name, data, steps, seconds in (
-        ("recurrent GAN (tfgan_app)", generated, info["step"], info["wall_time_s"]),
-        ("untrained generator", untrained, 0, 0.0),
-        ("real data (reference)", sine_waves(tf.constant([7, 8], tf.int64), count, length, features).numpy(), None, None),
-    ):
+    references = [("real data (reference)", sine_waves(tf.constant([7, 8], tf.int64), count, length, features).numpy(), None, None)]
+    if "sines_sequence" not in args.skip:
+        references.insert(0, ("untrained generator", untrained, 0, 0.0))
+    for name, data, steps, seconds in (*trained, *references):
         rows.append({
             "data": name, "discriminative": discriminative_score(real, data, iterations=args.score_iterations),
             "predictive": predictive_score(data, real, iterations=args.score_iterations),
             "steps": steps, "train_s": seconds,
         })
+        print(rows[-1], flush=True)
     return rows
 
 
@@ -256,10 +272,10 @@ def text2image(args) -> list[dict]:
     return rows
 
 
-def build_untrained(info: dict, args):
+def build_untrained(run_dir: Path, info: dict):
     from tfgan_app.gans import build_model
 
-    return build_model(model_config(args.out / "sequence"), tuple(info["element_shape"]))
+    return build_model(model_config(run_dir), tuple(info["element_shape"]))
 
 
 TASKS = {
@@ -279,9 +295,17 @@ def main() -> None:
                         help="super_resolution: the weight of the x4 + perceptual row (run when the classifier is cached)")
     parser.add_argument("--label-seeds", type=int, nargs="+", default=[0],
                         help="semi_supervised: the ssgan.labelled_seed draws of the labelled examples")
+    parser.add_argument("--protocol", choices=("one_class", "leave_out"), default="one_class",
+                        help="anomaly: one class normal, the rest anomalies (default); or one class left out")
+    parser.add_argument("--methods", nargs="+", choices=("egbad", "autoencoder"), default=["egbad", "autoencoder"],
+                        help="anomaly: EGBAD and/or the reconstruction autoencoder baseline")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every run of the task (as train's --set)")
+    parser.add_argument("--skip", nargs="+", default=[], metavar="PIPELINE",
+                        help="sequence: leave out sines_sequence or sines_timegan")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    args.overrides = steps_overrides(args.steps)
+    args.overrides = steps_overrides(args.steps) + args.set
     started = time.perf_counter()
     rows = TASKS[args.task](args)
     columns = list(rows[0])

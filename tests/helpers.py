@@ -59,3 +59,25 @@ def tiny_config(**sections):
         assert name == config.model.family, f"[{name}] given for model.family {config.model.family!r}"
         _merge(resolve_family_settings(config), values, f"{name}.", "test")
     return config
+
+
+def assert_resumes_exactly(config, root: Path, stop_step: int) -> Path:
+    """Train ``config`` (its train.steps, checkpoints every train.checkpoint_every) once
+    uninterrupted into root/whole and once stopped at ``stop_step`` and resumed into
+    root/split; both must end with the same weights fingerprint. Returns root/whole."""
+    import json
+    import os
+
+    from tfgan_app.training.trainer import train
+
+    quiet = open(os.devnull, "w")
+    steps = config.train.steps
+    whole = train(config, root / "whole", progress_stream=quiet)
+    config.train.steps = stop_step
+    train(config, root / "split", progress_stream=quiet)
+    config.train.steps = steps
+    resumed = train(config, root / "split", resume=True, progress_stream=quiet)
+    assert resumed.start_step == stop_step and whole.status == resumed.status == "completed"
+    fingerprints = [json.loads((root / run / "run.json").read_text())["weights_fingerprint"] for run in ("whole", "split")]
+    assert fingerprints[0] == fingerprints[1]
+    return root / "whole"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import tiny_config, write_idx_dataset
+from tests.helpers import assert_resumes_exactly, tiny_config, write_idx_dataset
 from tfgan_app import evaluate as evaluate_cli
 from tfgan_app.config import ConfigError, load_config
 from tfgan_app.data import DataError, load_source, make_train_dataset, to_model_range
@@ -146,8 +146,12 @@ def test_sine_waves_follow_timegan_and_csv_windows_are_scaled(tmp_path):
 def test_application_configs_refuse_what_does_not_fit(tmp_path):
     with pytest.raises(ConfigError, match=r"srgan.scale = 3; choose one of \[2, 4, 8\]"):
         load_config("fashion_mnist_srgan", ["srgan.scale=3"])
-    with pytest.raises(ConfigError, match="needs anomaly.anomaly_class"):
+    with pytest.raises(ConfigError, match="needs exactly one of anomaly.anomaly_class"):
         load_config("fashion_mnist_anomaly", ['anomaly.anomaly_class=""'])
+    with pytest.raises(ConfigError, match="needs exactly one of .*anomaly_class='Bag', normal_class='Coat'"):
+        load_config("fashion_mnist_anomaly", ["anomaly.normal_class=Coat"])
+    with pytest.raises(ConfigError, match="anomaly.method must be one of egbad, autoencoder, got 'vae'"):
+        load_config("fashion_mnist_anomaly", ["anomaly.method=vae"])
     with pytest.raises(ConfigError, match="sequence family trains on"):
         load_config("fashion_mnist_dcgan", ["data.name=sines"])
     with pytest.raises(ConfigError, match="pretrain_steps >= 1"):
@@ -261,6 +265,50 @@ def test_anomaly_detector_ranks_a_left_out_class_above_normal_data(tmp_path):
     assert trained > 0.65 and trained > untrained + 0.1, (trained, untrained)
 
 
+def test_one_class_protocol_trains_on_the_normal_class_and_the_autoencoder_baseline_ranks_the_rest_higher(tmp_path):
+    # The one-class protocol: class 2's bars only are normal; every other bar position is an
+    # anomaly. The baseline (E and G trained on reconstruction, no D) learns to reconstruct
+    # its one class, so the others score higher; EGBAD's reconstruction term joins G's loss.
+    config = bars(
+        tmp_path, count=1024, model={"family": "anomaly", "generator_width": 16, "discriminator_width": 16},
+        anomaly={"anomaly_class": "", "normal_class": "2", "method": "autoencoder"}, train={"batch_size": 32},
+        optimizer={"generator": {"learning_rate": 1e-3}},
+    )
+    source = load_source(config)
+    full = load_source(bars(tmp_path, count=1024))
+    assert source.labels is None and source.num_examples == int((full.labels == 2).sum())
+    np.testing.assert_array_equal(source.images, full.images[full.labels == 2])
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    assert set(model.networks()) == {"generator", "encoder"}  # no discriminator to train or save
+    images, labels = held_out_bars(tmp_path, count=512)
+    untrained = auroc(model.score(images).numpy(), labels != 2)
+    history = fit(model, source, config, 200)
+    trained = auroc(model.score(images).numpy(), labels != 2)
+    assert trained > 0.9 and trained > untrained + 0.2, (trained, untrained)
+    # Its score is the mean absolute reconstruction error, nothing else.
+    reconstruction = model.generator(model.encoder(images[:4], training=False), training=False).numpy()
+    np.testing.assert_allclose(
+        model.score(images[:4]).numpy(), np.abs(images[:4] - reconstruction).reshape(4, -1).mean(axis=1), rtol=1e-5,
+    )
+    assert history["reconstruction"][0] < 0.5
+
+    config.family_settings.method, config.family_settings.reconstruction_weight = "egbad", 10.0
+    keras.utils.set_random_seed(0)
+    with_term = build_model(config, source.element_shape)
+    config.family_settings.reconstruction_weight = 0.0
+    keras.utils.set_random_seed(0)
+    without = build_model(config, source.element_shape)
+    fit(with_term, source, config, 100), fit(without, source, config, 100)
+    normal = images[labels == 2]
+
+    def reconstruction_error(detector):
+        return np.abs(normal - detector.generator(detector.encoder(normal, training=False), training=False)).mean()
+
+    assert reconstruction_error(with_term) < 0.7 * reconstruction_error(without), (
+        reconstruction_error(with_term), reconstruction_error(without))
+
+
 @pytest.mark.parametrize("family", ["dann", "adda"])
 def test_domain_adaptation_trains_exports_its_classifier_and_keeps_target_labels_out(tmp_path, family):
     config = bars(
@@ -335,6 +383,61 @@ def test_exports_carry_each_applications_signature_and_score_a_folder(tmp_path, 
     assert all(np.isfinite(float(line.split(",")[1])) for line in lines[1:])
     assert evaluate_cli.main(["score", "--model", str(out / "srgan"), "--input", str(folder)]) == 2
     assert "is not an anomaly scorer" in capsys.readouterr().err
+
+
+def timegan_config(tmp_path, **train_settings):
+    return tiny_config(
+        data={"name": "sines", "sequence_length": 12, "sequence_features": 3},
+        model={"family": "sequence", "latent_dim": 3},
+        sequence={"recurrent_units": 12, "recurrent_layers": 1, "timegan": True, "embedding_steps": 40,
+                  "moment_weight": 10.0},
+        train={"batch_size": 64, **train_settings},
+        optimizer={"generator": {"learning_rate": 2e-3}, "discriminator": {"learning_rate": 2e-3}},
+        export={"out": str(tmp_path / "saved_models"), "formats": "savedmodel,onnx"},
+    )
+
+
+def test_timegan_pretrains_its_embedding_before_the_game_then_learns_the_sines(tmp_path):
+    config = timegan_config(tmp_path)
+    source = load_source(config)
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source.element_shape)
+    assert {"embedder", "recovery", "supervisor", "generator", "discriminator"} <= set(model.networks())
+    assert "embedding_optimizer" in model.checkpoint_objects()
+    real = sine_waves(tf.constant([9, 9], tf.int64), 600, 12, 3).numpy()
+    noise = tf.random.normal([600, model.noise_dim], seed=4)
+    untrained = discriminative_score(real, model.generate(noise).numpy(), iterations=600)
+    before = {name: [w.numpy() for w in model.networks()[name].trainable_weights] for name in ("generator", "discriminator")}
+
+    def reconstruction_error():
+        return float(np.mean((real - model.recovery(model.embedder(real, training=False), training=False).numpy()) ** 2))
+
+    initial_error = reconstruction_error()
+    fit(model, source, config, 40)  # the embedding phase: E, R and S only
+    for name, weights in before.items():  # adversarial terms weighted 0: untouched, exactly
+        for old, new in zip(weights, model.networks()[name].trainable_weights):
+            np.testing.assert_array_equal(old, new.numpy())
+    assert reconstruction_error() < 0.3 * initial_error, (reconstruction_error(), initial_error)
+    fit(model, source, config, 260)  # joint training
+    moved = [np.abs(old - new.numpy()).max() for old, new in zip(before["discriminator"], model.discriminator.trainable_weights)]
+    assert max(moved) > 0
+    generated = model.generate(noise).numpy()
+    assert generated.shape == (600, 12, 3) and 0.0 <= generated.min() and generated.max() <= 1.0
+    trained = discriminative_score(real, generated, iterations=600)
+    assert trained < untrained - 0.1, (trained, untrained)
+
+
+def test_timegan_resumes_exactly_across_its_phase_switch_and_exports_the_synthesis(tmp_path):
+    config = timegan_config(tmp_path, steps=6, checkpoint_every=3, log_every=1)
+    config.family_settings.embedding_steps = 2
+    config.sampling.every = 100
+    config.export.enabled = False
+    assert_resumes_exactly(config, tmp_path, stop_step=3)  # stopped after the switch to the joint game
+    [export] = export_run(tmp_path / "whole", tmp_path / "saved_models", "timegan")
+    assert export.manifest["output"] == "sequences" and export.manifest["output_shape"] == [12, 3]
+    assert [entry["name"] for entry in export.manifest["inputs"]] == ["z"]
+    with pytest.raises(ConfigError, match="does not take train.discriminator_steps > 1, train.ema_decay"):
+        load_config("sines_timegan", ["train.discriminator_steps=2", "train.ema_decay=0.99"])
 
 
 def test_sequence_pipeline_trains_from_a_csv_and_exports_sequences(tmp_path):

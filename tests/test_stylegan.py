@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import tiny_config, write_idx_dataset
+from tests.helpers import assert_resumes_exactly, tiny_config, write_idx_dataset
 from tfgan_app.networks.stylegan import (
     ModulatedConv2D, NoiseInjection, StyleMixing, progressive_gates, stylegan_generator, with_style_truncation,
 )
-
-QUIET = open(os.devnull, "w")
 
 
 def test_demodulated_convolution_equals_modulating_the_weights_per_example():
@@ -126,20 +121,11 @@ def test_progressive_schedule_fades_each_level_in_and_the_real_images_follow():
 
 
 def test_progressive_growing_sets_the_gates_from_the_step_and_resumes_exactly_mid_fade(tmp_path):
-    from tfgan_app.training.trainer import train
-
     config = style_config(tmp_path, steps=7, checkpoint_every=3, log_every=1, progressive_steps=2,
                           ema_half_life_images=200.0)
     config.export.enabled = False
     config.sampling.every = 100
-    whole = train(config, tmp_path / "whole", progress_stream=QUIET)
-    config.train.steps = 3  # stops at level 0.5: 14x14 half faded in
-    train(config, tmp_path / "split", progress_stream=QUIET)
-    config.train.steps = 7
-    resumed = train(config, tmp_path / "split", resume=True, progress_stream=QUIET)
-    assert resumed.start_step == 3 and whole.status == resumed.status == "completed"
-    fingerprints = [json.loads((tmp_path / run / "run.json").read_text())["weights_fingerprint"] for run in ("whole", "split")]
-    assert fingerprints[0] == fingerprints[1]
+    assert_resumes_exactly(config, tmp_path, stop_step=3)  # stopped at level 0.5: 14x14 half faded in
     from tfgan_app.export.exporter import load_run_model
 
     model = load_run_model(tmp_path / "whole")[0]

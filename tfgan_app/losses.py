@@ -189,6 +189,28 @@ def feature_matching_loss(real_features: tf.Tensor, fake_features: tf.Tensor) ->
     return tf.reduce_sum(tf.square(real_mean - fake_mean))
 
 
+def next_step_loss(latent: tf.Tensor, predicted: tf.Tensor) -> tf.Tensor:
+    """TimeGAN's supervised loss ``L_S = E sum_t || h_t - g(h_{t-1}, z_t) ||_2^2`` (Yoon et al.
+    2019, eq. 7), per example: ``predicted`` [b, T, H] is the supervisor's output for the
+    real latent sequence ``latent`` [b, T, H], whose step t is the prediction of step t + 1.
+    It is the stepwise transition of the data that the adversarial loss alone (judging whole
+    sequences) does not teach. The mean over steps and units replaces the sum (a constant)."""
+    error = tf.square(tf.cast(latent[:, 1:], tf.float32) - tf.cast(predicted[:, :-1], tf.float32))
+    return tf.reduce_mean(tf.reshape(error, [tf.shape(error)[0], -1]), axis=1)
+
+
+def moment_matching_loss(real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
+    """Mean |std(fake) - std(real)| + mean |mean(fake) - mean(real)|, the batch moments per
+    step and feature: the "G_loss_V" term of TimeGAN's reference code (Yoon et al. 2019,
+    github.com/jsyoon0823/TimeGAN, timegan.py), not in the paper's equations. A batch
+    statistic, like ``feature_matching_loss``: it returns a scalar."""
+    real, fake = tf.cast(real, tf.float32), tf.cast(fake, tf.float32)
+    real_mean, real_variance = tf.nn.moments(real, axes=[0])
+    fake_mean, fake_variance = tf.nn.moments(fake, axes=[0])
+    spread = tf.reduce_mean(tf.abs(tf.sqrt(fake_variance + 1e-6) - tf.sqrt(real_variance + 1e-6)))
+    return spread + tf.reduce_mean(tf.abs(fake_mean - real_mean))
+
+
 def paired_feature_matching_loss(real_features: list[tf.Tensor], fake_features: list[tf.Tensor]) -> tf.Tensor:
     """Feature matching between paired examples, per example: the mean over D's layers of
     mean |D_i(x) - D_i(G(z))|, G(z) generated from x's condition.

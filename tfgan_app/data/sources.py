@@ -174,6 +174,18 @@ def leave_out_class(source: Source, spec: str, key: str) -> Source:
     return source
 
 
+def keep_class(source: Source, spec: str, key: str) -> Source:
+    """Only class ``spec`` (an index or a name): the one-class protocol of anomaly detection,
+    where one class is normal and every other class is an anomaly."""
+    if source.labels is None:
+        raise DataError(f"{key} needs labelled data to keep one class; {source.description} has no labels")
+    normal = _class_index(spec, source.class_names, key, source.description)
+    kept = source.labels == normal
+    source.images, source.labels = source.images[kept], None
+    source.description += f", class {source.class_names[normal]!r} only (the normal class)"
+    return source
+
+
 def load_sequences(config: DataConfig) -> Source:
     """Sequences in [0, 1]: TimeGAN's sine waves (sampled forever) or windows of a CSV file."""
     length = config.sequence_length

@@ -10,6 +10,12 @@ At the optimum E inverts G on the data's support, so a normal x is reconstructed
 G(E(x)) and an anomaly is not: the anomaly score A(x) = alpha L_G(x) + (1 - alpha) L_D(x)
 combines the reconstruction error L_G and the distance L_D of D's features between
 (x, E(x)) and (G(E(x)), E(x)) (sec. 3). The scorer is what is exported.
+
+Two protocols choose the normal data: ``anomaly.anomaly_class`` leaves one class out (the
+other classes are normal), ``anomaly.normal_class`` keeps one class only (the one-class
+protocol most papers report: every other class is an anomaly). ``anomaly.method =
+"autoencoder"`` trains the baseline a user would otherwise pick: the same encoder and
+generator (as decoder) trained on reconstruction error alone, scored by it.
 """
 
 from __future__ import annotations
@@ -35,29 +41,45 @@ from tfgan_app.networks.anomaly import anomaly_scorer
 class AnomalySettings:
     """``[anomaly]``"""
 
-    # This class (index or name) is the anomaly, left out of training (required).
+    # This class (index or name) is the anomaly, left out of training ...
     anomaly_class: str = ""
+    # ... or this class is the only normal one (one-class protocol); set exactly one.
+    normal_class: str = ""
     # The score: alpha * reconstruction + (1 - alpha) * D-feature distance, alpha in [0, 1].
     anomaly_weight: float = 0.9
+    # "egbad" (the BiGAN) or "autoencoder" (the same E and G trained on L1 reconstruction
+    # alone and scored by it: the baseline).
+    method: str = "egbad"
+    # EGBAD only: weight of an L1 reconstruction term |x - G(E(x))| in G and E's loss (the
+    # explicit cycle-consistency of ALICE, Li et al. 2017, sec. 4); 0 = EGBAD as published.
+    reconstruction_weight: float = 0.0
+
+
+METHODS = ("egbad", "autoencoder")
 
 
 class EGBAD(AdversarialModel):
     batch_type = NoiseBatch  # uses real[:, 0] and the noise
+    metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "reconstruction")
+
     def __init__(
-        self, generator: keras.Model, encoder: keras.Model, discriminator: keras.Model, alpha: float = 0.9, **kwargs
+        self, generator: keras.Model, encoder: keras.Model, discriminator: keras.Model | None, alpha: float = 0.9,
+        reconstruction_weight: float = 0.0, **kwargs,
     ):
-        super().__init__(("d_loss", "g_loss", "d_real", "d_fake", "reconstruction"), **kwargs)
+        super().__init__(self.metric_names, **kwargs)
         self.generator, self.encoder, self.discriminator = generator, encoder, discriminator
         self.latent_dim = int(encoder.output_shape[-1])
+        self.reconstruction_weight = reconstruction_weight
         self.scorer = anomaly_scorer(generator, encoder, discriminator, alpha)
 
     def compile(self, generator_optimizer, discriminator_optimizer, loss: str = "non_saturating", **kwargs) -> None:
         """``generator_optimizer`` updates G and E together (one player of the BiGAN game)."""
         if loss not in ("non_saturating", "minimax"):
             raise ValueError(f"EGBAD trains with the cross-entropy BiGAN loss, not {loss!r}")
+        discriminator_variables = self.discriminator.trainable_variables if self.discriminator else []
         self.compile_adversarial(
-            generator_optimizer, discriminator_optimizer, self.generator_variables,
-            self.discriminator.trainable_variables, loss, **kwargs,
+            generator_optimizer, discriminator_optimizer, self.generator_variables, discriminator_variables, loss,
+            **kwargs,
         )
 
     @property
@@ -72,7 +94,8 @@ class EGBAD(AdversarialModel):
         return {"": self.scorer}
 
     def networks(self) -> dict[str, keras.Model]:
-        return {"generator": self.generator, "encoder": self.encoder, "discriminator": self.discriminator}
+        networks = {"generator": self.generator, "encoder": self.encoder}
+        return networks if self.discriminator is None else {**networks, "discriminator": self.discriminator}
 
     def score(self, images: tf.Tensor) -> tf.Tensor:
         return self.scorer(images, training=False)
@@ -96,6 +119,8 @@ class EGBAD(AdversarialModel):
             real_logits = logit_of(run_without_state_updates(self.discriminator, [real, encoded]))
             fake_logits = logit_of(run_without_state_updates(self.discriminator, [fake, z]))
             g_loss = losses.discriminator_loss(fake_logits, real_logits)
+            if self.reconstruction_weight:
+                g_loss += self.reconstruction_weight * losses.l1_loss(real, self.generator(encoded, training=True))
             loss = global_mean(g_loss)
         optimizer_step(self.generator_optimizer, tape, loss, self.generator_variables)
         reconstruction = run_without_state_updates(self.generator, encoded)
@@ -116,32 +141,65 @@ class EGBAD(AdversarialModel):
         return np.stack([real, reconstruction], axis=1).reshape(-1, *real.shape[1:]), 8
 
 
+class ReconstructionAutoencoder(EGBAD):
+    """The baseline: E and G (as decoder) trained to minimise mean |x - G(E(x))|, no
+    discriminator; the score is that reconstruction error (alpha = 1)."""
+
+    metric_names = ("reconstruction",)
+
+    def __init__(self, generator: keras.Model, encoder: keras.Model, **kwargs):
+        super().__init__(generator, encoder, None, alpha=1.0, **kwargs)
+
+    def adversarial_step(self, batch: NoiseBatch) -> dict[str, Any]:
+        real = batch.real[:, 0]
+        with tf.GradientTape() as tape:
+            reconstruction_error = losses.l1_loss(real, self.generator(self.encoder(real, training=True), training=True))
+            loss = global_mean(reconstruction_error)
+        optimizer_step(self.generator_optimizer, tape, loss, self.generator_variables)
+        self.trackers["reconstruction"].update_state(tf.reduce_mean(reconstruction_error))
+        return {}
+
+
 def build_anomaly(context: BuildContext) -> EGBAD:
-    """The DCGAN generator, an encoder and a joint discriminator."""
+    """The DCGAN generator, an encoder and (EGBAD) a joint discriminator."""
     from tfgan_app.networks.anomaly import bigan_discriminator, bigan_encoder
     from tfgan_app.networks.dcgan import dcgan_generator
 
-    model_cfg, shape = context.config.model, context.element_shape
+    model_cfg, shape, settings = context.config.model, context.element_shape, context.settings
     generator = dcgan_generator(model_cfg.latent_dim, shape, model_cfg.generator_width, model_cfg.batch_norm_momentum)
     encoder = bigan_encoder(shape, model_cfg.latent_dim, model_cfg.discriminator_width)
-    discriminator = bigan_discriminator(shape, model_cfg.latent_dim, model_cfg.discriminator_width)
-    model = EGBAD(generator, encoder, discriminator, context.settings.anomaly_weight)
+    if settings.method == "autoencoder":
+        model = ReconstructionAutoencoder(generator, encoder)
+    else:
+        discriminator = bigan_discriminator(shape, model_cfg.latent_dim, model_cfg.discriminator_width)
+        model = EGBAD(generator, encoder, discriminator, settings.anomaly_weight, settings.reconstruction_weight)
     model.compile(context.generator_optimizer, context.discriminator_optimizer, context.config.loss.name)
     return model
 
 
 def _prepare(source, config):
-    from tfgan_app.data.sources import leave_out_class
+    from tfgan_app.data.sources import keep_class, leave_out_class
 
-    return leave_out_class(source, config.family_settings.anomaly_class, "anomaly.anomaly_class")
+    settings: AnomalySettings = config.family_settings
+    if settings.normal_class:
+        return keep_class(source, settings.normal_class, "anomaly.normal_class")
+    return leave_out_class(source, settings.anomaly_class, "anomaly.anomaly_class")
 
 
 def _validate(config) -> None:
     settings: AnomalySettings = config.family_settings
-    if not settings.anomaly_class:
-        raise ConfigError("model.family 'anomaly' needs anomaly.anomaly_class: the class left out of training")
+    if bool(settings.anomaly_class) == bool(settings.normal_class):
+        raise ConfigError(
+            "model.family 'anomaly' needs exactly one of anomaly.anomaly_class (the class left out of training) "
+            "and anomaly.normal_class (the only class trained on: the one-class protocol); got "
+            f"anomaly_class={settings.anomaly_class!r}, normal_class={settings.normal_class!r}"
+        )
     if not 0.0 <= settings.anomaly_weight <= 1.0:
         raise ConfigError(f"anomaly.anomaly_weight must be in [0, 1], got {settings.anomaly_weight}")
+    if settings.method not in METHODS:
+        raise ConfigError(f"anomaly.method must be one of {', '.join(METHODS)}, got {settings.method!r}")
+    if settings.reconstruction_weight < 0:
+        raise ConfigError(f"anomaly.reconstruction_weight must be >= 0, got {settings.reconstruction_weight}")
 
 
 FAMILIES = (

@@ -220,7 +220,7 @@ class GAN(GeneratorDiscriminatorModel):
         """Set the optimizers, the adversarial loss (a name in ``losses.ADVERSARIAL_LOSSES``)
         and the weights of the optional penalty terms (0 = off)."""
         self.compile_adversarial(
-            generator_optimizer, discriminator_optimizer, self.generator.trainable_variables,
+            generator_optimizer, discriminator_optimizer, self.generator_variables,
             self.discriminator.trainable_variables, loss, **kwargs,
         )
         self.discriminator_loss = self.adversarial_loss.discriminator
@@ -240,6 +240,11 @@ class GAN(GeneratorDiscriminatorModel):
     def noise_dim(self) -> int:
         """Standard-normal numbers per example the pipeline must draw for one G input."""
         return self.latent_dim
+
+    @property
+    def generator_variables(self) -> list:
+        """What G's optimizer updates (TimeGAN adds its supervisor)."""
+        return self.generator.trainable_variables
 
     @property
     def sampling_generator(self) -> keras.Model:
@@ -411,7 +416,7 @@ class GAN(GeneratorDiscriminatorModel):
                 replicas = tf.distribute.get_strategy().num_replicas_in_sync
                 loss += self.feature_matching_weight * matching / replicas
                 terms.append(self.feature_matching_weight * matching[None])
-        optimizer_step(self.generator_optimizer, tape, loss, self.generator.trainable_variables)
+        optimizer_step(self.generator_optimizer, tape, loss, self.generator_variables)
         self.trackers["g_loss"].update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
 
     # --- hooks for the families ---------------------------------------------------------

@@ -4,15 +4,37 @@ sequences (as in C-RNN-GAN, Mogren 2016, and the adversarial part of TimeGAN, Yo
 
 The pipeline draws ``length * noise_features`` normal numbers per example; G reads them as
 noise at every time step, [length, noise_features].
+
+``sequence.timegan = true`` adds what TimeGAN (Yoon et al. 2019, sec. 4) adds to it: the
+game is played in a learned latent space, and a supervised loss teaches the step-to-step
+transition. Per step, on real sequences x and noise z:
+
+    h = E(x)                                    embedding;     R(h) recovers x
+    e = G(z), h_hat = S(e), x_hat = R(h_hat)    G proposes latent steps, S makes them follow
+                                                the data's transition, R decodes them
+    E, R:  min L_R + lambda L_S                 eq. 8 (L_R: |x - R(E(x))|^2; L_S: eq. 7)
+    G, S:  min L_U(G) + eta L_S [+ moments]     eq. 9 (L_U: the adversarial loss on D(h_hat)
+                                                and D(e); L_S on S(h) for the real h)
+    D:     max L_U                              real h against h_hat and e
+
+The first ``sequence.embedding_steps`` steps train E, R and S only (the reference code's
+embedding and supervised phases, here run together), with the adversarial terms weighted 0;
+the phase is a function of the step, so resuming is exact on any strategy. The export is
+the synthesis R(S(G(z))).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from typing import Any
+
+import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app import losses
+from tfgan_app.gans.base import global_mean, logit_of, optimizer_step, readout
 from tfgan_app.gans.gan import GAN, compile_noise_model, noise_model_options
 from tfgan_app.gans.registry import SWITCHES, BuildContext, DataNeeds, Family
 
@@ -24,6 +46,17 @@ class SequenceSettings:
     cell: str = dataclasses.field(default="gru", metadata={"choices": ("gru", "lstm")})
     recurrent_units: int = dataclasses.field(default=24, metadata={"min": 1})
     recurrent_layers: int = dataclasses.field(default=3, metadata={"min": 1})
+    # TimeGAN (see the module docstring): embedding, recovery and supervisor networks of the
+    # same cell, the latent space as wide as recurrent_units.
+    timegan: bool = False
+    # Steps at the start that train E, R and S only (TimeGAN's pretraining).
+    embedding_steps: int = dataclasses.field(default=1000, metadata={"min": 0})
+    # eta, the supervised loss in G and S's loss (eq. 9; the paper's 10) ...
+    supervised_weight: float = dataclasses.field(default=10.0, metadata={"min": 0.0})
+    # ... and lambda, in E and R's (eq. 8; the paper's 1).
+    embedding_supervised_weight: float = dataclasses.field(default=1.0, metadata={"min": 0.0})
+    # Batch moments of R(S(G(z))) matched to the data's (the reference code's 100; 0 = off).
+    moment_weight: float = dataclasses.field(default=0.0, metadata={"min": 0.0})
 
 
 class SequenceGAN(GAN):
@@ -44,15 +77,157 @@ class SequenceGAN(GAN):
         return picture[None].astype(np.float32) / 127.5 - 1.0, 1
 
 
+class TimeGAN(SequenceGAN):
+    """The recurrent GAN with TimeGAN's embedding, recovery and supervisor (module docstring).
+    ``generator`` maps noise to latent steps and ``discriminator`` judges latent sequences."""
+
+    # G's loss does not score real latents against its fakes pairwise.
+    scores_real_in_generator_step = False
+
+    def __init__(
+        self, generator: keras.Model, discriminator: keras.Model, embedder: keras.Model, recovery: keras.Model,
+        supervisor: keras.Model, embedding_optimizer: keras.optimizers.Optimizer, settings: SequenceSettings,
+        **kwargs,
+    ):
+        super().__init__(generator, discriminator, **kwargs)
+        self.embedder, self.recovery, self.supervisor = embedder, recovery, supervisor
+        if self.discriminator_steps != 1 or self.reuse_fakes or self.unrolled_steps or self.ema_decay:
+            raise ValueError(
+                "sequence.timegan trains D once per step with its own G, S, E and R updates: it does not take "
+                "train.discriminator_steps > 1, reuse_fakes, unrolled_steps or ema_decay"
+            )
+        self.embedding_optimizer = embedding_optimizer
+        self.embedding_steps = settings.embedding_steps
+        self.supervised_weight = settings.supervised_weight
+        self.embedding_supervised_weight = settings.embedding_supervised_weight
+        self.moment_weight = settings.moment_weight
+        z = keras.Input(generator.inputs[0].shape[1:], name="z")
+        # Named so the export's output is called "sequences", as the plain recurrent GAN's.
+        sequences = keras.layers.Identity(dtype="float32", name="sequences")(recovery(supervisor(generator(z))))
+        self.synthesis = keras.Model(z, sequences, name="timegan_synthesis")
+
+    @classmethod
+    def metric_names(cls) -> tuple[str, ...]:
+        return ("d_loss", "g_loss", "d_real", "d_fake", "reconstruction", "supervised")
+
+    @property
+    def generator_variables(self) -> list:
+        return self.generator.trainable_variables + self.supervisor.trainable_variables
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        return self.synthesis
+
+    def compile(self, generator_optimizer, discriminator_optimizer, loss: str = "non_saturating", **kwargs) -> None:
+        super().compile(generator_optimizer, discriminator_optimizer, loss, **kwargs)
+        self.embedding_optimizer.build(self.embedding_variables)
+
+    @property
+    def embedding_variables(self) -> list:
+        return self.embedder.trainable_variables + self.recovery.trainable_variables
+
+    def networks(self) -> dict[str, keras.Model]:
+        return {
+            **super().networks(), "embedder": self.embedder, "recovery": self.recovery, "supervisor": self.supervisor,
+        }
+
+    def optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        return {**super().optimizers(), "embedding_optimizer": self.embedding_optimizer}
+
+    def adversarial_step(self, batch) -> dict[str, Any]:
+        real = batch.real[:, 0]
+        z = self.generator_inputs(batch.z_generator, None)
+        # 0 while E, R and S pretrain, then 1: the adversarial terms' weight.
+        adversarial = tf.cast(self.step >= self.embedding_steps, tf.float32)
+        # E and R: reconstruction, and the transition S can predict from the embedding (eq. 8).
+        with tf.GradientTape() as tape:
+            latent = self.embedder(real, training=True)
+            reconstruction = losses.squared_error(real, self.recovery(latent, training=True))
+            supervised = losses.next_step_loss(latent, self.supervisor(latent, training=True))
+            loss = global_mean(reconstruction + self.embedding_supervised_weight * supervised)
+        optimizer_step(self.embedding_optimizer, tape, loss, self.embedding_variables)
+        latent = tf.stop_gradient(self.embedder(real, training=True))
+        # G and S: fool D with S(G(z)) and G(z), learn the real transition (eq. 9).
+        with tf.GradientTape() as tape:
+            proposed = self.generator(z, training=True)
+            supervised_fake = self.supervisor(proposed, training=True)
+            supervised = losses.next_step_loss(latent, self.supervisor(latent, training=True))
+            adversarial_loss = (
+                self.adversarial_loss.generator(logit_of(self.discriminator(supervised_fake, training=True)))
+                + self.adversarial_loss.generator(logit_of(self.discriminator(proposed, training=True)))
+            )
+            loss = global_mean(adversarial * adversarial_loss + self.supervised_weight * supervised)
+            if self.moment_weight:
+                moments = losses.moment_matching_loss(real, self.recovery(supervised_fake, training=False))
+                # A batch statistic per replica: divided so the summed gradient is their mean.
+                loss += adversarial * self.moment_weight * moments / tf.distribute.get_strategy().num_replicas_in_sync
+        optimizer_step(self.generator_optimizer, tape, loss, self.generator_variables)
+        # D: real latents against both kinds of fake (averaged over the two).
+        fakes = tf.stop_gradient(tf.concat([supervised_fake, proposed], axis=0))
+        with tf.GradientTape() as tape:
+            real_logits = logit_of(self.discriminator(latent, training=True))
+            fake_logits = logit_of(self.discriminator(fakes, training=True))
+            real_twice = tf.concat([real_logits, real_logits], axis=0)
+            d_loss = self.discriminator_loss(real_twice, fake_logits)
+            loss = global_mean(adversarial * d_loss)
+        optimizer_step(self.discriminator_optimizer, tape, loss, self.discriminator.trainable_variables)
+        self.trackers["d_loss"].update_state(tf.reduce_mean(d_loss))
+        self.trackers["g_loss"].update_state(tf.reduce_mean(adversarial_loss))
+        self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
+        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
+        self.trackers["reconstruction"].update_state(tf.reduce_mean(reconstruction))
+        self.trackers["supervised"].update_state(tf.reduce_mean(supervised))
+        return {}
+
+
 def build_sequence(context: BuildContext) -> SequenceGAN:
-    from tfgan_app.networks.sequence import recurrent_discriminator, recurrent_generator
+    from tfgan_app.networks.sequence import recurrent_discriminator, recurrent_generator, recurrent_network
 
     settings: SequenceSettings = context.settings
     length, features = context.element_shape
     cell = (settings.recurrent_units, settings.recurrent_layers, settings.cell)
-    generator = recurrent_generator(length, context.config.model.latent_dim, features, *cell)
-    discriminator = recurrent_discriminator(length, features, *cell, context.config.model.minibatch_stddev)
-    return compile_noise_model(SequenceGAN(generator, discriminator, **noise_model_options(context.config)), context)
+    options = noise_model_options(context.config)
+    if not settings.timegan:
+        generator = recurrent_generator(length, context.config.model.latent_dim, features, *cell)
+        discriminator = recurrent_discriminator(length, features, *cell, context.config.model.minibatch_stddev)
+        return compile_noise_model(SequenceGAN(generator, discriminator, **options), context)
+    from tfgan_app.gans.build import make_optimizer, resolve_precision
+
+    hidden, layers = settings.recurrent_units, settings.recurrent_layers
+    network = lambda inputs, outputs, depth, name, input_name, output_name: recurrent_network(  # noqa: E731
+        length, inputs, outputs, hidden, depth, settings.cell, name, input_name, output_name,
+    )
+    generator = network(context.config.model.latent_dim, hidden, layers, "timegan_generator", "z", "latent")
+    embedder = network(features, hidden, layers, "timegan_embedder", "sequences", "latent")
+    recovery = network(hidden, features, layers, "timegan_recovery", "latent", "sequences")
+    # One layer fewer, as in the reference code: it predicts one step ahead in latent space.
+    supervisor = network(hidden, hidden, max(layers - 1, 1), "timegan_supervisor", "latent", "next_latent")
+    discriminator = recurrent_discriminator(length, hidden, *cell, context.config.model.minibatch_stddev)
+    scaling = resolve_precision(context.config.train.precision) == "mixed_float16"
+    embedding_optimizer = make_optimizer(context.config.optimizer.generator, loss_scaling=scaling)
+    model = TimeGAN(generator, discriminator, embedder, recovery, supervisor, embedding_optimizer, settings, **options)
+    return compile_noise_model(model, context)
+
+
+def _validate(config) -> None:
+    from tfgan_app.config import ConfigError
+
+    settings: SequenceSettings = config.family_settings
+    if not settings.timegan:
+        return
+    train = config.train
+    taken = [
+        name for name, value in (
+            ("train.discriminator_steps > 1", train.discriminator_steps > 1), ("train.reuse_fakes", train.reuse_fakes),
+            ("train.unrolled_steps", train.unrolled_steps), ("train.ema_decay", train.ema_decay or train.ema_half_life_images),
+            ("a relativistic loss", losses.get_adversarial_loss(config.loss.name).relativistic),
+        ) if value
+    ]
+    if taken:
+        raise ConfigError(
+            "sequence.timegan trains D once per step beside its own G, S, E and R updates and samples through "
+            f"R(S(G(z))): it does not take {', '.join(taken)}; remove them or set sequence.timegan = false"
+        )
 
 
 def _load(data, settings):
@@ -68,6 +243,7 @@ FAMILIES = (
         build=build_sequence,
         settings=SequenceSettings,
         data=DataNeeds(load=_load, sequences=True),
+        validate=_validate,
         switches=frozenset(SWITCHES) - {
             "train.augment", "train.ada_target", "model.packing", "train.unrolled_steps",
             "train.freeze_discriminator_layers",

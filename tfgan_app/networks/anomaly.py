@@ -65,12 +65,18 @@ class AnomalyScore(keras.layers.Layer):
         return {**super().get_config(), "alpha": self.alpha}
 
 
-def anomaly_scorer(generator: keras.Model, encoder: keras.Model, discriminator: keras.Model, alpha: float) -> keras.Model:
-    """``image`` -> ``scores`` [batch] (higher = more anomalous), in inference mode."""
+def anomaly_scorer(
+    generator: keras.Model, encoder: keras.Model, discriminator: keras.Model | None, alpha: float
+) -> keras.Model:
+    """``image`` -> ``scores`` [batch] (higher = more anomalous), in inference mode. Without
+    a discriminator (the autoencoder baseline) the score is the reconstruction term alone."""
     image = keras.Input(encoder.input_shape[1:], name="image")
     z = encoder(image)
     reconstruction = generator(z)
-    features = discriminator([image, z])["features"]
-    reconstruction_features = discriminator([reconstruction, z])["features"]
+    if discriminator is None:
+        features = reconstruction_features = ops.zeros_like(z)
+    else:
+        features = discriminator([image, z])["features"]
+        reconstruction_features = discriminator([reconstruction, z])["features"]
     scores = AnomalyScore(alpha, dtype="float32", name="scores")([image, reconstruction, features, reconstruction_features])
     return keras.Model(image, scores, name="anomaly_scorer")

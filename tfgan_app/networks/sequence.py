@@ -15,15 +15,25 @@ def _recurrent_stack(x: keras.KerasTensor, cell: str, units: int, layers: int, p
     return x
 
 
+def recurrent_network(
+    length: int, in_features: int, out_features: int, units: int = 24, layers: int = 3, cell: str = "gru",
+    name: str = "recurrent_network", input_name: str = "sequences", output_name: str = "outputs", prefix: str = "",
+) -> keras.Model:
+    """[length, in_features] -> [length, out_features] in [0, 1]: stacked recurrent layers and
+    a per-step sigmoid layer. TimeGAN's five networks have this shape (Yoon et al. 2019,
+    sec. 4; its latent codes are sigmoid outputs too)."""
+    inputs = keras.Input((length, in_features), name=input_name)
+    x = _recurrent_stack(inputs, cell, units, layers, prefix or name)
+    outputs = keras.layers.Dense(out_features, activation="sigmoid", dtype="float32", name=output_name)(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
 def recurrent_generator(
     length: int, noise_features: int, features: int, units: int = 24, layers: int = 3, cell: str = "gru"
 ) -> keras.Model:
     """``z`` [length, noise_features] (noise at every step) -> ``sequences`` [length,
     features] in [0, 1] (sigmoid, matching min-max scaled data)."""
-    z = keras.Input((length, noise_features), name="z")
-    x = _recurrent_stack(z, cell, units, layers, "generator")
-    sequences = keras.layers.Dense(features, activation="sigmoid", dtype="float32", name="sequences")(x)
-    return keras.Model(z, sequences, name="recurrent_generator")
+    return recurrent_network(length, noise_features, features, units, layers, cell, "recurrent_generator", "z", "sequences", "generator")
 
 
 def recurrent_discriminator(
