@@ -13,7 +13,10 @@ domain classifier (``python -m tfgan_app.evaluate train-classifier``):
 - the semi-supervised GAN: the classifier's test accuracy.
 ``previous`` is the figure in ``benchmarks/quality.json`` (where it came from is noted
 there); ``change`` is new against previous. ``--steps`` overrides every budget (a smoke
-run: the figures then do not compare with ``previous``). The other pipelines (toys,
+run: the figures then do not compare with ``previous``). ``--reuse`` measures a run already
+in ``--out/<pipeline>`` instead of training it again, when it completed with exactly the
+config this command would train (its saved ``config.json`` against the pipeline's resolved
+config); any other run there is retrained. The other pipelines (toys,
 applications, emoji) have their own benchmark scripts; they are refused here by name.
 """
 
@@ -61,12 +64,29 @@ def quality_row(pipeline: str, run_dir: Path, measurement, num: int) -> dict:
             "value": row[metric]}
 
 
+def reusable(pipeline: str, run_dir: Path, overrides: list[str]) -> bool:
+    """Whether ``run_dir`` holds a completed run of exactly what ``train_run(pipeline, run_dir,
+    overrides)`` would train: same resolved config, every field."""
+    from tfgan_app.config import load_config
+    from tfgan_app.gans.build import resolve_precision
+
+    run, saved = run_dir / "run.json", run_dir / "config.json"
+    if not (run.exists() and saved.exists()) or json.loads(run.read_text()).get("status") != "completed":
+        return False
+    expected = load_config(pipeline, ["export.enabled=false", *overrides]).to_dict()
+    # A run records the precision it resolved "auto" to.
+    expected["train"]["precision"] = resolve_precision(expected["train"]["precision"])
+    return json.loads(saved.read_text()) == json.loads(json.dumps(expected))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", metavar="PIPELINE", help=f"a subset of: {', '.join(MEASURED)}")
     parser.add_argument("--out", type=Path, default=Path("runs/quality"))
     parser.add_argument("--num", type=int, default=10_000)
     parser.add_argument("--steps", type=int, help="override every budget (smoke runs)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure runs already in --out trained with exactly the pipeline's config")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     pipelines = args.only or list(MEASURED)
@@ -85,7 +105,10 @@ def main() -> int:
     overrides = [] if args.steps is None else [f"train.steps={args.steps}", "train.epochs=0"]
     rows, started = [], time.perf_counter()
     for pipeline in pipelines:
-        train_run(pipeline, args.out / pipeline, overrides)
+        if args.reuse and reusable(pipeline, args.out / pipeline, overrides):
+            print(f"{pipeline}: measuring the completed run in {args.out / pipeline} (same config)", flush=True)
+        else:
+            train_run(pipeline, args.out / pipeline, overrides)
         row = quality_row(pipeline, args.out / pipeline, measurement, args.num)
         before = previous.get(pipeline, {}).get(row["metric"])
         row.update(previous=before, change=None if before is None else row["value"] - before)
