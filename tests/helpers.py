@@ -18,15 +18,17 @@ def idx_bytes(array: np.ndarray) -> bytes:
 
 def write_idx_dataset(
     folder: Path, count: int = 512, seed: int = 0, classes: tuple[int, ...] = tuple(range(10)), pattern: str = "bars",
+    noise: int = 40,
 ) -> Path:
-    """train/t10k image and label IDX files of 28x28 images on dark noise, labels drawn
+    """train/t10k image and label IDX files of 28x28 images on dark noise (pixel values below
+    ``noise``), labels drawn
     uniformly from ``classes``. ``bars``: class c is a bright bar in rows 2c+4, 2c+5 (the
     class is a position); ``squares``: class c is a bright square of side 4 + 2c at a random
     place (the class is the content, whatever its position)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     labels = rng.choice(np.asarray(classes), count).astype(np.uint8)
-    images = rng.integers(0, 40, (count, 28, 28)).astype(np.uint8)
+    images = rng.integers(0, noise, (count, 28, 28)).astype(np.uint8)
     for index, label in enumerate(labels):
         if pattern == "bars":
             images[index, 2 * label + 4 : 2 * label + 6, 4:24] = 255

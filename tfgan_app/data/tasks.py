@@ -32,19 +32,35 @@ def edge_maps(images: tf.Tensor) -> tf.Tensor:
     return tf.repeat(edges, tf.shape(images)[-1], axis=-1)
 
 
-# Brightness bands of a Fashion-MNIST item (grey level in [-1, 1]): background, then the
-# silhouette's dark, mid and bright parts (seams, prints and shading fall into different bands).
-SEGMENT_NAMES = ("background", "dark", "mid", "bright")
-SEGMENT_EDGES = (-0.8, -0.2, 0.35)
+# SPADE's label maps: the background and four parts of the item's silhouette, by position.
+SEGMENT_NAMES = ("background", "upper left", "upper right", "lower left", "lower right")
+# Grey levels above this (in [-1, 1]) are the item; Fashion-MNIST's background is 0 (-1 here).
+SILHOUETTE_THRESHOLD = -0.8
 
 
-def segmentation_maps(images: tf.Tensor, edges: tuple[float, ...] = SEGMENT_EDGES) -> tf.Tensor:
-    """The label map of each image, int32 [n, H, W]: the index of the brightness band of
-    each pixel's grey level (``edges`` split [-1, 1] into len(edges) + 1 bands; band 0 is
-    the background). A pure function of the image, so it is recomputed from a generated
-    image to check that the image respects the map it was generated from."""
+def segmentation_maps(images: tf.Tensor, threshold: float = SILHOUETTE_THRESHOLD) -> tf.Tensor:
+    """The label map of each image, int32 [n, H, W]: 0 for the background, else the item's
+    silhouette (grey level above ``threshold``) split into four parts by position, the
+    quadrants about the centre of its bounding box (1 upper left, 2 upper right, 3 lower
+    left, 4 lower right). The map gives the item's shape and layout, not its shading or
+    texture, which the generator must supply. A pure function of the image, so it is
+    recomputed from a generated image to check that the image respects its map."""
     gray = tf.reduce_mean(images, axis=-1)
-    return tf.add_n([tf.cast(gray > edge, tf.int32) for edge in edges])
+    item = gray > threshold
+    height, width = gray.shape[1], gray.shape[2]
+
+    def centre(present: tf.Tensor, size: int) -> tf.Tensor:  # [n, size] bool -> [n] float
+        positions = tf.range(size, dtype=tf.float32)[None]
+        first = tf.reduce_min(tf.where(present, positions, float(size)), axis=1)
+        last = tf.reduce_max(tf.where(present, positions, -1.0), axis=1)
+        return (first + last) / 2.0
+
+    centre_row = centre(tf.reduce_any(item, axis=2), height)
+    centre_column = centre(tf.reduce_any(item, axis=1), width)
+    lower = tf.range(height, dtype=tf.float32)[None, :, None] > centre_row[:, None, None]
+    right = tf.range(width, dtype=tf.float32)[None, None, :] > centre_column[:, None, None]
+    part = 1 + 2 * tf.cast(lower, tf.int32) + tf.cast(right, tf.int32)
+    return tf.where(item, part, 0)
 
 
 def map_as_image(segmentation: tf.Tensor, classes: int, channels: int) -> tf.Tensor:

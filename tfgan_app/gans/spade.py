@@ -11,8 +11,8 @@ reachable here, so it is left out (their ablation, Table 5, shows it helps FID b
 what makes SPADE work).
 
 Data: the label map of each real image is made in the input pipeline from the image
-itself (``data.tasks.segmentation_maps``: background and the item's dark, mid and bright
-parts), so any image set serves. The map respects the output when the map recomputed from
+itself (``data.tasks.segmentation_maps``: the background and the item's silhouette split
+into four quadrants about its centre: shape and layout, not shading or texture), so any image set serves. The map respects the output when the map recomputed from
 the generated image equals the input map (pixel accuracy, mean IoU:
 ``benchmarks/applications.py spade``).
 
@@ -148,7 +148,7 @@ def build_spade(context: BuildContext) -> SPADEGAN:
 def _load(data, settings: SpadeSettings):
     from tfgan_app.data.sources import load_derived
 
-    return load_derived(data, "segmentation", "inputs = their label maps (background, dark, mid, bright parts)")
+    return load_derived(data, "segmentation", "inputs = their label maps (background, the silhouette's four quadrants)")
 
 
 FAMILIES = (
