@@ -116,3 +116,43 @@ def test_ema_half_life_sets_the_decay_and_the_cosine_schedule_ends_at_the_final_
     assert rates[200] == pytest.approx(2e-4 * (0.25 + 0.75 * 0.5))
     assert rates[300] == rates[400] == pytest.approx(5e-5)
     assert float(linear(200)) == pytest.approx(1e-4) and float(linear(300)) == 0.0
+
+
+def test_beta_2_and_the_penalty_weights_follow_the_learning_rate_schedule(tmp_path):
+    """R3GAN's schedules: beta_2 up from 0.9 to 0.99 and gamma down to a tenth along the
+    cosine of the learning rate, as functions of the step (so a resumed run continues them
+    exactly)."""
+    from tfgan_app.config import ConfigError, load_config
+    from tfgan_app.data import load_source, make_train_dataset
+    from tfgan_app.gans import build_model
+
+    idx = write_idx_dataset(tmp_path / "idx", 128)
+    config = tiny_config(
+        data={"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds")},
+        model={"generator_width": 8, "discriminator_width": 8, "discriminator_norm": "none"},
+        loss={"name": "relativistic", "r1_weight": 1.0, "r2_weight": 1.0},
+        optimizer={"generator": {"beta_1": 0.0, "beta_2": 0.9}, "discriminator": {"beta_1": 0.0, "beta_2": 0.9}},
+        train={"batch_size": 16, "steps": 8, "learning_rate_decay": "cosine",
+               "decay_start": 0.0, "decay_final_fraction": 0.25, "beta_2_final": 0.99, "penalty_final_fraction": 0.1},
+    )
+    source = load_source(config)
+    model = build_model(config, source.element_shape, total_steps=8)
+    beta_2 = lambda: float(model.generator_optimizer.beta_2)  # noqa: E731
+    assert beta_2() == pytest.approx(0.9) and float(model.penalty_scale()) == pytest.approx(1.0)
+    dataset = make_train_dataset(source, 16, 1, model.noise_dim, 0, batch_type=model.batch_type)
+    model.fit(dataset, steps_per_epoch=4, epochs=1, verbose=0)  # half way along the cosine
+    assert beta_2() == pytest.approx(0.9 + 0.09 * 0.5, rel=1e-5)
+    assert float(model.penalty_scale()) == pytest.approx(0.1 + 0.9 * 0.5, rel=1e-5)
+    assert float(model.discriminator_optimizer.beta_2) == pytest.approx(beta_2())
+    model.fit(dataset, steps_per_epoch=4, epochs=1, verbose=0)
+    assert beta_2() == pytest.approx(0.99) and float(model.penalty_scale()) == pytest.approx(0.1)
+    # Nothing but the update counts (which checkpoints restore) sets them: a rebuilt model
+    # at step 4 has the values of the run at step 4.
+    rebuilt = build_model(config, source.element_shape, total_steps=8)
+    rebuilt.generator_optimizer.iterations.assign(4)
+    assert float(rebuilt.generator_optimizer.beta_2) == pytest.approx(0.9 + 0.09 * 0.5, rel=1e-5)
+    assert float(rebuilt.penalty_scale()) == pytest.approx(0.1 + 0.9 * 0.5, rel=1e-5)
+    with pytest.raises(ConfigError, match="follow the learning-rate schedule"):
+        load_config("fashion_mnist_dcgan", ["train.beta_2_final=0.99"])
+    with pytest.raises(ConfigError, match=r"penalty_final_fraction must be in \[0, 1\]"):
+        load_config("fashion_mnist_r3gan", ["train.penalty_final_fraction=2"])

@@ -187,6 +187,13 @@ class TrainConfig:
     learning_rate_decay: str = "none"
     decay_start: float = 0.5
     decay_final_fraction: float = 0.0
+    # Along the same "linear" or "cosine" schedule: Adam's beta_2 moves from the optimizers'
+    # beta_2 to this (0 = constant), and the gradient penalties' weights (loss.r1_weight,
+    # r2_weight, gradient_penalty_weight) from their values to this fraction of them (1 =
+    # constant). R3GAN anneals beta_2 up and gamma down with the learning rate (Huang et al.
+    # 2024, sec. 4; their configurations: beta_2 0.9 -> 0.99, gamma to a tenth).
+    beta_2_final: float = 0.0
+    penalty_final_fraction: float = 1.0
     # Lean step (needs discriminator_steps = 1): G's update reuses the D update's noise and
     # generated batch instead of drawing fresh noise as Algorithm 1 does.
     reuse_fakes: bool = False
@@ -544,6 +551,19 @@ def validate(config: Config) -> None:
         raise ConfigError(f"train.ema_half_life_images must be >= 0 (0 = use train.ema_decay), got {config.train.ema_half_life_images}")
     if not 0.0 <= config.train.decay_start < 1.0:
         raise ConfigError(f"train.decay_start must be in [0, 1), got {config.train.decay_start}")
+    if not 0.0 <= config.train.beta_2_final < 1.0:
+        raise ConfigError(f"train.beta_2_final must be in [0, 1) (0 = beta_2 constant), got {config.train.beta_2_final}")
+    if not 0.0 <= config.train.penalty_final_fraction <= 1.0:
+        raise ConfigError(f"train.penalty_final_fraction must be in [0, 1] (1 = constant), got {config.train.penalty_final_fraction}")
+    scheduled = [name for name, on in (("train.beta_2_final", config.train.beta_2_final != 0.0),
+                                       ("train.penalty_final_fraction", config.train.penalty_final_fraction != 1.0)) if on]
+    if scheduled and config.train.learning_rate_decay not in ("linear", "cosine"):
+        raise ConfigError(
+            f"{' and '.join(scheduled)} follow the learning-rate schedule: set train.learning_rate_decay = "
+            f"'cosine' or 'linear' (it is {config.train.learning_rate_decay!r})"
+        )
+    if config.train.beta_2_final and "adam" not in (config.optimizer.generator.name, config.optimizer.discriminator.name):
+        raise ConfigError("train.beta_2_final schedules Adam's beta_2; neither optimizer is adam")
     try:
         parse_augmentations(config.train.augment)
     except ValueError as error:

@@ -33,6 +33,29 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "final_fraction": self.final_fraction, "cosine": self.cosine}
 
 
+class ScheduledBeta2Adam(keras.optimizers.Adam):
+    """Adam whose beta_2 is a function of its own update count (R3GAN raises it from 0.9 to
+    0.99 as the learning rate decays, Huang et al. 2024). Keras' Adam reads ``self.beta_2``
+    in each update, so a property computed from ``iterations`` schedules it with no state
+    of its own: a resumed run continues exactly. The bias correction uses the current value
+    (beta_2(t)^t), as PyTorch does when beta_2 is changed during training."""
+
+    def __init__(self, *args, beta_2_schedule: LinearDecay, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.beta_2_schedule = beta_2_schedule
+
+    @property
+    def beta_2(self):
+        return self.beta_2_schedule(self.iterations)
+
+    @beta_2.setter
+    def beta_2(self, value) -> None:  # Adam.__init__ sets it; the schedule starts there
+        pass
+
+    def get_config(self):
+        return {**super().get_config(), "beta_2": self.beta_2_schedule.initial}
+
+
 @keras.saving.register_keras_serializable(package="tfgan_app")
 class AnnealedDecay(keras.optimizers.schedules.LearningRateSchedule):
     """``initial / (1 + 10 p)^0.75`` with p = update / ``end`` (Ganin et al. 2016, sec.
@@ -76,17 +99,21 @@ def resolve_precision(precision: str) -> str:
 
 def make_optimizer(
     config: OptimizerConfig, schedule: tuple[str, int, int] | None = None, loss_scaling: bool = False,
-    final_fraction: float = 0.0,
+    final_fraction: float = 0.0, beta_2_final: float = 0.0,
 ) -> keras.optimizers.Optimizer:
     """An optimizer from its config; ``schedule`` = ("linear", "cosine" or "annealed", decay
-    start, end) in its own updates, the first two ending at ``final_fraction`` x the rate;
+    start, end) in its own updates, the first two ending at ``final_fraction`` x the rate
+    (and, for Adam with ``beta_2_final``, beta_2 moving to that value along the same curve);
     ``loss_scaling`` wraps it for float16 training (Micikevicius et al. 2018)."""
     rate = config.learning_rate
     if schedule is not None and schedule[0] in ("linear", "cosine"):
         rate = LinearDecay(config.learning_rate, *schedule[1:], final_fraction, cosine=schedule[0] == "cosine")
     elif schedule is not None:
         rate = AnnealedDecay(config.learning_rate, schedule[2])
-    if config.name == "adam":
+    if config.name == "adam" and beta_2_final and isinstance(rate, LinearDecay):
+        beta_2 = LinearDecay(config.beta_2, rate.start, rate.end, beta_2_final / config.beta_2, rate.cosine)
+        optimizer = ScheduledBeta2Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2, beta_2_schedule=beta_2)
+    elif config.name == "adam":
         optimizer = keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
     elif config.name == "rmsprop":
         optimizer = keras.optimizers.RMSprop(rate, momentum=config.momentum)
@@ -97,18 +124,32 @@ def make_optimizer(
     return keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer
 
 
-def _optimizers(config: Config, total_steps: int) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
-    def schedule(updates_per_step: int):
-        if config.train.learning_rate_decay == "none":
-            return None
-        end = total_steps * updates_per_step
-        return config.train.learning_rate_decay, int(config.train.decay_start * end), end
+def _schedule(config: Config, total_steps: int, updates_per_step: int) -> tuple[str, int, int] | None:
+    """(kind, start, end) of ``train.learning_rate_decay`` in updates, or None."""
+    if config.train.learning_rate_decay == "none":
+        return None
+    end = total_steps * updates_per_step
+    return config.train.learning_rate_decay, int(config.train.decay_start * end), end
 
+
+def penalty_schedule(config: Config, total_steps: int) -> LinearDecay | None:
+    """The factor of the gradient penalties' weights by generator step (1 -> ``train.
+    penalty_final_fraction`` along the learning-rate curve), or None when they are constant."""
+    schedule = _schedule(config, total_steps, 1)
+    if config.train.penalty_final_fraction == 1.0 or schedule is None:
+        return None
+    return LinearDecay(1.0, schedule[1], schedule[2], config.train.penalty_final_fraction, schedule[0] == "cosine")
+
+
+def _optimizers(config: Config, total_steps: int) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
     scaling = resolve_precision(config.train.precision) == "mixed_float16"
-    final = config.train.decay_final_fraction
+    final, beta_2_final = config.train.decay_final_fraction, config.train.beta_2_final
     return (
-        make_optimizer(config.optimizer.generator, schedule(1), scaling, final),
-        make_optimizer(config.optimizer.discriminator, schedule(config.train.discriminator_steps), scaling, final),
+        make_optimizer(config.optimizer.generator, _schedule(config, total_steps, 1), scaling, final, beta_2_final),
+        make_optimizer(
+            config.optimizer.discriminator, _schedule(config, total_steps, config.train.discriminator_steps), scaling,
+            final, beta_2_final,
+        ),
     )
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import keras
 import numpy as np
@@ -215,10 +215,12 @@ class GAN(GeneratorDiscriminatorModel):
         r1_weight: float = 0.0,
         r2_weight: float = 0.0,
         feature_matching_weight: float = 0.0,
+        penalty_schedule: Callable[[tf.Tensor], tf.Tensor] | None = None,
         **kwargs,
     ) -> None:
         """Set the optimizers, the adversarial loss (a name in ``losses.ADVERSARIAL_LOSSES``)
-        and the weights of the optional penalty terms (0 = off)."""
+        and the weights of the optional penalty terms (0 = off); ``penalty_schedule(step)``
+        scales the gradient penalties' weights (GP, R1, R2) by generator step."""
         self.compile_adversarial(
             generator_optimizer, discriminator_optimizer, self.generator_variables,
             self.discriminator.trainable_variables, loss, **kwargs,
@@ -235,6 +237,11 @@ class GAN(GeneratorDiscriminatorModel):
         self.r1_weight = r1_weight
         self.r2_weight = r2_weight
         self.feature_matching_weight = feature_matching_weight
+        self.penalty_schedule = penalty_schedule
+
+    def penalty_scale(self) -> tf.Tensor | float:
+        """This step's factor of the gradient penalties' weights (1 without a schedule)."""
+        return 1.0 if self.penalty_schedule is None else self.penalty_schedule(self.step)
 
     @property
     def noise_dim(self) -> int:
@@ -350,14 +357,15 @@ class GAN(GeneratorDiscriminatorModel):
             # the penalties are per example.
             terms = [adversarial]
             critic = lambda images: logit_of(self.discriminate(images, label, None))  # noqa: E731
+            scale = self.penalty_scale()
             if self.gradient_penalty_weight:
-                terms.append(self.gradient_penalty_weight * losses.gradient_penalty(
+                terms.append(scale * self.gradient_penalty_weight * losses.gradient_penalty(
                     critic, real, fake, minibatch.epsilon
                 ))
             if self.r1_weight:
-                terms.append(self.r1_weight * losses.r1_penalty(critic, real))
+                terms.append(scale * self.r1_weight * losses.r1_penalty(critic, real))
             if self.r2_weight:
-                terms.append(self.r2_weight * losses.r2_penalty(critic, fake))
+                terms.append(scale * self.r2_weight * losses.r2_penalty(critic, fake))
             for auxiliary in (self.auxiliary_loss(fake_outputs, minibatch), self.real_auxiliary_loss(real_outputs, minibatch)):
                 if auxiliary is not None:
                     terms.append(auxiliary)
@@ -601,6 +609,7 @@ def noise_model_options(config) -> dict:
 
 def compile_noise_model(model: GAN, context: BuildContext) -> GAN:
     """Compile a ``GAN`` (or subclass) with the optimizers and the loss section."""
+    from tfgan_app.gans.build import penalty_schedule
     loss = context.config.loss
     model.compile(
         generator_optimizer=context.generator_optimizer,
@@ -612,6 +621,7 @@ def compile_noise_model(model: GAN, context: BuildContext) -> GAN:
         r1_weight=loss.r1_weight,
         r2_weight=loss.r2_weight,
         feature_matching_weight=loss.feature_matching_weight,
+        penalty_schedule=penalty_schedule(context.config, context.total_steps),
     )
     return model
 
