@@ -163,6 +163,7 @@ def anomaly(args) -> list[dict]:
     scores every other test image as an anomaly (chance: AUROC 0.5, AUPRC 0.9);
     ``leave_out`` trains on the nine others and scores that class (chance AUPRC 0.1)."""
     from tfgan_app.metrics.applications import auprc, auroc
+    from tfgan_app.metrics.report import in_batches
 
     images, labels, class_names = test_images(labels=True)
     setting = {"one_class": "normal_class", "leave_out": "anomaly_class"}[args.protocol]
@@ -174,7 +175,7 @@ def anomaly(args) -> list[dict]:
             if args.protocol == "one_class":
                 overrides.append('anomaly.anomaly_class=""')
             model, info = train_run("fashion_mnist_anomaly", args.out / f"anomaly_{args.protocol}_{method}_{index}", overrides)
-            scores = np.concatenate([model.score(images[start : start + 1000]).numpy() for start in range(0, len(images), 1000)])
+            scores = in_batches(lambda chunk: model.score(chunk).numpy(), images, batch=1000)
             is_anomaly = labels != index if args.protocol == "one_class" else labels == index
             method_rows.append({
                 "method": method, "class": name, "auroc": auroc(scores, is_anomaly), "auprc": auprc(scores, is_anomaly),

@@ -21,8 +21,7 @@ def write_idx_dataset(
     noise: int = 40,
 ) -> Path:
     """train/t10k image and label IDX files of 28x28 images on dark noise (pixel values below
-    ``noise``), labels drawn
-    uniformly from ``classes``. ``bars``: class c is a bright bar in rows 2c+4, 2c+5 (the
+    ``noise``), labels drawn uniformly from ``classes``. ``bars``: class c is a bright bar in rows 2c+4, 2c+5 (the
     class is a position); ``squares``: class c is a bright square of side 4 + 2c at a random
     place (the class is the content, whatever its position)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -162,27 +162,17 @@ def load_source(config: Config | DataConfig) -> Source:
     return needs.prepare(source, config) if needs.prepare is not None else source
 
 
-def leave_out_class(source: Source, spec: str, key: str) -> Source:
-    """Every class but ``spec`` (an index or a name; ``key`` names the setting in errors):
-    anomaly detection trains on normal data only."""
+def anomaly_training_data(source: Source, spec: str, key: str, keep: bool) -> Source:
+    """The normal data anomaly detection trains on: class ``spec`` alone (``keep``: the
+    one-class protocol, every other class is an anomaly) or every class but ``spec`` (it is
+    the anomaly). ``spec`` is an index or a name; ``key`` names the setting in errors."""
     if source.labels is None:
-        raise DataError(f"{key} needs labelled data to leave a class out; {source.description} has no labels")
-    anomaly = _class_index(spec, source.class_names, key, source.description)
-    normal = source.labels != anomaly
+        raise DataError(f"{key} needs labelled data to select classes; {source.description} has no labels")
+    chosen = _class_index(spec, source.class_names, key, source.description)
+    normal = (source.labels == chosen) if keep else (source.labels != chosen)
     source.images, source.labels = source.images[normal], None
-    source.description += f", class {source.class_names[anomaly]!r} left out (the anomaly)"
-    return source
-
-
-def keep_class(source: Source, spec: str, key: str) -> Source:
-    """Only class ``spec`` (an index or a name): the one-class protocol of anomaly detection,
-    where one class is normal and every other class is an anomaly."""
-    if source.labels is None:
-        raise DataError(f"{key} needs labelled data to keep one class; {source.description} has no labels")
-    normal = _class_index(spec, source.class_names, key, source.description)
-    kept = source.labels == normal
-    source.images, source.labels = source.images[kept], None
-    source.description += f", class {source.class_names[normal]!r} only (the normal class)"
+    role = "only (the normal class)" if keep else "left out (the anomaly)"
+    source.description += f", class {source.class_names[chosen]!r} {role}"
     return source
 
 

@@ -178,12 +178,12 @@ def build_anomaly(context: BuildContext) -> EGBAD:
 
 
 def _prepare(source, config):
-    from tfgan_app.data.sources import keep_class, leave_out_class
+    from tfgan_app.data.sources import anomaly_training_data
 
     settings: AnomalySettings = config.family_settings
     if settings.normal_class:
-        return keep_class(source, settings.normal_class, "anomaly.normal_class")
-    return leave_out_class(source, settings.anomaly_class, "anomaly.anomaly_class")
+        return anomaly_training_data(source, settings.normal_class, "anomaly.normal_class", keep=True)
+    return anomaly_training_data(source, settings.anomaly_class, "anomaly.anomaly_class", keep=False)
 
 
 def _validate(config) -> None:

@@ -610,6 +610,7 @@ def noise_model_options(config) -> dict:
 def compile_noise_model(model: GAN, context: BuildContext) -> GAN:
     """Compile a ``GAN`` (or subclass) with the optimizers and the loss section."""
     from tfgan_app.gans.build import penalty_schedule
+
     loss = context.config.loss
     model.compile(
         generator_optimizer=context.generator_optimizer,

@@ -26,7 +26,6 @@ the synthesis R(S(G(z))).
 from __future__ import annotations
 
 import dataclasses
-
 from typing import Any
 
 import keras

@@ -33,7 +33,9 @@ def recurrent_generator(
 ) -> keras.Model:
     """``z`` [length, noise_features] (noise at every step) -> ``sequences`` [length,
     features] in [0, 1] (sigmoid, matching min-max scaled data)."""
-    return recurrent_network(length, noise_features, features, units, layers, cell, "recurrent_generator", "z", "sequences", "generator")
+    return recurrent_network(
+        length, noise_features, features, units, layers, cell, "recurrent_generator", "z", "sequences", prefix="generator",
+    )
 
 
 def recurrent_discriminator(
