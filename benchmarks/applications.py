@@ -143,7 +143,7 @@ def semi_supervised(args) -> list[dict]:
 
     images, labels, _ = test_images(labels=True)
     rows = []
-    for per_class in (10, 100):
+    for per_class in (labels // 10 for labels in args.labels):
         for seed in args.label_seeds:
             for method, weight in (("labelled only", 0), ("semi-supervised GAN", 1)):
                 settings = [f"ssgan.labels_per_class={per_class}", f"ssgan.labelled_seed={seed}",
@@ -294,6 +294,8 @@ def main() -> None:
     parser.add_argument("--score-iterations", type=int, default=2000, help="TimeGAN scores' post-hoc training")
     parser.add_argument("--perceptual-weight", type=float, default=0.01,
                         help="super_resolution: the weight of the x4 + perceptual row (run when the classifier is cached)")
+    parser.add_argument("--labels", type=int, nargs="+", default=[100, 1000], choices=[100, 1000],
+                        help="semi_supervised: the labelled set sizes (10 or 100 per class)")
     parser.add_argument("--label-seeds", type=int, nargs="+", default=[0],
                         help="semi_supervised: the ssgan.labelled_seed draws of the labelled examples")
     parser.add_argument("--protocol", choices=("one_class", "leave_out"), default="one_class",

@@ -427,9 +427,12 @@ def test_timegan_pretrains_its_embedding_before_the_game_then_learns_the_sines(t
     assert trained < untrained - 0.1, (trained, untrained)
 
 
-def test_timegan_resumes_exactly_across_its_phase_switch_and_exports_the_synthesis(tmp_path):
+@pytest.mark.parametrize("reference_schedule", [False, True], ids=["one_update_each", "two_generator_updates"])
+def test_timegan_resumes_exactly_across_its_phase_switch_and_exports_the_synthesis(tmp_path, reference_schedule):
     config = timegan_config(tmp_path, steps=6, checkpoint_every=3, log_every=1)
     config.family_settings.embedding_steps = 2
+    if reference_schedule:  # the reference code's: 2 E/R and G/S updates per D update, D gated at 0.15
+        config.family_settings.generator_steps, config.family_settings.discriminator_threshold = 2, 0.15
     config.sampling.every = 100
     config.export.enabled = False
     assert_resumes_exactly(config, tmp_path, stop_step=3)  # stopped after the switch to the joint game
@@ -438,6 +441,24 @@ def test_timegan_resumes_exactly_across_its_phase_switch_and_exports_the_synthes
     assert [entry["name"] for entry in export.manifest["inputs"]] == ["z"]
     with pytest.raises(ConfigError, match="does not take train.discriminator_steps > 1, train.ema_decay"):
         load_config("sines_timegan", ["train.discriminator_steps=2", "train.ema_decay=0.99"])
+
+
+def test_timegan_generator_steps_count_as_one_training_step_and_the_threshold_holds_d(tmp_path):
+    """``generator_steps`` G updates make one step (the phase switch and resume read it);
+    a threshold above any loss keeps D where it started, while G still learns."""
+    config = timegan_config(tmp_path)
+    config.family_settings.embedding_steps = 2
+    config.family_settings.generator_steps, config.family_settings.discriminator_threshold = 2, 1e6
+    source = load_source(config)
+    model = build_model(config, source.element_shape)
+    discriminator = [w.numpy() for w in model.discriminator.trainable_weights]
+    generator = [w.numpy() for w in model.generator.trainable_weights]
+    fit(model, source, config, 6)
+    assert int(model.step.numpy()) == 6 and int(model.generator_optimizer.iterations.numpy()) == 12
+    assert int(model.discriminator_optimizer.iterations.numpy()) == 0
+    for old, new in zip(discriminator, model.discriminator.trainable_weights):
+        np.testing.assert_array_equal(old, new.numpy())
+    assert any(np.abs(old - new.numpy()).max() > 0 for old, new in zip(generator, model.generator.trainable_weights))
 
 
 def test_sequence_pipeline_trains_from_a_csv_and_exports_sequences(tmp_path):

@@ -228,6 +228,25 @@ def test_semi_supervised_gan_learns_a_classifier_from_two_labels_per_class_and_e
     np.testing.assert_array_equal(load_runner(again.path, "tf")[0]({"image": images}), uninterrupted)
 
 
+def test_semi_supervised_mlp_discriminator_is_the_papers_noisy_perceptron(tmp_path):
+    """``ssgan.discriminator = "mlp"``: Salimans et al.'s MNIST D, Gaussian noise on the input
+    and every hidden layer in training only; the same outputs as the convolutional one."""
+    config = ssgan_config(tmp_path, discriminator="mlp")
+    source = load_source(config)
+    model = build_model(config, source.element_shape, source.num_classes)
+    hidden = [layer.units for layer in model.discriminator.layers if isinstance(layer, keras.layers.Dense)][:-1]
+    assert hidden == [1000, 500, 250, 250, 250]
+    images, _ = held_out_bar_images(tmp_path)
+    outputs = model.discriminator(images[:8], training=False)
+    assert outputs["class_logits"].shape == (8, 10) and outputs["features"].shape == (8, 250)
+    np.testing.assert_allclose(outputs["logit"][:, 0], tf.reduce_logsumexp(outputs["class_logits"], -1), rtol=1e-5)
+    np.testing.assert_array_equal(model.discriminator(images[:8], training=False)["class_logits"], outputs["class_logits"])
+    assert not np.allclose(model.discriminator(images[:8], training=True)["class_logits"], outputs["class_logits"])
+    first = fit(model, source, config, 20)
+    second = fit(model, source, config, 20)
+    assert second["supervised_loss"][0] < first["supervised_loss"][0]
+
+
 def test_semi_supervised_labelled_subset_is_a_fixed_draw_per_class_and_refuses_too_many(tmp_path):
     from tfgan_app.gans.semi_supervised import labelled_subset
 

@@ -54,6 +54,9 @@ class SemiSupervisedSettings:
     unsupervised_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})
     # Dropout after every layer of D (and 0.2 on its input).
     dropout: float = dataclasses.field(default=0.5, metadata={"min": 0, "max": 0.9})
+    # "convolutional": the DCGAN discriminator's body with dropout; "mlp": the paper's MNIST
+    # discriminator (a perceptron with Gaussian noise on every layer).
+    discriminator: str = dataclasses.field(default="convolutional", metadata={"choices": ("convolutional", "mlp")})
 
 
 class SemiSupervisedBatch(NamedTuple):
@@ -161,17 +164,21 @@ class SemiSupervisedGAN(GeneratorDiscriminatorModel):
 
 def build_ssgan(context: BuildContext) -> SemiSupervisedGAN:
     from tfgan_app.networks.dcgan import dcgan_generator
-    from tfgan_app.networks.semi_supervised import semi_supervised_discriminator
+    from tfgan_app.networks.semi_supervised import mlp_semi_supervised_discriminator, semi_supervised_discriminator
 
     if context.num_classes < 2:
         raise ValueError(f"the semi-supervised GAN needs labelled data with at least 2 classes, got {context.num_classes}")
     settings: SemiSupervisedSettings = context.settings
     config = context.config
+    if settings.discriminator == "mlp":
+        discriminator = mlp_semi_supervised_discriminator(context.element_shape, context.num_classes)
+    else:
+        discriminator = semi_supervised_discriminator(
+            context.element_shape, context.num_classes, config.model.discriminator_width, settings.dropout)
     model = SemiSupervisedGAN(
         dcgan_generator(config.model.latent_dim, context.element_shape, config.model.generator_width,
                         config.model.batch_norm_momentum),
-        semi_supervised_discriminator(context.element_shape, context.num_classes, config.model.discriminator_width,
-                                      settings.dropout),
+        discriminator,
         context.num_classes, settings.unsupervised_weight, config.train.discriminator_steps,
         ema_decay=config.train.ema_decay,
     )

@@ -19,8 +19,10 @@ transition. Per step, on real sequences x and noise z:
 
 The first ``sequence.embedding_steps`` steps train E, R and S only (the reference code's
 embedding and supervised phases, here run together), with the adversarial terms weighted 0;
-the phase is a function of the step, so resuming is exact on any strategy. The export is
-the synthesis R(S(G(z))).
+the phase is a function of the step, so resuming is exact on any strategy. As in the
+reference code, ``sequence.generator_steps`` E/R and G/S updates can precede each D update,
+and D can sit out a step where its loss is already below ``discriminator_threshold``. The
+export is the synthesis R(S(G(z))).
 """
 
 from __future__ import annotations
@@ -56,6 +58,12 @@ class SequenceSettings:
     embedding_supervised_weight: float = dataclasses.field(default=1.0, metadata={"min": 0.0})
     # Batch moments of R(S(G(z))) matched to the data's (the reference code's 100; 0 = off).
     moment_weight: float = dataclasses.field(default=0.0, metadata={"min": 0.0})
+    # Updates of E/R and G/S per D update in the joint phase (the reference code's 2), on
+    # the step's batch ...
+    generator_steps: int = dataclasses.field(default=1, metadata={"min": 1})
+    # ... and D is updated only while its loss on the batch is above this (the reference
+    # code's 0.15; 0 = always), so it does not run away from G and S.
+    discriminator_threshold: float = dataclasses.field(default=0.0, metadata={"min": 0.0})
 
 
 class SequenceGAN(GAN):
@@ -100,6 +108,8 @@ class TimeGAN(SequenceGAN):
         self.supervised_weight = settings.supervised_weight
         self.embedding_supervised_weight = settings.embedding_supervised_weight
         self.moment_weight = settings.moment_weight
+        self.generator_steps = settings.generator_steps
+        self.discriminator_threshold = settings.discriminator_threshold
         z = keras.Input(generator.inputs[0].shape[1:], name="z")
         # Named so the export's output is called "sequences", as the plain recurrent GAN's.
         sequences = keras.layers.Identity(dtype="float32", name="sequences")(recovery(supervisor(generator(z))))
@@ -112,6 +122,12 @@ class TimeGAN(SequenceGAN):
     @property
     def generator_variables(self) -> list:
         return self.generator.trainable_variables + self.supervisor.trainable_variables
+
+    @property
+    def step(self):
+        """Training steps so far: G is updated ``generator_steps`` times in each."""
+        iterations = self.generator_optimizer.iterations
+        return iterations if self.generator_steps == 1 else iterations // self.generator_steps
 
     @property
     def sampling_generator(self) -> keras.Model:
@@ -138,6 +154,32 @@ class TimeGAN(SequenceGAN):
         z = self.generator_inputs(batch.z_generator, None)
         # 0 while E, R and S pretrain, then 1: the adversarial terms' weight.
         adversarial = tf.cast(self.step >= self.embedding_steps, tf.float32)
+        for _ in range(self.generator_steps):
+            latent, fakes = self.embedding_and_generator_updates(real, z, adversarial)
+        # D: real latents against both kinds of fake (averaged over the two).
+        with tf.GradientTape() as tape:
+            real_logits = logit_of(self.discriminator(latent, training=True))
+            fake_logits = logit_of(self.discriminator(fakes, training=True))
+            real_twice = tf.concat([real_logits, real_logits], axis=0)
+            d_loss = self.discriminator_loss(real_twice, fake_logits)
+            loss = global_mean(adversarial * d_loss)
+        # The same decision on every replica: their mean loss against the threshold.
+        context = tf.distribute.get_replica_context()
+        replica_mean = tf.reduce_mean(d_loss) / tf.distribute.get_strategy().num_replicas_in_sync
+        mean_loss = context.all_reduce("sum", replica_mean) if context else replica_mean
+        tf.cond(
+            tf.logical_and(adversarial > 0, mean_loss > self.discriminator_threshold),
+            lambda: optimizer_step(self.discriminator_optimizer, tape, loss, self.discriminator.trainable_variables),
+            lambda: None,
+        )
+        self.trackers["d_loss"].update_state(tf.reduce_mean(d_loss))
+        self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
+        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
+        return {}
+
+    def embedding_and_generator_updates(self, real: tf.Tensor, z: tf.Tensor, adversarial: tf.Tensor):
+        """One E/R update (eq. 8) and one G/S update (eq. 9); returns the real latents and
+        the fakes (S(G(z)) and G(z)) for D."""
         # E and R: reconstruction, and the transition S can predict from the embedding (eq. 8).
         with tf.GradientTape() as tape:
             latent = self.embedder(real, training=True)
@@ -161,22 +203,10 @@ class TimeGAN(SequenceGAN):
                 # A batch statistic per replica: divided so the summed gradient is their mean.
                 loss += adversarial * self.moment_weight * moments / tf.distribute.get_strategy().num_replicas_in_sync
         optimizer_step(self.generator_optimizer, tape, loss, self.generator_variables)
-        # D: real latents against both kinds of fake (averaged over the two).
-        fakes = tf.stop_gradient(tf.concat([supervised_fake, proposed], axis=0))
-        with tf.GradientTape() as tape:
-            real_logits = logit_of(self.discriminator(latent, training=True))
-            fake_logits = logit_of(self.discriminator(fakes, training=True))
-            real_twice = tf.concat([real_logits, real_logits], axis=0)
-            d_loss = self.discriminator_loss(real_twice, fake_logits)
-            loss = global_mean(adversarial * d_loss)
-        optimizer_step(self.discriminator_optimizer, tape, loss, self.discriminator.trainable_variables)
-        self.trackers["d_loss"].update_state(tf.reduce_mean(d_loss))
         self.trackers["g_loss"].update_state(tf.reduce_mean(adversarial_loss))
-        self.trackers["d_real"].update_state(readout(self.adversarial_loss, real_logits))
-        self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
         self.trackers["reconstruction"].update_state(tf.reduce_mean(reconstruction))
         self.trackers["supervised"].update_state(tf.reduce_mean(supervised))
-        return {}
+        return latent, tf.stop_gradient(tf.concat([supervised_fake, proposed], axis=0))
 
 
 def build_sequence(context: BuildContext) -> SequenceGAN:

@@ -46,6 +46,30 @@ def semi_supervised_discriminator(
                        name="semi_supervised_discriminator")
 
 
+def mlp_semi_supervised_discriminator(
+    image_shape: tuple[int, int, int], num_classes: int, hidden: tuple[int, ...] = (1000, 500, 250, 250, 250),
+    input_noise: float = 0.6, hidden_noise: float = 0.5,
+) -> keras.Model:
+    """The same outputs from Salimans et al.'s MNIST discriminator (2016, sec. 5; their
+    code's ``mnist_feature_matching``): a multilayer perceptron of ``hidden`` ReLU layers
+    with Gaussian noise added to the input and to every hidden layer during training.
+    ``features`` is the last hidden layer. Their input noise is 0.3 on images in [0, 1]:
+    0.6 on this project's [-1, 1]. Left out: their weight normalisation (not in Keras 3;
+    Adam on plain dense layers trained stably in the runs in benchmarks/RESULTS.md).
+    """
+    image = keras.Input(image_shape, name="data")
+    x = keras.layers.Flatten()(image)
+    x = keras.layers.GaussianNoise(input_noise, name="input_noise")(x)
+    for index, units in enumerate(hidden):
+        x = keras.layers.Dense(units, activation="relu", name=f"hidden_{index}")(x)
+        x = keras.layers.GaussianNoise(hidden_noise, name=f"hidden_{index}_noise")(x)
+    features = keras.layers.Activation("linear", dtype="float32", name="features")(x)
+    class_logits = keras.layers.Dense(num_classes, dtype="float32", name="class_logits")(features)
+    logit = LogSumExp(dtype="float32", name="logit")(class_logits)
+    return keras.Model(image, {"class_logits": class_logits, "logit": logit, "features": features},
+                       name="semi_supervised_discriminator")
+
+
 def class_probabilities(discriminator: keras.Model) -> keras.Model:
     """``image`` -> ``probabilities`` [K]: the discriminator as the classifier it exports
     (softmax over the K real classes; dropout off in inference)."""
