@@ -170,14 +170,16 @@ def build_ssgan(context: BuildContext) -> SemiSupervisedGAN:
         raise ValueError(f"the semi-supervised GAN needs labelled data with at least 2 classes, got {context.num_classes}")
     settings: SemiSupervisedSettings = context.settings
     config = context.config
+    # G first: the order the networks draw their initial weights in.
+    generator = dcgan_generator(config.model.latent_dim, context.element_shape, config.model.generator_width,
+                                config.model.batch_norm_momentum)
     if settings.discriminator == "mlp":
         discriminator = mlp_semi_supervised_discriminator(context.element_shape, context.num_classes)
     else:
         discriminator = semi_supervised_discriminator(
             context.element_shape, context.num_classes, config.model.discriminator_width, settings.dropout)
     model = SemiSupervisedGAN(
-        dcgan_generator(config.model.latent_dim, context.element_shape, config.model.generator_width,
-                        config.model.batch_norm_momentum),
+        generator,
         discriminator,
         context.num_classes, settings.unsupervised_weight, config.train.discriminator_steps,
         ema_decay=config.train.ema_decay,
