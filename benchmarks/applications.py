@@ -17,8 +17,8 @@ TASK is one of
   one_class``: each class in turn is the only normal class and the nine others the
   anomalies; ``leave_out``: each class in turn is the anomaly (10% of the test split);
   AUROC and AUPRC on the test split, and their means;
-- ``semi_supervised``: fashion_mnist_ssgan with 100 and 1,000 labels (10 / 100 per class,
-  each ``--label-seeds`` draw) against the same classifier trained on those labelled
+- ``semi_supervised``: fashion_mnist_ssgan with 100 and 1,000 labels (10 / 100 per class;
+  ``--labels`` picks either; each ``--label-seeds`` draw) against the same classifier trained on those labelled
   examples alone (``ssgan.unsupervised_weight=0``) for the same steps; accuracy on the
   10,000 test images;
 - ``spade``: fashion_mnist_spade; for the label maps of the 10,000 test images, the FID of

@@ -207,7 +207,9 @@ def test_emoji_sources_split_label_pair_and_unpair(fake_npm):
         load_source(missing.data)
 
 
-@pytest.mark.parametrize("pipeline", ["emoji_dcgan", "emoji_cgan", "emoji_pix2pix", "emoji_cyclegan", "emoji_text2image"])
+@pytest.mark.parametrize(
+    "pipeline", ["emoji_dcgan", "emoji_cgan", "emoji_pix2pix", "emoji_cyclegan", "emoji_text2image", "emoji_r3gan"],
+)
 def test_every_emoji_pipeline_trains_resumes_exports_and_generates(fake_npm, pipeline, capsys):
     """The shipped emoji pipelines end to end through the CLIs, on the fake emoji: train,
     resume, export, generate (a category by name for the conditional one, a folder of
