@@ -18,9 +18,9 @@ TASK is one of
   anomalies; ``leave_out``: each class in turn is the anomaly (10% of the test split);
   AUROC and AUPRC on the test split, and their means;
 - ``semi_supervised``: fashion_mnist_ssgan with 100 and 1,000 labels (10 / 100 per class;
-  ``--labels`` picks either; each ``--label-seeds`` draw) against the same classifier trained on those labelled
-  examples alone (``ssgan.unsupervised_weight=0``) for the same steps; accuracy on the
-  10,000 test images;
+  ``--labels`` picks either; each ``--label-seeds`` draw) against the same classifier
+  trained on those labelled examples alone (``ssgan.unsupervised_weight=0``) for the same
+  steps; accuracy on the 10,000 test images;
 - ``spade``: fashion_mnist_spade; for the label maps of the 10,000 test images, the FID of
   the generated images against the test images and how well they respect their maps (the
   map recomputed from each output: pixel accuracy, mean IoU), beside the map drawn as flat

@@ -52,7 +52,7 @@ class SemiSupervisedSettings:
     labelled_seed: int = 0
     # The weight of L_unsupervised; 0 trains the classifier on the labelled examples alone.
     unsupervised_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})
-    # Dropout after every layer of D (and 0.2 on its input).
+    # Dropout after every layer of the convolutional D (and 0.2 on its input).
     dropout: float = dataclasses.field(default=0.5, metadata={"min": 0, "max": 0.9})
     # "convolutional": the DCGAN discriminator's body with dropout; "mlp": the paper's MNIST
     # discriminator (a perceptron with Gaussian noise on every layer).

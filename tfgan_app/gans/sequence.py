@@ -163,10 +163,8 @@ class TimeGAN(SequenceGAN):
             real_twice = tf.concat([real_logits, real_logits], axis=0)
             d_loss = self.discriminator_loss(real_twice, fake_logits)
             loss = global_mean(adversarial * d_loss)
-        # The same decision on every replica: their mean loss against the threshold.
-        context = tf.distribute.get_replica_context()
-        replica_mean = tf.reduce_mean(d_loss) / tf.distribute.get_strategy().num_replicas_in_sync
-        mean_loss = context.all_reduce("sum", replica_mean) if context else replica_mean
+        # The same decision on every replica: the global batch's mean loss against the threshold.
+        mean_loss = tf.distribute.get_replica_context().all_reduce("sum", global_mean(d_loss))
         tf.cond(
             tf.logical_and(adversarial > 0, mean_loss > self.discriminator_threshold),
             lambda: optimizer_step(self.discriminator_optimizer, tape, loss, self.discriminator.trainable_variables),

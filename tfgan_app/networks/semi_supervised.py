@@ -21,6 +21,15 @@ class LogSumExp(keras.layers.Layer):
         return tf.reduce_logsumexp(logits, axis=-1, keepdims=True)
 
 
+def discriminator_outputs(image: keras.KerasTensor, features: keras.KerasTensor, num_classes: int) -> keras.Model:
+    """The semi-supervised D from its body: ``features`` (float32, what feature matching
+    compares) -> K ``class_logits`` and their log-sum-exp ``logit``."""
+    class_logits = keras.layers.Dense(num_classes, dtype="float32", name="class_logits")(features)
+    logit = LogSumExp(dtype="float32", name="logit")(class_logits)
+    return keras.Model(image, {"class_logits": class_logits, "logit": logit, "features": features},
+                       name="semi_supervised_discriminator")
+
+
 def semi_supervised_discriminator(
     image_shape: tuple[int, int, int], num_classes: int, width: int = 64, dropout: float = 0.5,
 ) -> keras.Model:
@@ -40,10 +49,7 @@ def semi_supervised_discriminator(
         x = keras.layers.LeakyReLU(0.2)(x)
         x = keras.layers.Dropout(dropout, name=f"down_{index}_dropout")(x)
     features = keras.layers.Flatten(dtype="float32", name="features")(x)
-    class_logits = keras.layers.Dense(num_classes, dtype="float32", name="class_logits")(features)
-    logit = LogSumExp(dtype="float32", name="logit")(class_logits)
-    return keras.Model(image, {"class_logits": class_logits, "logit": logit, "features": features},
-                       name="semi_supervised_discriminator")
+    return discriminator_outputs(image, features, num_classes)
 
 
 def mlp_semi_supervised_discriminator(
@@ -64,10 +70,7 @@ def mlp_semi_supervised_discriminator(
         x = keras.layers.Dense(units, activation="relu", name=f"hidden_{index}")(x)
         x = keras.layers.GaussianNoise(hidden_noise, name=f"hidden_{index}_noise")(x)
     features = keras.layers.Activation("linear", dtype="float32", name="features")(x)
-    class_logits = keras.layers.Dense(num_classes, dtype="float32", name="class_logits")(features)
-    logit = LogSumExp(dtype="float32", name="logit")(class_logits)
-    return keras.Model(image, {"class_logits": class_logits, "logit": logit, "features": features},
-                       name="semi_supervised_discriminator")
+    return discriminator_outputs(image, features, num_classes)
 
 
 def class_probabilities(discriminator: keras.Model) -> keras.Model:
