@@ -41,7 +41,7 @@ MEASURED = {
     "fashion_mnist_hinge_sn": "fid", "fashion_mnist_infogan": "fid", "fashion_mnist_pix2pix": "fid",
     "fashion_mnist_cyclegan": "fid_a2b", "fashion_mnist_ssgan": "test_accuracy",
     "fashion_mnist_biggan": "fid", "fashion_mnist_r3gan": "fid", "fashion_mnist_stylegan": "fid",
-    "fashion_mnist_progressive": "fid",
+    "fashion_mnist_progressive": "fid", "fashion_mnist_best": "fid",
 }
 
 

@@ -12,7 +12,7 @@ REQUIRED_PIPELINES = {
     "fashion_mnist_infogan", "fashion_mnist_pix2pix", "fashion_mnist_cyclegan",
     "fashion_mnist_srgan", "fashion_mnist_inpainting", "fashion_mnist_dann", "fashion_mnist_adda",
     "fashion_mnist_anomaly", "sines_sequence", "sines_timegan", "fashion_mnist_acgan", "fashion_mnist_ssgan",
-    "fashion_mnist_biggan",
+    "fashion_mnist_biggan", "fashion_mnist_best",
 }
 
 

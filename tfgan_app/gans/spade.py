@@ -46,6 +46,9 @@ class SpadeSettings:
     spade_hidden: int = dataclasses.field(default=64, metadata={"min": 1})
     # The PatchGAN's 4x4 convolutions (all but the last stride 2).
     patch_layers: int = dataclasses.field(default=3, metadata={"min": 2})
+    # The PatchGAN's normalisation after its first layer: "instance" as in the reference
+    # code's spectralinstance D; "none" leaves spectral norm alone.
+    discriminator_norm: str = dataclasses.field(default="instance", metadata={"choices": ("instance", "none")})
 
 
 class SegmentationBatch(NamedTuple):
@@ -137,7 +140,8 @@ def build_spade(context: BuildContext) -> SPADEGAN:
     model = SPADEGAN(
         spade_generator(config.model.latent_dim, shape, classes, config.model.generator_width, settings.spade_hidden,
                         synchronized_batch_norm=context.replicas > 1),
-        spade_discriminator(shape, classes, config.model.discriminator_width, settings.patch_layers),
+        spade_discriminator(shape, classes, config.model.discriminator_width, settings.patch_layers,
+                            settings.discriminator_norm),
         classes, discriminator_steps=config.train.discriminator_steps, ema_decay=config.train.ema_decay,
     )
     model.compile(context.generator_optimizer, context.discriminator_optimizer, config.loss.name,

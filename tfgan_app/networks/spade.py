@@ -12,9 +12,9 @@ Normalization", sec. 3 and appendix A).
   downsampled map instead of z when there is no style encoder; the z input keeps it a GAN
   with variety for a given map (their multimodal synthesis, sec. 4);
 - the discriminator: the image concatenated with the one-hot map, a PatchGAN of stride-2
-  4x4 convolutions with spectral norm and leaky ReLU (their multi-scale discriminator at
-  one scale, which suffices at 28x28); it also returns its intermediate activations for
-  the feature-matching loss.
+  4x4 convolutions with spectral norm, instance norm after all but the first, and leaky
+  ReLU (their multi-scale discriminator at one scale, which suffices at 28x28); it also
+  returns its intermediate activations for the feature-matching loss.
 
 The label map is an int32 [H, W] input called ``segmentation`` (class ids), one-hot
 inside the networks.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import keras
 
 from tfgan_app.networks.dcgan import resolution_plan
-from tfgan_app.networks.layers import BatchNormalization, maybe_spectral_norm
+from tfgan_app.networks.layers import BatchNormalization, instance_norm, maybe_spectral_norm
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -101,9 +101,16 @@ def spade_generator(
 
 
 def spade_discriminator(
-    image_shape: tuple[int, int, int], classes: int, width: int = 32, layers: int = 3,
+    image_shape: tuple[int, int, int], classes: int, width: int = 32, layers: int = 3, norm: str = "instance",
 ) -> keras.Model:
-    """(image, segmentation) -> {"logit": patch logits [h, w, 1], "layer_i": activations}."""
+    """(image, segmentation) -> {"logit": patch logits [h, w, 1], "layer_i": activations}.
+
+    ``norm = "instance"`` is the reference code's ``spectralinstance`` D (every layer but the
+    first spectrally normalised, then instance-normalised). Without it the D of this
+    family did not discriminate (hinge loss 2.0, D(x) = D(G(z)) from step 400,
+    benchmarks/RESULTS.md, session 12): the paired feature-matching loss lets G match
+    every un-normalised activation of the pair, logit included; normalised activations
+    keep their contrast whatever their scale."""
     image = keras.Input(image_shape, name="image")
     segmentation = keras.Input(image_shape[:2], dtype="int32", name="segmentation")
     x = keras.layers.Concatenate(name="image_and_map")([image, one_hot_map(segmentation, classes)])
@@ -111,10 +118,11 @@ def spade_discriminator(
     for index in range(layers):
         strides = 2 if index < layers - 1 else 1
         conv = keras.layers.Conv2D(width * 2**index, 4, strides=strides, padding="same", name=f"down_{index}")
-        x = keras.layers.LeakyReLU(0.2)(maybe_spectral_norm(conv, True)(x))
+        x = maybe_spectral_norm(conv, True)(x)
+        if norm == "instance" and index > 0:
+            x = instance_norm(name=f"down_{index}_norm")(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
         outputs[f"layer_{index}"] = keras.layers.Activation("linear", dtype="float32", name=f"layer_{index}")(x)
     logit = maybe_spectral_norm(keras.layers.Conv2D(1, 4, padding="same", dtype="float32", name="logit"), True)(x)
     outputs["logit"] = logit
     return keras.Model([image, segmentation], outputs, name="spade_discriminator")
-
-
