@@ -189,6 +189,19 @@ def instance_norm(name: str | None = None) -> keras.layers.Layer:
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
 
+def patch_layer(
+    x: keras.KerasTensor, filters: int, strides: int, name: str, normalise: bool, spectral: bool = False,
+) -> keras.KerasTensor:
+    """One PatchGAN layer (Isola et al. 2017, appendix 6.1.2): a 4x4 convolution (spectrally
+    normalised where ``spectral``), instance norm where ``normalise``, leaky ReLU 0.2. The
+    pix2pix/CycleGAN PatchGAN and SPADE's discriminator are stacks of it."""
+    conv = keras.layers.Conv2D(filters, 4, strides=strides, padding="same", name=name)
+    x = maybe_spectral_norm(conv, spectral)(x)
+    if normalise:
+        x = instance_norm(f"{name}_norm")(x)
+    return keras.layers.LeakyReLU(0.2)(x)
+
+
 def generator_inputs(
     latent_dim: int, num_classes: int = 0, code_dim: int = 0
 ) -> tuple[list[keras.KerasTensor], keras.KerasTensor]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import keras
 
 from tfgan_app.networks.dcgan import resolution_plan
-from tfgan_app.networks.layers import BatchNormalization, instance_norm, maybe_spectral_norm
+from tfgan_app.networks.layers import BatchNormalization, maybe_spectral_norm, patch_layer
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -117,11 +117,9 @@ def spade_discriminator(
     outputs = {}
     for index in range(layers):
         strides = 2 if index < layers - 1 else 1
-        conv = keras.layers.Conv2D(width * 2**index, 4, strides=strides, padding="same", name=f"down_{index}")
-        x = maybe_spectral_norm(conv, True)(x)
-        if norm == "instance" and index > 0:
-            x = instance_norm(name=f"down_{index}_norm")(x)
-        x = keras.layers.LeakyReLU(0.2)(x)
+        x = patch_layer(
+            x, width * 2**index, strides, f"down_{index}", normalise=norm == "instance" and index > 0, spectral=True
+        )
         outputs[f"layer_{index}"] = keras.layers.Activation("linear", dtype="float32", name=f"layer_{index}")(x)
     logit = maybe_spectral_norm(keras.layers.Conv2D(1, 4, padding="same", dtype="float32", name="logit"), True)(x)
     outputs["logit"] = logit

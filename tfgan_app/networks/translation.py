@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from tfgan_app.networks.layers import ReflectionPadding2D, instance_norm, model_inputs
+from tfgan_app.networks.layers import ReflectionPadding2D, instance_norm, model_inputs, patch_layer
 
 
 def _halvings(side: int, wanted: int) -> int:
@@ -118,11 +118,6 @@ def patchgan_discriminator(
     steps = _halvings(image_shape[0], layers)
     for index in range(steps + 1):
         stride = 2 if index < steps else 1
-        x = keras.layers.Conv2D(
-            min(width * 2**index, width * 8), 4, strides=stride, padding="same", name=f"conv_{index}"
-        )(x)
-        if index > 0:
-            x = instance_norm(f"conv_{index}_norm")(x)
-        x = keras.layers.LeakyReLU(0.2)(x)
+        x = patch_layer(x, min(width * 2**index, width * 8), stride, f"conv_{index}", normalise=index > 0)
     logits = keras.layers.Conv2D(1, 4, padding="same", dtype="float32", name="patch_logits")(x)
     return keras.Model(model_inputs(inputs), {"logit": logits}, name="patchgan_discriminator")
