@@ -466,9 +466,27 @@ def test_ema_generator_trails_the_generator_exactly(tmp_path):
     start = [v.numpy().copy() for v in model.generator.trainable_variables]
     np.testing.assert_array_equal(start[0], model.ema_generator.trainable_variables[0].numpy())
     fit(model, source, config, 1)
+    # The first update's decay is the warm-up's min(0.9, (1 + 1) / (10 + 1)), not 0.9.
+    decay = 2.0 / 11.0
     for before, weight, shadow in zip(start, model.generator.trainable_variables, model.ema_generator.trainable_variables):
-        np.testing.assert_allclose(shadow.numpy(), 0.9 * before + 0.1 * weight.numpy(), atol=1e-6)
+        np.testing.assert_allclose(shadow.numpy(), decay * before + (1.0 - decay) * weight.numpy(), atol=1e-6)
     assert model.exports()[""] is model.ema_generator and model.sampling_generator is model.ema_generator
+
+
+def test_ema_decay_warms_up_then_holds():
+    from tfgan_app.gans.base import ExponentialMovingAverage
+
+    network = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    updates = tf.Variable(0, dtype=tf.int64)
+    average = ExponentialMovingAverage(network, 0.995, updates)
+    decays = {}
+    for step in (1, 10, 100, 1789, 1790, 50_000):
+        updates.assign(step)
+        decays[step] = float(average.current_decay())
+    assert decays[1] == pytest.approx(2 / 11) and decays[10] == pytest.approx(11 / 20)
+    assert decays[100] == pytest.approx(101 / 110) and decays[1789] < 0.995
+    assert decays[1790] == decays[50_000] == pytest.approx(0.995)  # 9 / (1 - 0.995) - 10
+    assert ExponentialMovingAverage(network, 0.995).current_decay() == 0.995  # no counter: no warm-up
 
 
 def test_ema_generator_keeps_batch_norm_statistics_of_its_own_weights(tmp_path):
@@ -482,6 +500,7 @@ def test_ema_generator_keeps_batch_norm_statistics_of_its_own_weights(tmp_path):
     source = load_source(config.data)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
+    model.averages["generator"].updates = None  # the plain decay: the shadow stays near the initial weights
     fit(model, source, config, 8)
     z = tf.random.normal([4096, model.noise_dim], seed=1)
 

@@ -152,7 +152,8 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     # Exponential moving average of G's weights, used for samples, evaluation and export
-    # (0 = off; 0.999 is typical).
+    # (0 = off; 0.999 is typical). Its decay warms up as min(decay, (1 + t) / (10 + t)) over
+    # G's first updates t, so a short run's average holds no initial weights (gans/base.py).
     ema_decay: float = 0.0
     # The EMA by its half-life in real images instead (Karras et al. 2022 and R3GAN count it
     # so, independent of the batch size): when > 0 it replaces ema_decay by 0.5^(batch_size /

@@ -52,15 +52,30 @@ class ExponentialMovingAverage(tf.Module):
     network's moving statistics describe other weights (FID 68.2 with copied statistics,
     61.6 with its own, Fashion-MNIST DCGAN after 4 epochs, benchmarks/RESULTS.md), so
     ``update`` runs the copy once in training mode on the step's generator input.
+
+    With ``updates`` (the count of G's updates so far, a checkpointed variable) the decay
+    warms up as TensorFlow's ``tf.train.ExponentialMovingAverage`` does with
+    ``num_updates``: min(decay, (1 + t) / (10 + t)). Without it the copy keeps decay^t of
+    the initial weights: 15% after 1,874 steps at 0.999 (the BigGAN pipeline), 39% after
+    937 (SPADE's), so its samples are part noise (benchmarks/RESULTS.md, session 15). The
+    warm-up ends after 9 / (1 - decay) - 10 updates (1,790 at 0.995), so a long run ends
+    with the plain average.
     """
 
-    def __init__(self, network: keras.Model, decay: float):
+    def __init__(self, network: keras.Model, decay: float, updates: tf.Variable | None = None):
         super().__init__(name=f"ema_{network.name}")
         if not 0.0 < decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1), got {decay}")
-        self.network, self.decay = network, decay
+        self.network, self.decay, self.updates = network, decay, updates
         self.average = keras.models.clone_model(network)
         self.average.set_weights(network.get_weights())
+
+    def current_decay(self) -> tf.Tensor | float:
+        """The decay of this update: ``decay``, or its warm-up value while ``updates`` is small."""
+        if self.updates is None:
+            return self.decay
+        updates = tf.cast(self.updates, tf.float32)
+        return tf.minimum(self.decay, (1.0 + updates) / (10.0 + updates))
 
     def update(self, inputs: Any = None) -> None:
         """shadow <- decay * shadow + (1 - decay) * weight, then the statistics pass.
@@ -68,11 +83,12 @@ class ExponentialMovingAverage(tf.Module):
         The average is taken in cross-replica context (``merge_call``), as optimizers apply
         their updates: assigning a mirrored variable from replica context is refused.
         """
-        decay = self.decay
+        decay = self.current_decay()
         pairs = list(zip(self.average.trainable_variables, self.network.trainable_variables))
 
         def average(shadow, value):
-            return shadow.assign(decay * shadow + (1.0 - decay) * value)
+            rate = tf.cast(decay, shadow.dtype)
+            return shadow.assign(rate * shadow + (1.0 - rate) * value)
 
         def update(strategy, *values):
             for (shadow, _), value in zip(pairs, values):
@@ -121,11 +137,11 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
     # Whether G's update can give the loss D's scores of real examples (relativistic losses).
     scores_real_in_generator_step: bool = False
 
-    def __init__(self, metric_names: tuple[str, ...], ema_decay: float = 0.0, **kwargs):
+    def __init__(self, metric_names: tuple[str, ...], ema_decay: float = 0.0, ema_warmup: bool = True, **kwargs):
         super().__init__(**kwargs)
         # Running means reported by fit(): reset at each log window, read only when logged.
         self.trackers = {name: keras.metrics.Mean(name=name) for name in metric_names}
-        self.ema_decay = ema_decay
+        self.ema_decay, self.ema_warmup = ema_decay, ema_warmup
         self.averages: dict[str, ExponentialMovingAverage] = {}
         self.generator_regularizers: list[Callable[[Any, tf.Tensor], tf.Tensor]] = []
         # Keras 3 would otherwise try to build the model by calling it on the first batch.
@@ -200,8 +216,10 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         if self.ema_decay and not self.averages:
             if not self.generators():
                 raise ValueError(f"{type(self).__name__} has no generator to average: ema_decay does not apply")
+            updates = self.step if self.ema_warmup else None
             self.averages = {
-                name: ExponentialMovingAverage(network, self.ema_decay) for name, network in self.generators().items()
+                name: ExponentialMovingAverage(network, self.ema_decay, updates)
+                for name, network in self.generators().items()
             }
 
     def train_step(self, batch) -> dict[str, tf.Tensor]:
