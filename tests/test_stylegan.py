@@ -19,12 +19,37 @@ def test_demodulated_convolution_equals_modulating_the_weights_per_example():
     x = tf.random.normal([2, 6, 6, 4], seed=1)
     w = tf.random.normal([2, 8], seed=2)
     got = layer([x, w]).numpy()
-    style = (w @ layer.style_kernel + layer.style_bias).numpy()
+    kernel, style_kernel = (weight.numpy() for weight in layer.scaled_weights())
+    style = (w @ style_kernel + layer.style_bias).numpy()
     for example in range(2):
-        weights = layer.kernel.numpy() * style[example][None, None, :, None]
+        weights = kernel * style[example][None, None, :, None]
         weights /= np.sqrt(np.sum(weights**2, axis=(0, 1, 2), keepdims=True) + 1e-8)
         expected = tf.nn.conv2d(x[example : example + 1], weights, 1, "SAME").numpy()[0]
         np.testing.assert_allclose(got[example], expected, atol=1e-4)
+
+
+def test_weights_are_stored_at_unit_scale_and_used_at_he_scale():
+    """The equalized learning rate (Karras et al. 2018, sec. 4.1): Adam's step, about the
+    learning rate per stored weight, is the same relative change for every layer; the
+    mapping layers' stored weights are 1 / lr_multiplier larger, so they move 100x slower."""
+    from tfgan_app.networks.stylegan import EqualizedDense
+
+    conv = ModulatedConv2D(64, 3)
+    conv([tf.zeros([1, 4, 4, 128]), tf.zeros([1, 32])])
+    kernel, style_kernel = conv.scaled_weights()
+    assert abs(float(tf.math.reduce_std(conv.kernel)) - 1.0) < 0.05
+    assert float(tf.math.reduce_std(kernel)) == pytest.approx(float(tf.math.reduce_std(conv.kernel)) / np.sqrt(9 * 128))
+    assert float(tf.math.reduce_std(style_kernel)) == pytest.approx(float(tf.math.reduce_std(conv.style_kernel)) / np.sqrt(32))
+
+    dense = EqualizedDense(256, lr_multiplier=0.01, gain=np.sqrt(2.0))
+    x = tf.random.normal([4096, 256], seed=3)
+    dense(x)
+    assert abs(float(tf.math.reduce_std(dense.kernel)) - 100.0) < 5.0
+    dense.bias.assign(tf.fill([256], 7.0))
+    y = dense(x).numpy()
+    expected = x.numpy() @ (dense.kernel.numpy() * 0.01 * np.sqrt(2.0) / 16.0) + 0.07
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    assert abs(float(np.std(y - 0.07)) - np.sqrt(2.0)) < 0.1  # He's gain: unit inputs give outputs of std sqrt(2)
 
 
 def test_noise_is_fresh_in_training_and_fixed_at_inference():

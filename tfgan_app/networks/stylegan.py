@@ -20,7 +20,15 @@ StyleGAN2, sec. 2.2 and 4.1), usable by the gan and cgan families (``model.archi
 - style mixing regularisation (StyleGAN sec. 3.1): with ``style_mixing`` probability a
   training example takes the styles of a second z after a random layer;
 - the truncation trick in w (StyleGAN sec. 2 and appendix B): w' = w_avg + psi (w - w_avg),
-  w_avg a running mean of w in training; ``with_style_truncation`` makes it an input.
+  w_avg a running mean of w in training; ``with_style_truncation`` makes it an input;
+- the equalized learning rate of every weight (Karras et al. 2018, sec. 4.1, used by both
+  StyleGAN papers): weights are stored as N(0, 1) and scaled by He's constant 1/sqrt(fan_in)
+  when used, so Adam's step (about the learning rate per weight) is the same relative change
+  for every layer; the mapping network's weights also take StyleGAN's 100x lower learning
+  rate (sec. 2, lr multiplier 0.01). Without it StyleGAN's rates (2e-3) move a 3x3x128
+  convolution's weights by about 7% of their scale per step: D sat at D(x) = D(G(z)) = 0.50
+  and G collapsed (fashion_mnist_stylegan at its 2 epochs: FID 84.6, recall 0.002; with
+  it 67.0, recall 0.25; benchmarks/RESULTS.md, session 15).
 
 tanh on the output, as every generator here (the exports promise images in [-1, 1]).
 """
@@ -36,6 +44,13 @@ from tfgan_app.networks.dcgan import resolution_plan
 
 SLOPE = 0.2
 W_AVERAGE_DECAY = 0.995  # StyleGAN's w_avg_beta
+MAPPING_LR_MULTIPLIER = 0.01  # StyleGAN sec. 2: the mapping network learns 100x slower
+LEAKY_RELU_GAIN = math.sqrt(2.0)  # He et al. 2015: keeps activations' scale through leaky ReLU
+
+
+def he_scale(fan_in: int, gain: float = 1.0) -> float:
+    """The equalized learning rate's runtime weight scale (Karras et al. 2018, sec. 4.1)."""
+    return gain / math.sqrt(fan_in)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -49,7 +64,9 @@ class PixelNorm(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="tfgan_app")
 class ModulatedConv2D(keras.layers.Layer):
     """[x, w] -> conv(x * s, W) * d + b, s = affine(w) (bias 1), d = 1 / ||W s|| per output
-    channel (demodulation) or 1; ``upsample``: 2x nearest before the convolution."""
+    channel (demodulation) or 1; ``upsample``: 2x nearest before the convolution. Both
+    ``kernel`` and ``style_kernel`` are stored N(0, 1) and scaled by ``he_scale`` in use
+    (``scaled_weights()`` gives them as used)."""
 
     def __init__(self, filters: int, kernel_size: int = 3, demodulate: bool = True, upsample: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -57,28 +74,33 @@ class ModulatedConv2D(keras.layers.Layer):
 
     def build(self, input_shape):
         channels, style_dim = input_shape[0][-1], input_shape[1][-1]
-        fan_in = self.kernel_size * self.kernel_size * channels
+        self.kernel_scale = he_scale(self.kernel_size * self.kernel_size * channels)
+        self.style_scale = he_scale(style_dim)
         self.kernel = self.add_weight(
             shape=(self.kernel_size, self.kernel_size, channels, self.filters),
-            initializer=keras.initializers.RandomNormal(0.0, 1.0 / math.sqrt(fan_in)), name="kernel",
+            initializer=keras.initializers.RandomNormal(0.0, 1.0), name="kernel",
         )
         self.style_kernel = self.add_weight(
-            shape=(style_dim, channels), initializer=keras.initializers.RandomNormal(0.0, 1.0 / math.sqrt(style_dim)),
-            name="style_kernel",
+            shape=(style_dim, channels), initializer=keras.initializers.RandomNormal(0.0, 1.0), name="style_kernel",
         )
         self.style_bias = self.add_weight(shape=(channels,), initializer="ones", name="style_bias")
         self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
 
+    def scaled_weights(self):
+        """(kernel, style_kernel) as used: the stored N(0, 1) values times their He scale."""
+        return self.kernel * self.kernel_scale, self.style_kernel * self.style_scale
+
     def call(self, inputs):
         x, w = inputs
-        style = ops.matmul(w, ops.cast(self.style_kernel, w.dtype)) + ops.cast(self.style_bias, w.dtype)  # [b, C_in]
+        kernel, style_kernel = self.scaled_weights()
+        style = ops.matmul(w, ops.cast(style_kernel, w.dtype)) + ops.cast(self.style_bias, w.dtype)  # [b, C_in]
         x = x * ops.cast(style, x.dtype)[:, None, None, :]
         if self.upsample:
             x = ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
-        y = ops.conv(x, ops.cast(self.kernel, x.dtype), padding="same")
+        y = ops.conv(x, ops.cast(kernel, x.dtype), padding="same")
         if self.demodulate:
             # ||W s||^2 per (example, output channel), in float32.
-            squared = ops.sum(ops.square(ops.cast(self.kernel, "float32")), axis=(0, 1))  # [C_in, C_out]
+            squared = ops.sum(ops.square(ops.cast(kernel, "float32")), axis=(0, 1))  # [C_in, C_out]
             norms = ops.matmul(ops.square(ops.cast(style, "float32")), squared)  # [b, C_out]
             y = y * ops.cast(ops.rsqrt(norms + 1e-8), y.dtype)[:, None, None, :]
         return y + ops.cast(self.bias, y.dtype)
@@ -91,6 +113,36 @@ class ModulatedConv2D(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "demodulate": self.demodulate, "upsample": self.upsample}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class EqualizedDense(keras.layers.Layer):
+    """x W + b with the equalized learning rate and a learning-rate multiplier (StyleGAN's
+    mapping layers): W stored N(0, 1 / multiplier^2) and used times multiplier *
+    he_scale(fan_in, gain), b used times multiplier, so Adam moves the layer ``multiplier``
+    times as fast as an equalized layer at the same rate."""
+
+    def __init__(self, units: int, lr_multiplier: float = 1.0, gain: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.lr_multiplier, self.gain = units, lr_multiplier, gain
+
+    def build(self, input_shape):
+        self.kernel_scale = self.lr_multiplier * he_scale(input_shape[-1], self.gain)
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer=keras.initializers.RandomNormal(0.0, 1.0 / self.lr_multiplier),
+            name="kernel",
+        )
+        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+    def call(self, x):
+        kernel = ops.cast(self.kernel * self.kernel_scale, x.dtype)
+        return ops.matmul(x, kernel) + ops.cast(self.bias * self.lr_multiplier, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return *input_shape[:-1], self.units
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "lr_multiplier": self.lr_multiplier, "gain": self.gain}
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -235,7 +287,7 @@ def mapping_network(latent_dim: int, w_dim: int, layers: int, num_classes: int =
         embedded = PixelNorm()(keras.layers.Embedding(num_classes, w_dim, name="label_embedding")(label))
         x = keras.layers.Concatenate()([x, embedded])
     for index in range(layers):
-        x = keras.layers.Dense(w_dim, kernel_initializer="he_normal", name=f"mapping_{index}")(x)
+        x = EqualizedDense(w_dim, MAPPING_LR_MULTIPLIER, LEAKY_RELU_GAIN, name=f"mapping_{index}")(x)
         x = keras.layers.LeakyReLU(SLOPE)(x)
     return keras.Model(inputs if num_classes else z, x, name="mapping")
 
