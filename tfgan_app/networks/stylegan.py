@@ -21,9 +21,9 @@ StyleGAN2, sec. 2.2 and 4.1), usable by the gan and cgan families (``model.archi
   training example takes the styles of a second z after a random layer;
 - the truncation trick in w (StyleGAN sec. 2 and appendix B): w' = w_avg + psi (w - w_avg),
   w_avg a running mean of w in training; ``with_style_truncation`` makes it an input;
-- the equalized learning rate of every weight (Karras et al. 2018, sec. 4.1, used by both
-  StyleGAN papers): weights are stored as N(0, 1) and scaled by He's constant 1/sqrt(fan_in)
-  when used, so Adam's step (about the learning rate per weight) is the same relative change
+- the equalized learning rate of the convolutions, style maps and mapping layers (Karras
+  et al. 2018, sec. 4.1, used by both StyleGAN papers): weights are stored as N(0, 1) and
+  scaled by He's constant 1/sqrt(fan_in) when used, so Adam's step (about the learning rate per weight) is the same relative change
   for every layer; the mapping network's weights also take StyleGAN's 100x lower learning
   rate (sec. 2, lr multiplier 0.01). Without it StyleGAN's rates (2e-3) move a 3x3x128
   convolution's weights by about 7% of their scale per step: D sat at D(x) = D(G(z)) = 0.50
