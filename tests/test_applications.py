@@ -494,13 +494,15 @@ def test_dann_beats_source_only_on_the_shifted_fashion_mnist_target(tmp_path):
     _, target = shifted_test_set(images)
     scores = {}
     for weight in (0.0, 0.1):
-        config = load_config("fashion_mnist_dann", [f"dann.adaptation_weight={weight}", "train.steps=1500"])
+        config = load_config("fashion_mnist_dann", [f"dann.adaptation_weight={weight}"])  # its 3,000 steps
         source = load_source(config)
         keras.utils.set_random_seed(0)
-        model = build_model(config, source.element_shape, source.num_classes, total_steps=1500)
-        fit(model, source, config, 1500)
+        model = build_model(config, source.element_shape, source.num_classes, total_steps=3000)
+        fit(model, source, config, 3000)
         scores[weight] = accuracy(lambda batch: model.deployed(batch), target, labels)
-    # Measured here: 0.682 vs 0.663 at 1500 steps (3000 steps, full test split: 0.756 vs 0.689).
+    # At 1,500 steps the gap was within a machine's rounding: 0.682 vs 0.663 on the Xeon of
+    # sessions 4-14, 0.655 vs 0.659 on session 15's AMD EPYC. At the pipeline's 3,000 steps
+    # (full test split, Xeon): 0.756 vs 0.689; on these 3,000 test images, EPYC: 0.768 vs 0.689.
     assert scores[0.1] > scores[0.0] + 0.01, scores
 
 
