@@ -85,6 +85,35 @@ def test_evaluate_an_export(exported, classifier, tmp_path):
     assert rows["source"].startswith("export") and rows["metrics"][0]["metric"] == "fid"
 
 
+def test_evaluate_measures_an_export_at_the_truncation_asked_and_refuses_it_elsewhere(
+    trained_run, exported, classifier, tmp_path, capsys,
+):
+    from tfgan_app.export import export_run
+
+    data = json.loads((trained_run / "config.json").read_text())["data"]
+    config = tiny_config(data=data, model={"family": "biggan"}, loss={"name": "hinge"}, biggan={"embedding_dim": 8})
+    config.pipeline = "tiny_biggan.toml"
+    train(config, tmp_path / "run", progress_stream=open(os.devnull, "w"))
+    export_run(tmp_path / "run", tmp_path / "models")
+    sources, fids = {}, {}
+    for truncation in ("1", "0.2"):
+        target = tmp_path / f"eval_{truncation}.json"
+        assert evaluate_cli.main(["--model", str(tmp_path / "models" / "tiny_biggan"), "--classifier", str(classifier[0]),
+                                  "--num", "200", "--truncation", truncation, "--json", str(target)]) == 0
+        result = json.loads(target.read_text())
+        sources[truncation], fids[truncation] = result["source"], result["metrics"][0]["value"]
+    assert sources["0.2"].endswith("truncation 0.2") and sources["1"].endswith("truncation 1")
+    assert fids["0.2"] != fids["1"]  # the same z and labels: only the truncation input differs
+    capsys.readouterr()
+    assert evaluate_cli.main(["--model", str(exported[1] / "tiny_dcgan"), "--classifier", str(classifier[0]),
+                              "--truncation", "0.5"]) == 2
+    assert "has no truncation input" in capsys.readouterr().err
+    assert evaluate_cli.main(["--model", str(tmp_path / "models" / "tiny_biggan"), "--truncation", "1.5"]) == 2
+    assert "(0, 1]" in capsys.readouterr().err
+    assert evaluate_cli.main(["--run", str(tmp_path / "run"), "--truncation", "0.5"]) == 2
+    assert "python -m tfgan_app.export --run" in capsys.readouterr().err
+
+
 def test_evaluate_a_toy_run(tmp_path, capsys):
     config = tiny_config(data={"name": "ring"}, model={"architecture": "mlp", "latent_dim": 2},
                          train={"steps": 4})

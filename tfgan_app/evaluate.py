@@ -1,7 +1,7 @@
 """``python -m tfgan_app.evaluate``: measure a generator, offline.
 
     python -m tfgan_app.evaluate --run RUN_DIR | --model saved_models/NAME [--version V]
-        [--num N] [--json F] [--real-floor] [--classifier DIR | --inception-weights F.h5]
+        [--num N] [--truncation T] [--json F] [--real-floor] [--classifier DIR | --inception-weights F.h5]
     python -m tfgan_app.evaluate train-classifier [--dataset fashion_mnist] [--epochs 8]
     python -m tfgan_app.evaluate score --model saved_models/NAME --input FOLDER [--csv F]
 
@@ -11,7 +11,8 @@ test split; ``--real-floor`` adds the same metrics between the train and test sp
 floor a generator is measured against. Conditional generators add the class agreement (the
 fraction of samples the classifier assigns to the class asked for, overall and per class);
 InfoGAN adds code-to-class accuracy (each categorical code value mapped to a class by the
-best one-to-one mapping), see ``tfgan_app.metrics.conditioning``. Toy generators: the PacGAN mode metrics (2-D) or the
+best one-to-one mapping), see ``tfgan_app.metrics.conditioning``. ``--truncation`` measures
+an export with a truncation input at that value. Toy generators: the PacGAN mode metrics (2-D) or the
 KS statistic and Wasserstein-1 distance (1-D). Every number carries the extractor, layer
 and sample counts; the table is printed and, with --json, written. ``score`` runs an
 exported anomaly scorer over a folder of images and lists the scores.
@@ -38,13 +39,21 @@ class EvaluateError(ValueError):
     pass
 
 
-def generator_samples(run: Path | None, model: Path | None, version: int | None, num: int, seed: int):
+def generator_samples(
+    run: Path | None, model: Path | None, version: int | None, num: int, seed: int, truncation: float | None = None,
+):
     """(samples [num, ...] float32, data config, description, conditions) from a run or an
     export; ``conditions`` holds what each sample was generated for: ``label`` (a
-    conditional model) or ``category`` (InfoGAN's categorical code value)."""
+    conditional model) or ``category`` (InfoGAN's categorical code value). ``truncation``
+    fills an export's input of that name (BigGAN-style and style-based exports), so the
+    fidelity / variety trade-off a deployment would choose can be measured (Brock et al.
+    2019, fig. 4a); a run's checkpoint has no such input."""
     from tfgan_app.config import load_config
     from tfgan_app.metrics.report import in_batches
 
+    if run is not None and truncation is not None:
+        raise EvaluateError(f"--truncation is an input of an export, not of a run's checkpoint: export {run} "
+                            f"(python -m tfgan_app.export --run {run}) and pass --model")
     if run is not None:
         from tfgan_app.export.exporter import load_run_model
 
@@ -66,7 +75,7 @@ def generator_samples(run: Path | None, model: Path | None, version: int | None,
     source_config = Path(manifest["source_run"]) / "config.json"
     if not source_config.is_file():
         raise EvaluateError(f"{version_dir}: its source run {manifest['source_run']} is gone; pass --pipeline for the data")
-    inputs, _ = noise_inputs(manifest, num, seed)
+    inputs, _ = noise_inputs(manifest, num, seed, truncation=truncation)
     samples = in_batches(runner, inputs)
     conditions = {}
     if "label" in inputs:
@@ -74,7 +83,8 @@ def generator_samples(run: Path | None, model: Path | None, version: int | None,
     code_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "code"), None)
     if code_entry is not None:
         conditions["category"] = np.argmax(inputs["code"][:, : code_entry["categorical"]], axis=1)
-    return samples, load_config(str(source_config)), f"export {version_dir} step {manifest['step']}", conditions
+    description = f"export {version_dir} step {manifest['step']}" + ("" if truncation is None else f" truncation {truncation:g}")
+    return samples, load_config(str(source_config)), description, conditions
 
 
 def conditioning_rows(samples: np.ndarray, conditions: dict, extractor, classifier_classes: list[str],
@@ -140,7 +150,7 @@ def evaluate(args) -> dict:
 
     toy_default, image_default = 2500, 10000
     num = args.num or image_default
-    samples, config, description, conditions = generator_samples(args.run, args.model, args.version, num, args.seed)
+    samples, config, description, conditions = generator_samples(args.run, args.model, args.version, num, args.seed, args.truncation)
     if config.data.name in TOY_DISTRIBUTIONS:
         import tensorflow as tf
 
@@ -258,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", type=int)
     parser.add_argument("--num", type=int, help="samples (default 10000 images, 2500 toy points)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--truncation", type=float,
+                        help="in (0, 1], for an export with a truncation input: measure it at that value (default: its own)")
     parser.add_argument("--real-split", default="test")
     parser.add_argument("--real-floor", action="store_true", help="also measure train vs test split")
     parser.add_argument("--classifier", type=Path, help="domain classifier folder (default: the cache)")
