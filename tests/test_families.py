@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tests.helpers import tiny_config, write_idx_dataset
+from tests.helpers import assert_resumes_exactly, tiny_config, write_idx_dataset
 from tfgan_app import generate as generate_cli
 from tfgan_app.config import ConfigError, load_config
 from tfgan_app.data import DataError, ImageFolderError, load_source, make_train_dataset
@@ -98,6 +98,19 @@ def test_acgan_refuses_a_discriminator_without_a_class_head():
     generator = dcgan_generator(8, (28, 28, 1), width=8, num_classes=3)
     with pytest.raises(ValueError, match="needs a 'q' output of 3 class logits"):
         ACGAN(generator, dcgan_discriminator((28, 28, 1), width=8), 3)
+
+
+def test_biggan_with_two_discriminator_updates_per_step_resumes_exactly(tmp_path):
+    """The shipped BigGAN pipeline takes 2 D updates per G update (2 batches per step):
+    a run stopped between checkpoints and resumed ends with the uninterrupted run's weights,
+    EMA copy and batch-norm statistics."""
+    idx = write_idx_dataset(tmp_path / "idx", count=128)
+    config = tiny_config(
+        data={"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds")}, model={"family": "biggan"},
+        loss={"name": "hinge"}, biggan={"embedding_dim": 8},
+        train={"steps": 6, "checkpoint_every": 3, "discriminator_steps": 2, "ema_decay": 0.9},
+    )
+    assert_resumes_exactly(config, tmp_path, stop_step=3)
 
 
 def test_biggan_draws_the_asked_class_and_its_export_takes_a_truncation(tmp_path):
