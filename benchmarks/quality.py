@@ -12,7 +12,11 @@ domain classifier (``python -m tfgan_app.evaluate train-classifier``):
 - pix2pix: FID of its outputs for the test edge maps; CycleGAN: FID of A -> B;
 - the semi-supervised GAN: the classifier's test accuracy.
 ``previous`` is the figure in ``benchmarks/quality.json`` (where it came from is noted
-there); ``change`` is new against previous. ``--steps`` overrides every budget (a smoke
+there); ``change`` is new against previous, computed only where the figure was measured with
+this machine's domain classifier (its SHA-256 recorded beside the figure): the classifier
+is retrained per machine, its weights differ with the CPU's rounding, and its FIDs with them
+(the same run scored 88.0 and 56.7 under two of them, RESULTS session 15). Other figures are
+printed with ``*`` and no change. ``--steps`` overrides every budget (a smoke
 run: the figures then do not compare with ``previous``). ``--reuse`` measures a run already
 in ``--out/<pipeline>`` instead of training it again, when it completed with exactly the
 config this command would train (its saved ``config.json`` against the pipeline's resolved
@@ -64,6 +68,16 @@ def quality_row(pipeline: str, run_dir: Path, measurement, num: int) -> dict:
             "value": row[metric]}
 
 
+def previous_figure(entry: dict, metric: str, classifier: str) -> tuple[float | None, bool]:
+    """(the committed figure for ``metric``, whether it compares with a measurement by the
+    classifier of SHA-256 ``classifier``): a test accuracy always does; a feature-based
+    figure only when it records that classifier."""
+    value = entry.get(metric)
+    if value is None:
+        return None, False
+    return value, metric == "test_accuracy" or entry.get("classifier") == classifier
+
+
 def reusable(pipeline: str, run_dir: Path, overrides: list[str]) -> bool:
     """Whether ``run_dir`` holds a completed run of exactly what ``train_run(pipeline, run_dir,
     overrides)`` would train: same resolved config, every field."""
@@ -110,8 +124,9 @@ def main() -> int:
         else:
             train_run(pipeline, args.out / pipeline, overrides)
         row = quality_row(pipeline, args.out / pipeline, measurement, args.num)
-        before = previous.get(pipeline, {}).get(row["metric"])
-        row.update(previous=before, change=None if before is None else row["value"] - before)
+        before, comparable = previous_figure(previous.get(pipeline, {}), row["metric"], measurement.info["sha256"])
+        row.update(previous=before, previous_comparable=comparable,
+                   change=row["value"] - before if comparable else None, classifier=measurement.info["sha256"])
         rows.append(row)
     default_fid = next((row["value"] for row in rows if row["pipeline"] == DEFAULT), None)
     header = f"{'pipeline':<26} {'steps':>6} {'train s':>8} {'metric':<14} {'value':>9} {'previous':>9} {'change':>9} {'x default':>9}"
@@ -121,7 +136,12 @@ def main() -> int:
         row["times_default"] = ratio
         cells = [f"{row['value']:9.3f}"] + [f"{value:9.3f}" if value is not None else f"{'-':>9}"
                                             for value in (row["previous"], row["change"], ratio)]
+        if row["previous"] is not None and not row["previous_comparable"]:
+            cells[1] = f"{row['previous']:8.3f}*"
         print(f"{row['pipeline']:<26} {row['steps']:>6} {row['train_seconds'] or 0:>8.0f} {row['metric']:<14} {' '.join(cells)}")
+    if any(row["previous"] is not None and not row["previous_comparable"] for row in rows):
+        print(f"* measured with another domain classifier than this one (sha256 {measurement.info['sha256'][:12]}...): "
+              "a different scale, so no change is given")
     print(f"({time.perf_counter() - started:.0f} s in all; {args.num} samples per FID"
           + ("; smoke budgets: do not compare with previous" if args.steps else "") + ")")
     if args.json:

@@ -22,3 +22,15 @@ def test_quality_reuses_only_a_completed_run_of_exactly_the_pipelines_config(tmp
     assert not reusable("fashion_mnist_lsgan", run, [])  # not finished
     (run / "run.json").unlink()
     assert not reusable("fashion_mnist_lsgan", run, [])
+
+
+def test_quality_compares_a_figure_only_with_the_classifier_that_measured_it():
+    from benchmarks.quality import PREVIOUS, previous_figure
+
+    assert previous_figure({"fid": 11.1, "classifier": "abc"}, "fid", "abc") == (11.1, True)
+    assert previous_figure({"fid": 11.1, "classifier": "abc"}, "fid", "def") == (11.1, False)
+    assert previous_figure({"fid": 14.75}, "fid", "abc") == (14.75, False)  # classifier not recorded
+    assert previous_figure({"test_accuracy": 0.73}, "test_accuracy", "abc") == (0.73, True)  # no features involved
+    assert previous_figure({}, "fid", "abc") == (None, False)
+    recorded = [entry["classifier"] for entry in json.loads(PREVIOUS.read_text())["figures"].values() if "classifier" in entry]
+    assert recorded and all(len(sha) == 64 for sha in recorded)
