@@ -125,7 +125,7 @@ def main() -> int:
             train_run(pipeline, args.out / pipeline, overrides)
         row = quality_row(pipeline, args.out / pipeline, measurement, args.num)
         before, comparable = previous_figure(previous.get(pipeline, {}), row["metric"], measurement.info["sha256"])
-        row.update(previous=before, previous_comparable=comparable,
+        row.update(previous=before, previous_other_classifier=before is not None and not comparable,
                    change=row["value"] - before if comparable else None, classifier=measurement.info["sha256"])
         rows.append(row)
     default_fid = next((row["value"] for row in rows if row["pipeline"] == DEFAULT), None)
@@ -136,10 +136,10 @@ def main() -> int:
         row["times_default"] = ratio
         cells = [f"{row['value']:9.3f}"] + [f"{value:9.3f}" if value is not None else f"{'-':>9}"
                                             for value in (row["previous"], row["change"], ratio)]
-        if row["previous"] is not None and not row["previous_comparable"]:
+        if row["previous_other_classifier"]:
             cells[1] = f"{row['previous']:8.3f}*"
         print(f"{row['pipeline']:<26} {row['steps']:>6} {row['train_seconds'] or 0:>8.0f} {row['metric']:<14} {' '.join(cells)}")
-    if any(row["previous"] is not None and not row["previous_comparable"] for row in rows):
+    if any(row["previous_other_classifier"] for row in rows):
         print(f"* measured with another domain classifier than this one (sha256 {measurement.info['sha256'][:12]}...): "
               "a different scale, so no change is given")
     print(f"({time.perf_counter() - started:.0f} s in all; {args.num} samples per FID"
