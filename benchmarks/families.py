@@ -97,17 +97,25 @@ class Measurement:
         self.train_source = load_source(dataclasses.replace(test_config, split="train"))
 
 
+def load_shipped_model(run_dir: Path):
+    """``load_run_model`` at the checkpoint the run's pipeline exports (``export.checkpoint``):
+    its last, or the best one its periodic evaluation kept; what a user of the pipeline gets."""
+    from tfgan_app.export.exporter import load_run_model
+
+    shipped = json.loads((Path(run_dir) / "config.json").read_text())["export"]["checkpoint"]
+    return load_run_model(run_dir, shipped)
+
+
 def measure_run(run_dir: Path, measurement: Measurement, num: int) -> dict:
     """One run's row: steps and wall time from ``run.json``; FID and KID for a
     noise-to-image family, L1 and FID (with the identity's) for pix2pix, both directions'
     FID (with the untranslated one's) for CycleGAN."""
     from tfgan_app.data.pipeline import to_model_range
     from tfgan_app.data.tasks import edge_maps
-    from tfgan_app.export.exporter import load_run_model
     from tfgan_app.metrics.report import image_rows, in_batches, real_subset
 
     extractor, test_source = measurement.extractor, measurement.test_source
-    model, config, step, run = load_run_model(run_dir)
+    model, config, step, run = load_shipped_model(run_dir)
     family = config.model.family
     row = {"pipeline": Path(config.pipeline).stem, "family": family, "steps": step,
            "train_seconds": run.get("wall_time_s"), "images_per_sec": run.get("images_per_sec")}

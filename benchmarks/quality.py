@@ -5,8 +5,10 @@ way its kind is measured, beside the figure committed for it before.
         [--out runs/quality] [--num 10000] [--steps N] [--json F]
 
 Each pipeline trains through the same trainer as ``python -m tfgan_app.train`` (export
-off) into ``--out/<pipeline>``, then is measured on the Fashion-MNIST test split with the
-domain classifier (``python -m tfgan_app.evaluate train-classifier``):
+off) into ``--out/<pipeline>``, then is measured at the checkpoint the pipeline exports
+(``export.checkpoint``: its last, or the best one its periodic evaluation kept) on the
+Fashion-MNIST test split with the domain classifier (``python -m tfgan_app.evaluate
+train-classifier``):
 - noise-to-image families: FID of ``--num`` samples (and KID), and FID as a multiple of the
   default pipeline's when it is in the same table (issue 18's target: at most 2x);
 - pix2pix: FID of its outputs for the test edge maps; CycleGAN: FID of A -> B;
@@ -51,15 +53,14 @@ MEASURED = {
 
 def quality_row(pipeline: str, run_dir: Path, measurement, num: int) -> dict:
     """(pipeline, steps, seconds, metric, value) of a trained run."""
-    from benchmarks.families import measure_run
+    from benchmarks.families import load_shipped_model, measure_run
 
     metric = MEASURED[pipeline]
     if metric == "test_accuracy":
         from tfgan_app.data import to_model_range
-        from tfgan_app.export.exporter import load_run_model
         from tfgan_app.metrics.applications import accuracy
 
-        model, _, step, run = load_run_model(run_dir)
+        model, _, step, run = load_shipped_model(run_dir)
         test = measurement.test_source
         value = accuracy(model.classify, to_model_range(test.images).numpy(), test.labels)
         return {"pipeline": pipeline, "steps": step, "train_seconds": run.get("wall_time_s"), "metric": metric, "value": value}

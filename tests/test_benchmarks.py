@@ -34,3 +34,29 @@ def test_quality_compares_a_figure_only_with_the_classifier_that_measured_it():
     assert previous_figure({}, "fid", "abc") == (None, False)
     recorded = [entry["classifier"] for entry in json.loads(PREVIOUS.read_text())["figures"].values() if "classifier" in entry]
     assert recorded and all(len(sha) == 64 for sha in recorded)
+
+
+def test_benchmarks_measure_the_checkpoint_the_pipeline_ships(tmp_path):
+    import os
+
+    from benchmarks.families import load_shipped_model
+    from tests.helpers import tiny_config
+    from tfgan_app.training.trainer import train
+
+    quiet = open(os.devnull, "w")
+    config = tiny_config(
+        data={"name": "ring"}, model={"architecture": "mlp", "latent_dim": 2},
+        train={"steps": 60, "log_every": 20, "checkpoint_every": 20, "batch_size": 128},
+        sampling={"every": 1000}, evaluation={"every": 20, "num_samples": 500}, export={"checkpoint": "best"},
+    )
+    train(config, tmp_path / "run", progress_stream=quiet)
+    # Train on past the last evaluation, so the latest checkpoint cannot be the best one.
+    config.train.steps, config.evaluation.every = 80, 0
+    train(config, tmp_path / "run", resume=True, progress_stream=quiet)
+    best = json.loads((tmp_path / "run" / "checkpoints" / "best" / "best.json").read_text())
+    assert best["step"] in (20, 40, 60)
+    assert load_shipped_model(tmp_path / "run")[2] == best["step"]
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    saved["export"]["checkpoint"] = "latest"
+    (tmp_path / "run" / "config.json").write_text(json.dumps(saved))
+    assert load_shipped_model(tmp_path / "run")[2] == 80
