@@ -100,10 +100,10 @@ class Measurement:
 def load_shipped_model(run_dir: Path):
     """``load_run_model`` at the checkpoint the run's pipeline exports (``export.checkpoint``):
     its last, or the best one its periodic evaluation kept; what a user of the pipeline gets."""
+    from tfgan_app.config import load_config
     from tfgan_app.export.exporter import load_run_model
 
-    shipped = json.loads((Path(run_dir) / "config.json").read_text())["export"]["checkpoint"]
-    return load_run_model(run_dir, shipped)
+    return load_run_model(run_dir, load_config(str(Path(run_dir) / "config.json")).export.checkpoint)
 
 
 def measure_run(run_dir: Path, measurement: Measurement, num: int) -> dict:

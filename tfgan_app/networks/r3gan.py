@@ -75,7 +75,8 @@ class LowPassUpsample(keras.layers.Layer):
     def call(self, inputs):
         height, width, channels = inputs.shape[1:]
         # TensorFlow's op, not keras.ops.image.resize (half-pixel centres only): without
-        # half-pixel centres tf2onnx emits the nearest Resize that ONNX Runtime blocks.
+        # half-pixel centres tf2onnx emits the asymmetric nearest Resize, the only kind ONNX
+        # Runtime runs in its blocked NCHWc layout.
         nearest = tf.raw_ops.ResizeNearestNeighbor(
             images=inputs, size=[2 * height, 2 * width], align_corners=False, half_pixel_centers=False
         )
