@@ -390,7 +390,7 @@ def timegan_config(tmp_path, **train_settings):
         data={"name": "sines", "sequence_length": 12, "sequence_features": 3},
         model={"family": "sequence", "latent_dim": 3},
         sequence={"recurrent_units": 12, "recurrent_layers": 1, "timegan": True, "embedding_steps": 40,
-                  "moment_weight": 10.0},
+                  "moment_weight": 10.0, "embedding_learning_rate": 5e-3},
         train={"batch_size": 64, **train_settings},
         optimizer={"generator": {"learning_rate": 2e-3}, "discriminator": {"learning_rate": 2e-3}},
         export={"out": str(tmp_path / "saved_models"), "formats": "savedmodel,onnx"},
@@ -412,6 +412,7 @@ def test_timegan_pretrains_its_embedding_before_the_game_then_learns_the_sines(t
     def reconstruction_error():
         return float(np.mean((real - model.recovery(model.embedder(real, training=False), training=False).numpy()) ** 2))
 
+    assert float(model.embedding_optimizer.learning_rate.numpy()) == pytest.approx(5e-3)
     initial_error = reconstruction_error()
     fit(model, source, config, 40)  # the embedding phase: E, R and S only
     for name, weights in before.items():  # adversarial terms weighted 0: untouched, exactly
@@ -425,6 +426,25 @@ def test_timegan_pretrains_its_embedding_before_the_game_then_learns_the_sines(t
     assert generated.shape == (600, 12, 3) and 0.0 <= generated.min() and generated.max() <= 1.0
     trained = discriminative_score(real, generated, iterations=600)
     assert trained < untrained - 0.1, (trained, untrained)
+
+
+def test_timegan_embedding_learns_the_next_step_loss_only_in_the_game(tmp_path):
+    """The reference code's phases: while E and R pretrain, their loss is the reconstruction
+    alone (so L_S cannot pull the embedding to a constant) and S learns L_S alone; in the
+    game, lambda L_S joins E's loss. With the reconstruction weighted 0, E stays exactly
+    where it started until the game, then moves."""
+    config = timegan_config(tmp_path)
+    config.family_settings.embedding_steps, config.family_settings.reconstruction_weight = 3, 0.0
+    source = load_source(config)
+    model = build_model(config, source.element_shape)
+    snapshot = lambda network: [w.numpy() for w in network.trainable_weights]  # noqa: E731
+    embedder, supervisor = snapshot(model.embedder), snapshot(model.supervisor)
+    fit(model, source, config, 3)
+    for old, new in zip(embedder, model.embedder.trainable_weights):
+        np.testing.assert_array_equal(old, new.numpy())
+    assert any(np.abs(old - new.numpy()).max() > 0 for old, new in zip(supervisor, model.supervisor.trainable_weights))
+    fit(model, source, config, 2)
+    assert any(np.abs(old - new.numpy()).max() > 0 for old, new in zip(embedder, model.embedder.trainable_weights))
 
 
 @pytest.mark.parametrize("reference_schedule", [False, True], ids=["one_update_each", "two_generator_updates"])

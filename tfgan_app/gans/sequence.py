@@ -17,12 +17,19 @@ transition. Per step, on real sequences x and noise z:
                                                 and D(e); L_S on S(h) for the real h)
     D:     max L_U                              real h against h_hat and e
 
-The first ``sequence.embedding_steps`` steps train E, R and S only (the reference code's
-embedding and supervised phases, here run together), with the adversarial terms weighted 0;
-the phase is a function of the step, so resuming is exact on any strategy. As in the
-reference code, ``sequence.generator_steps`` E/R and G/S updates can precede each D update,
-and D can sit out a step where its loss is already below ``discriminator_threshold``. The
-export is the synthesis R(S(G(z))).
+The weights and forms are the reference code's (github.com/jsyoon0823/TimeGAN, timegan.py),
+which produced the paper's numbers, rather than the equations' nominal lambda = 1, eta = 10:
+E and R minimise 10 sqrt(L_R) + 0.1 L_S, G and S 100 sqrt(L_S) (+ 100 x the moments). The
+roots matter: with the squared losses and lambda = 1, E learns a constant embedding (L_S = 0
+for free) and R the data's mean sequence, and the game has nothing to imitate.
+
+The first ``sequence.embedding_steps`` steps are the reference code's embedding and
+supervised phases run together: E and R on the reconstruction alone, S on the next-step loss
+alone; the adversarial terms and E's L_S term are weighted 0. The phase is a function of the
+step, so resuming is exact on any strategy. As in the reference code,
+``sequence.generator_steps`` E/R and G/S updates can precede each D update, and D can sit out
+a step where its loss is already below ``discriminator_threshold``. The export is the
+synthesis R(S(G(z))).
 """
 
 from __future__ import annotations
@@ -52,10 +59,17 @@ class SequenceSettings:
     timegan: bool = False
     # Steps at the start that train E, R and S only (TimeGAN's pretraining).
     embedding_steps: int = dataclasses.field(default=1000, metadata={"min": 0})
-    # eta, the supervised loss in G and S's loss (eq. 9; the paper's 10) ...
-    supervised_weight: float = dataclasses.field(default=10.0, metadata={"min": 0.0})
-    # ... and lambda, in E and R's (eq. 8; the paper's 1).
-    embedding_supervised_weight: float = dataclasses.field(default=1.0, metadata={"min": 0.0})
+    # E and R's learning rate (0 = optimizer.generator's; their optimizer is otherwise G's).
+    # An autoencoder takes a faster rate than the game: at 1e-3 the sines' embedding is still
+    # near the data's mean sequence after 1,000 steps.
+    embedding_learning_rate: float = dataclasses.field(default=0.0, metadata={"min": 0.0})
+    # The weights of the three losses, in the reference code's forms (module docstring):
+    # 10 x the root-mean-square reconstruction error in E and R's loss ...
+    reconstruction_weight: float = dataclasses.field(default=10.0, metadata={"min": 0.0})
+    # ... eta, 100 x the root-mean-square next-step error in G and S's loss (eq. 9) ...
+    supervised_weight: float = dataclasses.field(default=100.0, metadata={"min": 0.0})
+    # ... and lambda, 0.1 x the mean squared next-step error in E and R's (eq. 8).
+    embedding_supervised_weight: float = dataclasses.field(default=0.1, metadata={"min": 0.0})
     # Batch moments of R(S(G(z))) matched to the data's (the reference code's 100; 0 = off).
     moment_weight: float = dataclasses.field(default=0.0, metadata={"min": 0.0})
     # Updates of E/R and G/S per D update in the joint phase (the reference code's 2), on
@@ -105,6 +119,7 @@ class TimeGAN(SequenceGAN):
             )
         self.embedding_optimizer = embedding_optimizer
         self.embedding_steps = settings.embedding_steps
+        self.reconstruction_weight = settings.reconstruction_weight
         self.supervised_weight = settings.supervised_weight
         self.embedding_supervised_weight = settings.embedding_supervised_weight
         self.moment_weight = settings.moment_weight
@@ -159,7 +174,9 @@ class TimeGAN(SequenceGAN):
         # D: real latents against both kinds of fake (averaged over the two).
         with tf.GradientTape() as tape:
             real_logits = logit_of(self.discriminator(latent, training=True))
-            fake_logits = logit_of(self.discriminator(fakes, training=True))
+            # Each kind of fake in its own batch, as in G's update: with model.minibatch_stddev
+            # a mixed batch's spread would tell D "fake" whatever the samples look like.
+            fake_logits = tf.concat([logit_of(self.discriminator(kind, training=True)) for kind in fakes], axis=0)
             real_twice = tf.concat([real_logits, real_logits], axis=0)
             d_loss = self.discriminator_loss(real_twice, fake_logits)
             loss = global_mean(adversarial * d_loss)
@@ -175,15 +192,20 @@ class TimeGAN(SequenceGAN):
         self.trackers["d_fake"].update_state(readout(self.adversarial_loss, fake_logits))
         return {}
 
-    def embedding_and_generator_updates(self, real: tf.Tensor, z: tf.Tensor, adversarial: tf.Tensor):
+    def embedding_and_generator_updates(
+        self, real: tf.Tensor, z: tf.Tensor, adversarial: tf.Tensor
+    ) -> tuple[tf.Tensor, tuple[tf.Tensor, tf.Tensor]]:
         """One E/R update (eq. 8) and one G/S update (eq. 9); returns the real latents and
-        the fakes (S(G(z)) and G(z)) for D."""
-        # E and R: reconstruction, and the transition S can predict from the embedding (eq. 8).
+        the two kinds of fake for D, S(G(z)) and G(z)."""
+        # E and R: reconstruction, and (in the game) an embedding whose transition S can predict (eq. 8).
         with tf.GradientTape() as tape:
             latent = self.embedder(real, training=True)
             reconstruction = losses.squared_error(real, self.recovery(latent, training=True))
             supervised = losses.next_step_loss(latent, self.supervisor(latent, training=True))
-            loss = global_mean(reconstruction + self.embedding_supervised_weight * supervised)
+            loss = global_mean(
+                self.reconstruction_weight * root(reconstruction)
+                + adversarial * self.embedding_supervised_weight * supervised
+            )
         optimizer_step(self.embedding_optimizer, tape, loss, self.embedding_variables)
         latent = tf.stop_gradient(self.embedder(real, training=True))
         # G and S: fool D with S(G(z)) and G(z), learn the real transition (eq. 9).
@@ -195,7 +217,7 @@ class TimeGAN(SequenceGAN):
                 self.adversarial_loss.generator(logit_of(self.discriminator(supervised_fake, training=True)))
                 + self.adversarial_loss.generator(logit_of(self.discriminator(proposed, training=True)))
             )
-            loss = global_mean(adversarial * adversarial_loss + self.supervised_weight * supervised)
+            loss = global_mean(adversarial * adversarial_loss + self.supervised_weight * root(supervised))
             if self.moment_weight:
                 moments = losses.moment_matching_loss(real, self.recovery(supervised_fake, training=False))
                 # A batch statistic per replica: divided so the summed gradient is their mean.
@@ -204,7 +226,12 @@ class TimeGAN(SequenceGAN):
         self.trackers["g_loss"].update_state(tf.reduce_mean(adversarial_loss))
         self.trackers["reconstruction"].update_state(tf.reduce_mean(reconstruction))
         self.trackers["supervised"].update_state(tf.reduce_mean(supervised))
-        return latent, tf.stop_gradient(tf.concat([supervised_fake, proposed], axis=0))
+        return latent, (tf.stop_gradient(supervised_fake), tf.stop_gradient(proposed))
+
+
+def root(mean_square: tf.Tensor) -> tf.Tensor:
+    """The root of a per-example mean square; the small floor keeps its gradient finite at 0."""
+    return tf.sqrt(mean_square + 1e-12)
 
 
 def build_sequence(context: BuildContext) -> SequenceGAN:
@@ -231,7 +258,10 @@ def build_sequence(context: BuildContext) -> SequenceGAN:
     supervisor = network(hidden, hidden, max(layers - 1, 1), "timegan_supervisor", "latent", "next_latent")
     discriminator = recurrent_discriminator(length, hidden, *cell, context.config.model.minibatch_stddev)
     scaling = resolve_precision(context.config.train.precision) == "mixed_float16"
-    embedding_optimizer = make_optimizer(context.config.optimizer.generator, loss_scaling=scaling)
+    embedding_config = context.config.optimizer.generator
+    if settings.embedding_learning_rate:
+        embedding_config = dataclasses.replace(embedding_config, learning_rate=settings.embedding_learning_rate)
+    embedding_optimizer = make_optimizer(embedding_config, loss_scaling=scaling)
     model = TimeGAN(generator, discriminator, embedder, recovery, supervisor, embedding_optimizer, settings, **options)
     return compile_noise_model(model, context)
 
