@@ -447,6 +447,29 @@ def test_timegan_embedding_learns_the_next_step_loss_only_in_the_game(tmp_path):
     assert any(np.abs(old - new.numpy()).max() > 0 for old, new in zip(embedder, model.embedder.trainable_weights))
 
 
+def test_timegan_correlation_matching_moves_only_g_and_s_and_only_in_the_game(tmp_path):
+    """sequence.correlation_weight joins G and S's loss in the joint game: two runs that
+    differ only in it are identical through pretraining; after the first joint step their
+    G and S differ while E (updated before G and S in that step) is still the same."""
+    names = ("embedder", "generator", "supervisor")
+    snapshots = {}
+    for weight in (0.0, 50.0):
+        config = timegan_config(tmp_path)
+        config.family_settings.embedding_steps, config.family_settings.correlation_weight = 2, weight
+        source = load_source(config)
+        keras.utils.set_random_seed(0)
+        model = build_model(config, source.element_shape)
+        for steps in (2, 1):  # the pretraining, then the first joint step
+            fit(model, source, config, steps)
+            snapshots[weight, steps] = {name: [w.numpy() for w in model.networks()[name].trainable_weights] for name in names}
+
+    def same(name: str, steps: int) -> bool:
+        return all(np.array_equal(a, b) for a, b in zip(snapshots[0.0, steps][name], snapshots[50.0, steps][name]))
+
+    assert all(same(name, 2) for name in names)
+    assert same("embedder", 1) and not same("generator", 1) and not same("supervisor", 1)
+
+
 @pytest.mark.parametrize("reference_schedule", [False, True], ids=["one_update_each", "two_generator_updates"])
 def test_timegan_resumes_exactly_across_its_phase_switch_and_exports_the_synthesis(tmp_path, reference_schedule):
     config = timegan_config(tmp_path, steps=6, checkpoint_every=3, log_every=1)
@@ -461,6 +484,8 @@ def test_timegan_resumes_exactly_across_its_phase_switch_and_exports_the_synthes
     assert [entry["name"] for entry in export.manifest["inputs"]] == ["z"]
     with pytest.raises(ConfigError, match="does not take train.discriminator_steps > 1, train.ema_decay"):
         load_config("sines_timegan", ["train.discriminator_steps=2", "train.ema_decay=0.99"])
+    with pytest.raises(ConfigError, match=r"sequence.correlation_weight = 30.0 only act with sequence.timegan = true"):
+        load_config("sines_sequence", ["sequence.correlation_weight=30"])
 
 
 def test_timegan_generator_steps_count_as_one_training_step_and_the_threshold_holds_d(tmp_path):

@@ -23,6 +23,13 @@ E and R minimise 10 sqrt(L_R) + 0.1 L_S, G and S 100 sqrt(L_S) (+ 100 x the mome
 roots matter: with the squared losses and lambda = 1, E learns a constant embedding (L_S = 0
 for free) and R the data's mean sequence, and the game has nothing to imitate.
 
+``sequence.correlation_weight`` adds what neither the paper nor its code has: G and S also
+match the batch correlations between the features of R(S(G(z))) to the data's
+(``losses.correlation_matching_loss``). The reference's moments are per feature, and
+without this the sines' independent features came out correlated about 0.5 after the
+committed budget, which TimeGAN's predictive score reads as a wrong next-step relation
+(benchmarks/RESULTS.md, sessions 18 and 19).
+
 The first ``sequence.embedding_steps`` steps are the reference code's embedding and
 supervised phases run together: E and R on the reconstruction alone, S on the next-step loss
 alone; the adversarial terms and E's L_S term are weighted 0. The phase is a function of the
@@ -72,6 +79,9 @@ class SequenceSettings:
     embedding_supervised_weight: float = dataclasses.field(default=0.1, metadata={"min": 0.0})
     # Batch moments of R(S(G(z))) matched to the data's (the reference code's 100; 0 = off).
     moment_weight: float = dataclasses.field(default=0.0, metadata={"min": 0.0})
+    # Batch correlations between the features of R(S(G(z))) matched to the data's, per step
+    # (losses.correlation_matching_loss; not in TimeGAN; 0 = off).
+    correlation_weight: float = dataclasses.field(default=0.0, metadata={"min": 0.0})
     # Updates of E/R and G/S per D update in the joint phase (the reference code's 2), on
     # the step's batch ...
     generator_steps: int = dataclasses.field(default=1, metadata={"min": 1})
@@ -123,6 +133,7 @@ class TimeGAN(SequenceGAN):
         self.supervised_weight = settings.supervised_weight
         self.embedding_supervised_weight = settings.embedding_supervised_weight
         self.moment_weight = settings.moment_weight
+        self.correlation_weight = settings.correlation_weight
         self.generator_steps = settings.generator_steps
         self.discriminator_threshold = settings.discriminator_threshold
         z = keras.Input(generator.inputs[0].shape[1:], name="z")
@@ -218,10 +229,14 @@ class TimeGAN(SequenceGAN):
                 + self.adversarial_loss.generator(logit_of(self.discriminator(proposed, training=True)))
             )
             loss = global_mean(adversarial * adversarial_loss + self.supervised_weight * root(supervised))
-            if self.moment_weight:
-                moments = losses.moment_matching_loss(real, self.recovery(supervised_fake, training=False))
-                # A batch statistic per replica: divided so the summed gradient is their mean.
-                loss += adversarial * self.moment_weight * moments / tf.distribute.get_strategy().num_replicas_in_sync
+            if self.moment_weight or self.correlation_weight:
+                sequences = self.recovery(supervised_fake, training=False)
+                statistics = (
+                    self.moment_weight * losses.moment_matching_loss(real, sequences)
+                    + self.correlation_weight * losses.correlation_matching_loss(real, sequences)
+                )
+                # Batch statistics per replica: divided so the summed gradient is their mean.
+                loss += adversarial * statistics / tf.distribute.get_strategy().num_replicas_in_sync
         optimizer_step(self.generator_optimizer, tape, loss, self.generator_variables)
         self.trackers["g_loss"].update_state(tf.reduce_mean(adversarial_loss))
         self.trackers["reconstruction"].update_state(tf.reduce_mean(reconstruction))
@@ -266,11 +281,25 @@ def build_sequence(context: BuildContext) -> SequenceGAN:
     return compile_noise_model(model, context)
 
 
+# The settings of the plain recurrent GAN; the others are TimeGAN's.
+PLAIN_SETTINGS = frozenset({"cell", "recurrent_units", "recurrent_layers", "timegan"})
+
+
 def _validate(config) -> None:
     from tfgan_app.config import ConfigError
 
     settings: SequenceSettings = config.family_settings
     if not settings.timegan:
+        # The TimeGAN settings would be silently ignored by the plain recurrent GAN.
+        defaults = SequenceSettings()
+        changed = [
+            f"sequence.{field.name} = {getattr(settings, field.name)!r}" for field in dataclasses.fields(SequenceSettings)
+            if field.name not in PLAIN_SETTINGS and getattr(settings, field.name) != getattr(defaults, field.name)
+        ]
+        if changed:
+            raise ConfigError(
+                f"{', '.join(changed)} only act with sequence.timegan = true; set it, or remove them"
+            )
         return
     train = config.train
     taken = [
