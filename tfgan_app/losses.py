@@ -221,7 +221,8 @@ def correlation_matching_loss(real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
     statistic, like ``moment_matching_loss``."""
 
     def correlations(sequences: tf.Tensor) -> tf.Tensor:
-        centred = tf.cast(sequences, tf.float32) - tf.reduce_mean(tf.cast(sequences, tf.float32), axis=0)
+        values = tf.cast(sequences, tf.float32)
+        centred = values - tf.reduce_mean(values, axis=0)
         scaled = centred * tf.math.rsqrt(tf.reduce_mean(tf.square(centred), axis=0) + 1e-6)
         return tf.einsum("btf,btg->tfg", scaled, scaled) / tf.cast(tf.shape(scaled)[0], tf.float32)
 
