@@ -33,7 +33,9 @@ TASK is one of
 - ``sequence``: sines_sequence and sines_timegan (the TimeGAN options); TimeGAN's
   discriminative and predictive scores of 3,000 generated sequences vs 3,000 fresh real
   ones (mean and standard deviation over ``--score-repeats`` post-hoc networks), beside an
-  untrained generator and the real data's own predictive score.
+  untrained generator and the real data's own predictive score; and the mean |correlation|
+  between the features (``feature_correlation``: the sines' are independent, and a
+  generator whose features move together loses predictive score).
 ``--steps`` overrides the pipelines' train.steps (ADDA's pretrain_steps become 2/3 of it).
 """
 
@@ -196,7 +198,7 @@ def sequence(args) -> list[dict]:
     import tensorflow as tf
 
     from tfgan_app.data.tasks import sine_waves
-    from tfgan_app.metrics.sequence import discriminative_score, predictive_score
+    from tfgan_app.metrics.sequence import discriminative_score, feature_correlation, predictive_score
 
     count = 3000
     trained = []
@@ -223,6 +225,7 @@ def sequence(args) -> list[dict]:
         rows.append({
             "data": name, "discriminative": float(np.mean(discriminative)), "discriminative_std": float(np.std(discriminative)),
             "predictive": float(np.mean(predictive)), "predictive_std": float(np.std(predictive)),
+            "feature_correlation": feature_correlation(data),
             "steps": steps, "train_s": seconds,
         })
         print(rows[-1], flush=True)

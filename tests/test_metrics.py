@@ -165,3 +165,22 @@ def test_retrieval_ranks_find_each_query_among_the_candidates():
     np.testing.assert_array_equal(retrieval_ranks(candidates + 0.1, candidates), [0, 0, 0])
     swapped = candidates[[1, 0, 2]]  # queries 0 and 1 land on each other's candidate
     np.testing.assert_array_equal(retrieval_ranks(swapped, candidates), [1, 1, 0])
+
+
+def test_feature_correlation_reads_features_that_move_together():
+    """TimeGAN's sines have independent features; copies of one feature (either sign)
+    correlate 1, and a constant feature counts as uncorrelated rather than as NaN."""
+    import tensorflow as tf
+
+    from tfgan_app.data.tasks import sine_waves
+    from tfgan_app.metrics.sequence import feature_correlation
+
+    independent = sine_waves(tf.constant([3, 4], tf.int64), 2000, 12, 3).numpy()
+    assert feature_correlation(independent) < 0.05
+    first = independent[..., :1]
+    assert feature_correlation(np.concatenate([first, first, 1 - first], axis=2)) == pytest.approx(1.0, abs=1e-3)
+    # [a, a, constant]: of the three pairs only (0, 1) correlates; the constant's two count 0.
+    with_constant = np.concatenate([first, first, np.full_like(first, 0.5)], axis=2)
+    assert feature_correlation(with_constant) == pytest.approx(1 / 3, abs=1e-3)
+    with pytest.raises(ValueError, match="at least 2 features"):
+        feature_correlation(first)

@@ -211,22 +211,24 @@ def moment_matching_loss(real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
     return spread + tf.reduce_mean(tf.abs(fake_mean - real_mean))
 
 
+def batch_correlations(sequences: tf.Tensor) -> tf.Tensor:
+    """The Pearson correlations between features across the batch at each step, [b, T, F]
+    -> [T, F, F] (a constant feature correlates 0 with the others)."""
+    values = tf.cast(sequences, tf.float32)
+    centred = values - tf.reduce_mean(values, axis=0)
+    scaled = centred * tf.math.rsqrt(tf.reduce_mean(tf.square(centred), axis=0) + 1e-6)
+    return tf.einsum("btf,btg->tfg", scaled, scaled) / tf.cast(tf.shape(scaled)[0], tf.float32)
+
+
 def correlation_matching_loss(real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
     """Mean |corr(fake) - corr(real)| over the batch correlation matrices of the features at
-    each step, [b, T, F] -> a scalar. ``moment_matching_loss`` matches each feature's mean
-    and spread but not how features move together: a generator can match every marginal
-    while its features rise and fall in unison (TimeGAN's sines have independent features;
-    an unmatched generator's were correlated about 0.5). The joint second moments are what
-    TimeGAN's predictive score reads (Yoon et al. 2019, sec. 5.2). Not in TimeGAN; a batch
-    statistic, like ``moment_matching_loss``."""
-
-    def correlations(sequences: tf.Tensor) -> tf.Tensor:
-        values = tf.cast(sequences, tf.float32)
-        centred = values - tf.reduce_mean(values, axis=0)
-        scaled = centred * tf.math.rsqrt(tf.reduce_mean(tf.square(centred), axis=0) + 1e-6)
-        return tf.einsum("btf,btg->tfg", scaled, scaled) / tf.cast(tf.shape(scaled)[0], tf.float32)
-
-    return tf.reduce_mean(tf.abs(correlations(fake) - correlations(real)))
+    each step (``batch_correlations``), [b, T, F] -> a scalar. ``moment_matching_loss``
+    matches each feature's mean and spread but not how features move together: a generator
+    can match every marginal while its features rise and fall in unison (TimeGAN's sines
+    have independent features; an unmatched generator's were correlated about 0.5). The
+    joint second moments are what TimeGAN's predictive score reads (Yoon et al. 2019, sec.
+    5.2). Not in TimeGAN; a batch statistic, like ``moment_matching_loss``."""
+    return tf.reduce_mean(tf.abs(batch_correlations(fake) - batch_correlations(real)))
 
 
 def paired_feature_matching_loss(real_features: list[tf.Tensor], fake_features: list[tf.Tensor]) -> tf.Tensor:

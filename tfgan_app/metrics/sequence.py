@@ -73,3 +73,18 @@ def predictive_score(
     test_inputs, test_targets = split(real)
     predicted = np.asarray(model.predict(test_inputs, batch_size=1024, verbose=0))
     return float(np.mean(np.abs(predicted - test_targets)))
+
+
+def feature_correlation(sequences: np.ndarray) -> float:
+    """Mean |Pearson correlation| between distinct features across the examples, averaged over
+    the steps: how much the features move together. It explains a predictive score above
+    the real data's when the generated marginals are right: the post-hoc GRU reads the last
+    feature from the others, which works only where they are related (TimeGAN's sines have
+    independent features, 0.02; see benchmarks/RESULTS.md, session 19)."""
+    from tfgan_app.losses import batch_correlations
+
+    features = sequences.shape[2]
+    if features < 2:
+        raise ValueError("feature correlation needs at least 2 features")
+    correlations = batch_correlations(sequences).numpy()
+    return float(np.mean(np.abs(correlations[:, ~np.eye(features, dtype=bool)])))
