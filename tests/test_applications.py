@@ -484,7 +484,7 @@ def test_timegan_resumes_exactly_across_its_phase_switch_and_exports_the_synthes
     assert [entry["name"] for entry in export.manifest["inputs"]] == ["z"]
     with pytest.raises(ConfigError, match="does not take train.discriminator_steps > 1, train.ema_decay"):
         load_config("sines_timegan", ["train.discriminator_steps=2", "train.ema_decay=0.99"])
-    with pytest.raises(ConfigError, match=r"sequence.correlation_weight = 30.0 only act with sequence.timegan = true"):
+    with pytest.raises(ConfigError, match=r"sequence.correlation_weight = 30.0: TimeGAN's settings act only with sequence.timegan = true"):
         load_config("sines_sequence", ["sequence.correlation_weight=30"])
 
 

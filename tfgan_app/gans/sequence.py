@@ -298,7 +298,7 @@ def _validate(config) -> None:
         ]
         if changed:
             raise ConfigError(
-                f"{', '.join(changed)} only act with sequence.timegan = true; set it, or remove them"
+                f"{', '.join(changed)}: TimeGAN's settings act only with sequence.timegan = true; set it, or remove them"
             )
         return
     train = config.train
