@@ -229,12 +229,16 @@ class TimeGAN(SequenceGAN):
                 + self.adversarial_loss.generator(logit_of(self.discriminator(proposed, training=True)))
             )
             loss = global_mean(adversarial * adversarial_loss + self.supervised_weight * root(supervised))
-            if self.moment_weight or self.correlation_weight:
+            # Only the statistics that are switched on are computed: this is every G step.
+            weighted = [
+                (weight, statistic) for weight, statistic in (
+                    (self.moment_weight, losses.moment_matching_loss),
+                    (self.correlation_weight, losses.correlation_matching_loss),
+                ) if weight
+            ]
+            if weighted:
                 sequences = self.recovery(supervised_fake, training=False)
-                statistics = (
-                    self.moment_weight * losses.moment_matching_loss(real, sequences)
-                    + self.correlation_weight * losses.correlation_matching_loss(real, sequences)
-                )
+                statistics = tf.add_n([weight * statistic(real, sequences) for weight, statistic in weighted])
                 # Batch statistics per replica: divided so the summed gradient is their mean.
                 loss += adversarial * statistics / tf.distribute.get_strategy().num_replicas_in_sync
         optimizer_step(self.generator_optimizer, tape, loss, self.generator_variables)
