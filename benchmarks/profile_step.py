@@ -2,7 +2,7 @@
 pipeline's compiled step, grouped by network, layer and kind of work.
 
     python benchmarks/profile_step.py [--pipeline fashion_mnist_dcgan] [--steps 80]
-        [--warmup 40] [--set KEY=VALUE ...] [--top 25] [--json F]
+        [--warmup 40] [--set KEY=VALUE ...] [--top 25] [--floor] [--json F]
 
 The pipeline's model trains as ``benchmarks/throughput.py``'s shipped row does (its own
 precision and steps per call, the tf.data pipeline); after ``--warmup`` steps,
@@ -16,7 +16,13 @@ the script sums them per step and prints
   optimizer and EMA updates, other element-wise work;
 - by layer: the network and layer each op belongs to (from its name scope), with its kinds;
 - the step's wall time beside the summed op time (their ratio shows how busy the two
-  cores were) and the time no op ran (dispatch, waiting).
+  cores were) and the time no op ran (dispatch, waiting);
+- with ``--floor``, the convolution floor: every convolution kernel of one step of
+  Algorithm 1 (forward, input gradient, filter gradient, as many times as the step runs
+  each) timed on its own at the step's shapes and precision, back to back. No
+  implementation of the same step on these kernels runs faster than that sum, so it bounds
+  the images/s any framework reaches with them; the rest of the step (batch norm,
+  activations, updates) comes on top.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -72,6 +79,77 @@ def layer_of(name: str) -> str:
     return re.sub(r"_\d+$", "", parts[0]) if parts else name
 
 
+def kernel_counts(layer_network: str, first_layer: bool, reuse_fakes: bool) -> dict[str, int]:
+    """How often one step of Algorithm 1 (one D update, then one G update) runs each kernel
+    of a convolution layer: D's layers run forward on real and fake in D's update and on the
+    fakes in G's; their filter gradients in D's update only; their input gradients in D's
+    update except the first layer's (the images need none), and in G's update. G's layers
+    run forward for D's fakes and again for G's update (once with ``reuse_fakes``), and
+    backward once."""
+    if layer_network == "discriminator":
+        return {"forward": 3, "filter gradient": 2, "input gradient": 1 if first_layer else 3}
+    return {"forward": 1 if reuse_fakes else 2, "filter gradient": 1, "input gradient": 1}
+
+
+def convolution_kernels(layer, inputs, upstream, kernel) -> dict[str, Callable]:
+    """The forward, input-gradient and filter-gradient kernels TensorFlow runs for a Conv2D
+    or Conv2DTranspose ``layer`` (no bias) on ``inputs``, with ``upstream`` the gradient
+    arriving at its output and ``kernel`` its weights, as functions of no arguments. A
+    transposed convolution's forward pass is a convolution's input gradient, and its input
+    gradient a forward convolution."""
+    import keras
+    import tensorflow as tf
+
+    options = dict(strides=[1, *layer.strides, 1], padding=layer.padding.upper())
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        return {
+            "forward": lambda: tf.raw_ops.Conv2DBackpropInput(
+                input_sizes=tf.shape(upstream), filter=kernel, out_backprop=inputs, **options),
+            "input gradient": lambda: tf.raw_ops.Conv2D(input=upstream, filter=kernel, **options),
+            "filter gradient": lambda: tf.raw_ops.Conv2DBackpropFilter(
+                input=upstream, filter_sizes=tf.shape(kernel), out_backprop=inputs, **options),
+        }
+    return {
+        "forward": lambda: tf.raw_ops.Conv2D(input=inputs, filter=kernel, **options),
+        "input gradient": lambda: tf.raw_ops.Conv2DBackpropInput(
+            input_sizes=tf.shape(inputs), filter=kernel, out_backprop=upstream, **options),
+        "filter gradient": lambda: tf.raw_ops.Conv2DBackpropFilter(
+            input=inputs, filter_sizes=tf.shape(kernel), out_backprop=upstream, **options),
+    }
+
+
+def convolution_floor(model, batch: int, dtype, reuse_fakes: bool, repeats: int = 30) -> tuple[float, list]:
+    """(ms per step, rows) of the convolution floor (see the module docstring) of a
+    generator/discriminator model: each Conv2D and Conv2DTranspose kernel timed alone (median
+    of ``repeats`` calls of a compiled function), times its count per step. Other layer
+    types are not counted, so for networks that have them the floor is lower still."""
+    import keras
+    import tensorflow as tf
+
+    rows, total = [], 0.0
+    for network_name, network in (("generator", model.generator), ("discriminator", model.discriminator)):
+        convolutions = [layer for layer in network.layers
+                        if type(layer) in (keras.layers.Conv2D, keras.layers.Conv2DTranspose)]
+        for index, layer in enumerate(convolutions):
+            counts = kernel_counts(network_name, index == 0, reuse_fakes)
+            inputs = tf.cast(tf.random.normal([batch, *layer.input.shape[1:]]), dtype)
+            upstream = tf.cast(tf.random.normal([batch, *layer.output.shape[1:]]), dtype)
+            kernels = convolution_kernels(layer, inputs, upstream, tf.cast(layer.kernel, dtype))
+            for kind, function in kernels.items():
+                compiled = tf.function(function)
+                for _ in range(3):
+                    compiled().numpy()
+                times = []
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    compiled().numpy()
+                    times.append(time.perf_counter() - started)
+                milliseconds = sorted(times)[len(times) // 2] * 1e3
+                total += milliseconds * counts[kind]
+                rows.append((f"{network_name}/{layer.name}", kind, counts[kind], milliseconds))
+    return total, rows
+
+
 def op_stats(logdir: str) -> list[dict]:
     from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as profiler_plugin
 
@@ -90,6 +168,7 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--top", type=int, default=25, help="layers listed")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--floor", action="store_true", help="also time the step's convolution kernels alone")
     args = parser.parse_args()
 
     import keras
@@ -144,12 +223,23 @@ def main() -> int:
         milliseconds = sum(kinds.values())
         detail = ", ".join(f"{kind} {value:.2f}" for kind, value in kinds.most_common(3))
         print(f"{layer[:44]:<44} {milliseconds:8.2f} {milliseconds / total:6.1%}  {detail}")
+    floor = None
+    if args.floor:
+        dtype = tf.bfloat16 if keras.mixed_precision.global_policy().compute_dtype == "bfloat16" else tf.float32
+        floor, floor_rows = convolution_floor(model, batch, dtype, config.train.reuse_fakes)
+        print(f"\nconvolution floor ({dtype.name}, each kernel alone, median of 30 calls):")
+        print(f"{'layer':<32} {'kernel':<16} {'per step':>8} {'ms':>7}")
+        for layer, kind, count, milliseconds in floor_rows:
+            print(f"{layer:<32} {kind:<16} {count:>8} {milliseconds:7.2f}")
+        print(f"convolutions alone: {floor:.1f} ms per step, at most {batch / floor * 1e3:.0f} images/s "
+              f"on these kernels (the step measured {step_ms:.1f} ms)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "pipeline": args.pipeline, "overrides": args.set, "steps": steps, "batch": batch,
             "wall_ms_per_step": step_ms, "op_ms_per_step": total, "idle_ms_per_step": idle,
             "by_kind": dict(by_kind), "by_layer": {layer: dict(kinds) for layer, kinds in layers},
+            "convolution_floor_ms_per_step": floor,
         }, indent=2) + "\n")
     return 0
 

@@ -1,6 +1,6 @@
 """Training throughput: tfgan_app's trainer vs a plain keras.io-style ``train_step`` vs
-PyTorch, on the default pipeline's DCGAN networks (Fashion-MNIST 28x28, latent 100,
-width 64), one after another in this process.
+PyTorch, on the default pipeline's DCGAN networks (Fashion-MNIST 28x28, the pipeline's
+latent size and width), one after another in this process.
 
 The peers are configured as their users would: the keras.io step in float32 and under
 Keras' ``mixed_bfloat16`` policy; PyTorch eager in float32 and with bfloat16 autocast, and
@@ -36,7 +36,17 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-LATENT, WIDTH, SIDE = 100, 64, 28
+def _default_network_sizes() -> tuple[int, int]:
+    """(latent size, width) of the default pipeline, so every row trains the networks it ships."""
+    from tfgan_app.config import load_config
+
+    model = load_config("fashion_mnist_dcgan").model
+    if model.generator_width != model.discriminator_width:
+        raise AssertionError("the peers' networks assume one width for G and D")
+    return model.latent_dim, model.generator_width
+
+
+(LATENT, WIDTH), SIDE = _default_network_sizes(), 28
 
 
 # --- FLOPs ----------------------------------------------------------------------------

@@ -60,3 +60,33 @@ def test_benchmarks_measure_the_checkpoint_the_pipeline_ships(tmp_path):
     saved["export"]["checkpoint"] = "latest"
     (tmp_path / "run" / "config.json").write_text(json.dumps(saved))
     assert load_shipped_model(tmp_path / "run")[2] == 80
+
+
+def test_convolution_floor_times_the_kernels_each_layer_runs():
+    """profile_step's floor is only a bound if its kernels are the layers' own passes:
+    forward = the layer's output, input/filter gradients = the tape's, for a convolution
+    and a transposed convolution; and it counts them as one step of Algorithm 1 runs them."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from benchmarks.profile_step import convolution_kernels, kernel_counts
+
+    keras.utils.set_random_seed(0)
+    for layer_type, shape in ((keras.layers.Conv2D, (8, 8, 3)), (keras.layers.Conv2DTranspose, (4, 4, 5))):
+        inputs = keras.Input(shape)
+        layer = layer_type(6, 4, strides=2, padding="same", use_bias=False)
+        keras.Model(inputs, layer(inputs))
+        x = tf.random.normal([2, *shape])
+        upstream = tf.random.normal([2, *layer.output.shape[1:]])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            total = tf.reduce_sum(y * upstream)
+        input_gradient, filter_gradient = tape.gradient(total, [x, layer.kernel])
+        kernels = convolution_kernels(layer, x, upstream, layer.kernel)
+        np.testing.assert_allclose(kernels["forward"](), y, atol=1e-4)
+        np.testing.assert_allclose(kernels["input gradient"](), input_gradient, atol=1e-4)
+        np.testing.assert_allclose(kernels["filter gradient"](), filter_gradient, atol=1e-4)
+    assert kernel_counts("discriminator", True, False) == {"forward": 3, "filter gradient": 2, "input gradient": 1}
+    assert kernel_counts("generator", False, True)["forward"] == 1
