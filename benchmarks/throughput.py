@@ -73,7 +73,9 @@ def forward_flops(batch: int) -> tuple[float, float]:
 def step_flops(batch: int) -> float:
     """FLOPs of one step of Algorithm 1 with k = 1, backward = 2x forward: D step = G forward
     on m + D forward and backward on 2m; G step = G forward and backward on m + D forward and
-    backward (input gradients) on m. The same count for every implementation below."""
+    backward (input gradients) on m. The same count for every implementation below: the rows
+    whose G update reuses D's fakes (the shipped default, PyTorch's example) run one G
+    forward pass less, so theirs is an Algorithm-1-equivalent rate."""
     generator, discriminator = forward_flops(batch)
     return generator * (1 + 3) + discriminator * (2 * 3 + 3)
 
@@ -257,7 +259,8 @@ def torch_rate(
     batch: int, images: np.ndarray, windows: int, window_steps: int, warmup: int,
     bfloat16: bool = False, compiled: bool = False, row: str = "",
 ) -> float | None:
-    """PyTorch's step on the same networks; ``bfloat16``: the forward passes under
+    """PyTorch's step on the same networks, as PyTorch's DCGAN example writes it (G's update
+    scores the fakes D was just updated on); ``bfloat16``: the forward passes under
     ``torch.autocast("cpu", dtype=torch.bfloat16)``; ``compiled``: both networks through
     ``torch.compile`` (None, with the reason in SKIPPED, when it fails here)."""
     import contextlib
@@ -308,8 +311,9 @@ def torch_rate(
         d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         d_optimizer.step()
+        # G's update scores the same fakes, as PyTorch's DCGAN example does (its users' step).
         with autocast():
-            g_loss = loss_fn(discriminator(generator(torch.randn(batch, LATENT))).float(), ones)
+            g_loss = loss_fn(discriminator(fake).float(), ones)
         g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         g_optimizer.step()
@@ -355,6 +359,7 @@ def main() -> int:
     peak = matmul_peak_gflops()
     bfloat16_peak = matmul_peak_gflops(dtype="bfloat16")
     shipped = "tfgan_app default pipeline as shipped"
+    fresh_noise = "tfgan_app as shipped, G on fresh noise"  # what reuse_fakes gives, measured
     peers = {
         "keras.io-style train_step (float32)": lambda batch: keras_io_rate(batch, images, **timing),
         "keras.io-style train_step (mixed_bfloat16)": lambda batch: keras_io_rate(batch, images, "mixed_bfloat16", **timing),
@@ -369,6 +374,8 @@ def main() -> int:
         pipelines[batch] = pipeline_rate(batch, source)
         implementations = {
             shipped: lambda: tfgan_app_rate(batch, "auto", source, as_shipped=True, **timing),
+            fresh_noise: lambda: tfgan_app_rate(
+                batch, "auto", source, as_shipped=True, overrides=("train.reuse_fakes=false",), **timing),
             "tfgan_app float32": lambda: tfgan_app_rate(batch, "float32", source, **timing),
             "tfgan_app float32 reuse_fakes": lambda: tfgan_app_rate(batch, "float32", source, True, **timing),
             "tfgan_app mixed_bfloat16": lambda: tfgan_app_rate(batch, "mixed_bfloat16", source, **timing),
@@ -381,7 +388,7 @@ def main() -> int:
             **{name: (lambda measure=measure: measure(batch)) for name, measure in peers.items()},
         }
         if args.only_peers:
-            implementations = {name: implementations[name] for name in (shipped, *peers)}
+            implementations = {name: implementations[name] for name in (shipped, fresh_noise, *peers)}
         rounds = {name: [] for name in implementations}
         for _ in range(args.rounds):
             for name, measure in implementations.items():
