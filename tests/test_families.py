@@ -678,6 +678,9 @@ def test_family_switch_combinations_are_checked():
         load_config("fashion_mnist_cgan", ["model.packing=2"])
     with pytest.raises(ConfigError, match="train.ema_decay: not available for model.family 'dann'"):
         load_config("fashion_mnist_dann", ["train.ema_decay=0.99"])
+    # The default pipeline's gan-family speed switch, when a user switches its family.
+    with pytest.raises(ConfigError, match=r"train.reuse_fakes: not available for model.family 'pix2pix'.*switch them off"):
+        load_config("fashion_mnist_dcgan", ["model.family=pix2pix"])
     with pytest.raises(ConfigError, match=r"\[cyclegan\] holds the settings of model.family 'cyclegan'"):
         load_config("fashion_mnist_dcgan", ["cyclegan.image_pool=3"])
     with pytest.raises(ConfigError, match="batch norm"):

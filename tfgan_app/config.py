@@ -625,7 +625,8 @@ def _validate_family(config: Config) -> None:
     if used:
         honoured = ", ".join(sorted(family.switches)) or "none of them"
         raise ConfigError(
-            f"{', '.join(used)}: not available for model.family {family.name!r} (it honours {honoured})"
+            f"{', '.join(used)}: not available for model.family {family.name!r} (it honours {honoured}); "
+            "switch them off with --set, or start from a pipeline of that family (python -m tfgan_app.train --help lists them)"
         )
     if train.batch_size % model.packing:
         raise ConfigError(f"train.batch_size {train.batch_size} is not a multiple of model.packing {model.packing}")
