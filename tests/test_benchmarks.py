@@ -62,8 +62,8 @@ def test_benchmarks_measure_the_checkpoint_the_pipeline_ships(tmp_path):
     assert load_shipped_model(tmp_path / "run")[2] == 80
 
 
-def test_convolution_floor_times_the_kernels_each_layer_runs():
-    """profile_step's floor is only a bound if its kernels are the layers' own passes:
+def test_work_floor_times_the_kernels_each_layer_runs():
+    """profile_step's work floor is only a bound if its kernels are the layers' own passes:
     forward = the layer's output, input/filter gradients = the tape's, for a convolution
     and a transposed convolution; and it counts them as one step of Algorithm 1 runs them."""
     import keras
