@@ -85,7 +85,9 @@ def kernel_counts(layer_network: str, first_layer: bool, reuse_fakes: bool) -> d
     fakes in G's; their filter gradients in D's update only; their input gradients in D's
     update except the first layer's (the images need none), and in G's update. G's layers
     run forward for D's fakes and again for G's update (once with ``reuse_fakes``), and
-    backward once."""
+    backward once. Steps that do more (several D updates, gradient penalties, a relativistic
+    G loss that also scores real data) run these kernels more often: for them the counts are
+    low, and the floor is still a bound, only a looser one."""
     if layer_network == "discriminator":
         return {"forward": 3, "filter gradient": 2, "input gradient": 1 if first_layer else 3}
     return {"forward": 1 if reuse_fakes else 2, "filter gradient": 1, "input gradient": 1}
