@@ -478,8 +478,8 @@ def test_timegan_resumes_exactly_across_its_phase_switch_and_exports_the_synthes
         config.family_settings.generator_steps, config.family_settings.discriminator_threshold = 2, 0.15
     config.sampling.every = 100
     config.export.enabled = False
-    assert_resumes_exactly(config, tmp_path, stop_step=3)  # stopped after the switch to the joint game
-    [export] = export_run(tmp_path / "whole", tmp_path / "saved_models", "timegan")
+    whole = assert_resumes_exactly(config, tmp_path, stop_step=3)  # stopped after the switch to the joint game
+    [export] = export_run(whole, tmp_path / "saved_models", "timegan")
     assert export.manifest["output"] == "sequences" and export.manifest["output_shape"] == [12, 3]
     assert [entry["name"] for entry in export.manifest["inputs"]] == ["z"]
     with pytest.raises(ConfigError, match="does not take train.discriminator_steps > 1, train.ema_decay"):
