@@ -424,6 +424,44 @@ def test_linear_decay_schedule():
     assert model.generator_optimizer._learning_rate.start == 50
 
 
+def test_fused_adam_takes_keras_adams_steps_with_one_kernel_per_variable():
+    """The optimizers' Adam (gans.build.FusedAdam) updates each variable with TensorFlow's
+    ResourceApplyAdam and lands where Keras' own Adam does, also with R3GAN's scheduled beta_2."""
+    from tfgan_app.config import OptimizerConfig
+    from tfgan_app.gans.build import FusedAdam, LinearDecay, ScheduledBeta2Adam, make_optimizer
+
+    class KerasScheduledBeta2Adam(ScheduledBeta2Adam):
+        update_step = keras.optimizers.Adam.update_step
+
+    rng = np.random.default_rng(0)
+    shapes = [(3, 3, 4, 8), (8,), (10, 1)]
+    start = [rng.normal(size=shape).astype("float32") for shape in shapes]
+    gradients = [[tf.constant(rng.normal(size=shape).astype("float32")) for shape in shapes] for _ in range(6)]
+
+    def run(optimizer):
+        variables = [keras.Variable(value) for value in start]
+        apply = tf.function(lambda grads: optimizer.apply(grads, variables))
+        for grads in gradients:
+            apply(grads)
+        kernels = [op.type for op in apply.get_concrete_function(gradients[0]).graph.get_operations()]
+        return [variable.numpy() for variable in variables], kernels.count("ResourceApplyAdam")
+
+    def beta_2():
+        return LinearDecay(0.9, 0, 6, 0.99 / 0.9, cosine=True)
+
+    for fused, reference in [
+        (FusedAdam(1e-2, beta_1=0.5, beta_2=0.99), keras.optimizers.Adam(1e-2, beta_1=0.5, beta_2=0.99)),
+        (ScheduledBeta2Adam(1e-2, beta_1=0.0, beta_2=0.9, beta_2_schedule=beta_2()),
+         KerasScheduledBeta2Adam(1e-2, beta_1=0.0, beta_2=0.9, beta_2_schedule=beta_2())),
+    ]:
+        (fused_values, fused_kernels), (values, kernels) = run(fused), run(reference)
+        assert (fused_kernels, kernels) == (len(shapes), 0)
+        for got, expected, initial in zip(fused_values, values, start):
+            assert np.abs(expected - initial).max() > 1e-2  # six steps of about the rate each moved them
+            np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert type(make_optimizer(OptimizerConfig(name="adam"))) is FusedAdam
+
+
 def test_conditional_export_takes_a_label(tmp_path):
     config = bars_config(tmp_path, model={"family": "cgan"}, train={"steps": 2, "checkpoint_every": 2})
     config.pipeline = "tiny_cgan.toml"

@@ -33,7 +33,38 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "final_fraction": self.final_fraction, "cosine": self.cosine}
 
 
-class ScheduledBeta2Adam(keras.optimizers.Adam):
+class FusedAdam(keras.optimizers.Adam):
+    """Keras' Adam with each variable's update as one kernel, TensorFlow's
+    ``ResourceApplyAdam``, the one tf.keras 2 used. Keras 3 writes the update as about ten
+    element-wise ops per variable: for the default pipeline's 16 variables 1.2-1.9 ms per
+    step on this CPU against 0.5-0.6 ms fused (benchmarks/RESULTS.md, session 21). The
+    kernel computes Keras' own formula (Kingma and Ba 2015, Algorithm 1, with the bias
+    correction folded into the step size) on Keras' own slot variables (the private
+    ``_momentums`` and ``_velocities`` that Keras' Adam reads too), so checkpoints are
+    interchangeable. Sparse gradients and AMSGrad take Keras' path."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        import tensorflow as tf
+
+        if self.amsgrad or isinstance(gradient, tf.IndexedSlices) or keras.backend.backend() != "tensorflow":
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        step = keras.ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = keras.ops.cast(self.beta_1, dtype), keras.ops.cast(self.beta_2, dtype)
+        index = self._get_variable_index(variable)
+
+        def handle(value):  # a Keras variable wraps the tf.Variable whose handle the kernel takes
+            return (value.value if isinstance(value, keras.Variable) else value).handle
+
+        tf.raw_ops.ResourceApplyAdam(
+            var=handle(variable), m=handle(self._momentums[index]), v=handle(self._velocities[index]),
+            beta1_power=keras.ops.power(beta_1, step), beta2_power=keras.ops.power(beta_2, step),
+            lr=keras.ops.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
+            epsilon=keras.ops.cast(self.epsilon, dtype), grad=keras.ops.cast(gradient, dtype),
+        )
+
+
+class ScheduledBeta2Adam(FusedAdam):
     """Adam whose beta_2 is a function of its own update count (R3GAN raises it from 0.9 to
     0.99 as the learning rate decays, Huang et al. 2024). Keras' Adam reads ``self.beta_2``
     in each update, so a property computed from ``iterations`` schedules it with no state
@@ -114,7 +145,7 @@ def make_optimizer(
         beta_2 = LinearDecay(config.beta_2, rate.start, rate.end, beta_2_final / config.beta_2, rate.cosine)
         optimizer = ScheduledBeta2Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2, beta_2_schedule=beta_2)
     elif config.name == "adam":
-        optimizer = keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
+        optimizer = FusedAdam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
     elif config.name == "rmsprop":
         optimizer = keras.optimizers.RMSprop(rate, momentum=config.momentum)
     elif config.name == "sgd":
