@@ -770,6 +770,54 @@ def test_reuse_fakes_updates_d_on_the_fakes_g_is_then_trained_on():
         load_config("fashion_mnist_wgan", ["train.reuse_fakes=true"])
 
 
+def test_top_k_training_updates_g_from_its_k_best_rated_fakes_only():
+    """Sinha et al. 2020: G's step with top-k equals its step on just the k fakes D rates
+    most real (an MLP with no batch-dependent layer, plain SGD)."""
+    from tfgan_app.gans.gan import TopK
+
+    config = ring_config(optimizer={"generator": {"name": "sgd", "learning_rate": 0.1},
+                                    "discriminator": {"name": "sgd", "learning_rate": 0.1}})
+    source = load_source(config.data)
+    batch = next(iter(make_train_dataset(source, 16, 1, 2, 0, batch_type=NoiseBatch)))
+    models = []
+    for _ in range(2):
+        keras.utils.set_random_seed(0)
+        models.append(build_model(config, source.element_shape))
+    with_top_k, by_hand = models
+    # At G's step 3 of 1-step epochs the fraction is max(0.25, 0.1^3): 4 of the 16 fakes.
+    with_top_k.top_k = TopK(min_fraction=0.25, decay=0.1, steps_per_epoch=1)
+    for model in models:
+        model.generator_optimizer.iterations.assign(3)
+    assert int(with_top_k.top_k.count(16, with_top_k.step)) == 4
+    start = [variable.numpy() for variable in with_top_k.generator.trainable_variables]
+    minibatch = with_top_k._minibatch(batch, 0)
+    scores = with_top_k.discriminator(with_top_k.generator(minibatch.z, training=True), training=True)["logit"]
+    best = tf.argsort(tf.reshape(scores, [-1]), direction="DESCENDING")[:4]
+    with_top_k.generator_step(minibatch)
+    by_hand.generator_step(minibatch._replace(z=tf.gather(minibatch.z, best), real=tf.gather(minibatch.real, best)))
+    for kept, selected in zip(with_top_k.generator.trainable_variables, by_hand.generator.trainable_variables):
+        np.testing.assert_allclose(kept.numpy(), selected.numpy(), atol=1e-6)
+    assert not all(np.array_equal(before, after.numpy()) for before, after in zip(start, with_top_k.generator.trainable_variables))
+
+
+def test_top_k_schedule_and_its_refusals(tmp_path):
+    from tfgan_app.gans.gan import TopK
+
+    schedule = TopK(min_fraction=0.5, decay=0.99, steps_per_epoch=100)
+    assert [int(schedule.count(64, step)) for step in (0, 100, 1000, 100_000)] == [64, 64, 58, 32]
+    config = bars_config(tmp_path, train={"steps": 4, "checkpoint_every": 4, "top_k_min_fraction": 0.5,
+                                          "top_k_decay": 0.5})
+    assert train(config, tmp_path / "run", progress_stream=QUIET).status == "completed"
+    for value, key in ((0.0, "top_k_min_fraction"), (1.5, "top_k_min_fraction"), (0.0, "top_k_decay")):
+        with pytest.raises(ConfigError, match=f"train.{key} must be in"):
+            load_config("fashion_mnist_dcgan", [f"train.{key}={value}"])
+    with pytest.raises(ConfigError, match="train.top_k_min_fraction: not available for model.family 'pix2pix'"):
+        load_config("fashion_mnist_pix2pix", ["train.top_k_min_fraction=0.5"])
+    with pytest.raises(ValueError, match="endless sampler: train.top_k_min_fraction decays per epoch"):
+        train(ring_config(train={"steps": 2, "top_k_min_fraction": 0.5}), tmp_path / "ring", progress_stream=QUIET)
+    assert not (tmp_path / "ring" / "checkpoints").exists()
+
+
 def test_auto_precision_resolves_by_hardware_and_is_recorded(tmp_path, monkeypatch):
     from tfgan_app.gans import build
 

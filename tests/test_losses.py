@@ -177,3 +177,15 @@ def test_correlation_matching_sees_features_that_move_together_and_teaches_them_
             loss = losses.correlation_matching_loss(independent, fake())
         optimizer.apply_gradients([(tape.gradient(loss, mixing), mixing)])
     assert float(losses.correlation_matching_loss(independent, fake())) < 0.3 * start
+
+
+def test_top_k_generator_loss_keeps_the_lowest_losses_and_only_their_gradients():
+    logits = tf.Variable([2.0, -3.0, 0.5, -1.0, 4.0])
+    with tf.GradientTape() as tape:
+        per_example = losses.non_saturating_generator_loss(logits)
+        kept = losses.top_k_generator_loss(per_example, 2)
+        loss = tf.reduce_mean(kept)
+    # The two fakes D rates most real (logits 4.0 and 2.0) have the two lowest losses.
+    np.testing.assert_allclose(np.sort(kept.numpy()), np.log1p(np.exp(-np.array([4.0, 2.0]))), rtol=1e-6)
+    gradient = tape.gradient(loss, logits).numpy()
+    assert np.all(gradient[[1, 2, 3]] == 0.0) and np.all(gradient[[0, 4]] < 0.0)

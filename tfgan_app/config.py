@@ -198,6 +198,11 @@ class TrainConfig:
     # Lean step (needs discriminator_steps = 1): G's update reuses the D update's noise and
     # generated batch instead of drawing fresh noise as Algorithm 1 does.
     reuse_fakes: bool = False
+    # Top-k training (Sinha et al. 2020): G's update uses only the k fakes of its batch that
+    # D rates most real; k starts at the batch and shrinks by top_k_decay per epoch down to
+    # top_k_min_fraction of it (the paper: 0.99 and 0.5). 1.0 = off, every fake counts.
+    top_k_min_fraction: float = 1.0
+    top_k_decay: float = 0.99
     # Lean step: D's update scores the real and the fake batch in one call on both together.
     # Needs a discriminator with no layer that mixes a batch's examples (batch norm, minibatch
     # stddev) or advances per call (spectral norm): model.discriminator_norm "none" or "layer".
@@ -632,6 +637,10 @@ def _validate_family(config: Config) -> None:
         raise ConfigError(f"train.batch_size {train.batch_size} is not a multiple of model.packing {model.packing}")
     if train.reuse_fakes and train.discriminator_steps != 1:
         raise ConfigError("train.reuse_fakes needs train.discriminator_steps = 1")
+    if not 0.0 < train.top_k_min_fraction <= 1.0:
+        raise ConfigError(f"train.top_k_min_fraction must be in (0, 1] (1 = off; the paper's 0.5), got {train.top_k_min_fraction}")
+    if not 0.0 < train.top_k_decay <= 1.0:
+        raise ConfigError(f"train.top_k_decay must be in (0, 1] per epoch (the paper's 0.99), got {train.top_k_decay}")
     if family.data.sequences != (config.data.name in ("sines", "csv")):
         raise ConfigError(
             f"data.name {config.data.name!r} with model.family {family.name!r}: the sequence family trains on "

@@ -64,6 +64,19 @@ def non_saturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     return tf.nn.softplus(-_flat(fake_logits))
 
 
+def top_k_generator_loss(generator_losses: tf.Tensor, k: tf.Tensor | int) -> tf.Tensor:
+    """The ``k`` lowest of G's per-example losses: its update from the fakes D rates most
+    real, the rest of the batch left out.
+
+    Sinha et al. 2020, "Top-k Training of GANs: Improving GAN Performance by Throwing Away
+    Bad Samples", Algorithm 1: G minimises the loss of only the top-k fakes by D's score,
+    since the gradients of the worst-rated ones point away from the data's modes (their
+    fig. 2). For the losses here, which fall as D's score rises, the lowest losses are the
+    highest scores. Returns ``[k]``: averaged by the caller like any per-example loss.
+    """
+    return -tf.math.top_k(-_flat(generator_losses), k=k, sorted=False).values
+
+
 def wasserstein_critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
     """WGAN critic loss ``f(G(z)) - f(x)`` (Arjovsky et al. 2017, "Wasserstein GAN", eq. 3).
 

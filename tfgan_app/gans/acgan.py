@@ -74,7 +74,7 @@ def build_acgan(context: BuildContext) -> ACGAN:
     settings: ACGANSettings = context.settings
     generator, discriminator = image_networks(context, num_classes=context.num_classes, class_head=True)
     model = ACGAN(generator, discriminator, context.num_classes, settings.class_weight,
-                  **noise_model_options(context.config))
+                  **noise_model_options(context))
     return compile_noise_model(model, context)
 
 

@@ -72,7 +72,7 @@ def build_biggan(context: BuildContext) -> BigGAN:
         model_config.batch_norm_momentum,
     )
     discriminator = biggan_discriminator(shape, context.num_classes, model_config.discriminator_width)
-    model = BigGAN(generator, discriminator, context.num_classes, **noise_model_options(context.config))
+    model = BigGAN(generator, discriminator, context.num_classes, **noise_model_options(context))
     if settings.orthogonal_weight:
         model.generator_regularizers.append(orthogonal_regularizer(generator, settings.orthogonal_weight))
     return compile_noise_model(model, context)

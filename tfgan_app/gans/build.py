@@ -192,12 +192,13 @@ def build_model(
     replicas: int = 1,
     total_steps: int = 1,
     class_names: tuple[str, ...] = (),
+    steps_per_epoch: int = 0,
 ) -> keras.Model:
     """The compiled model of ``config.model.family``; call inside the strategy's scope.
 
     ``total_steps`` matters only for a learning-rate decay schedule and DANN's schedule;
     ``class_names`` (the source's, recorded in run.json) only for text-to-image, whose
-    texts they are.
+    texts they are; ``steps_per_epoch`` only for schedules counted in epochs (top-k).
     """
     # Layers take the global policy when they are built; outputs that feed losses are
     # declared float32 in the builders.
@@ -210,5 +211,5 @@ def build_model(
     family = get_family(config.model.family)
     return family.build(BuildContext(
         config, resolve_family_settings(config), tuple(element_shape), num_classes, replicas, total_steps,
-        generator_optimizer, discriminator_optimizer, tuple(class_names),
+        generator_optimizer, discriminator_optimizer, tuple(class_names), steps_per_epoch,
     ))

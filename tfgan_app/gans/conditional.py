@@ -64,7 +64,7 @@ def build_cgan(context: BuildContext) -> ConditionalGAN:
     if context.num_classes < 2:
         raise ValueError(f"the conditional GAN needs labelled data with at least 2 classes, got {context.num_classes}")
     generator, discriminator = image_networks(context, num_classes=context.num_classes)
-    model = ConditionalGAN(generator, discriminator, context.num_classes, **noise_model_options(context.config))
+    model = ConditionalGAN(generator, discriminator, context.num_classes, **noise_model_options(context))
     return compile_noise_model(model, context)
 
 

@@ -108,6 +108,7 @@ class GAN(GeneratorDiscriminatorModel):
         seed: int = 0,
         adaptive_augment: AdaptiveAugment | None = None,
         progressive_steps: int = 0,
+        top_k: "TopK | None" = None,
         **kwargs,
     ):
         # Mean D(x) and D(G(z)) in the logs: probabilities for cross-entropy losses (both
@@ -146,6 +147,7 @@ class GAN(GeneratorDiscriminatorModel):
         # The lean variant of Algorithm 1: G's update reuses the noise and the forward pass
         # of the D update's fakes instead of drawing new ones (one G forward pass less).
         self.reuse_fakes = reuse_fakes
+        self.top_k = top_k
         # D's update scores real and fake examples in one call on their concatenation: one
         # larger convolution per layer instead of two, the same function only when no layer
         # of D mixes examples of a batch (refused otherwise).
@@ -407,9 +409,12 @@ class GAN(GeneratorDiscriminatorModel):
             if self.adversarial_loss.relativistic or self.feature_matching_weight:
                 real_outputs = self.discriminate(minibatch.real, label, minibatch.augment_real, weights)
             if self.adversarial_loss.relativistic:
-                terms = [self.adversarial_loss.generator(logit_of(fake_outputs), logit_of(real_outputs))]
+                adversarial = self.adversarial_loss.generator(logit_of(fake_outputs), logit_of(real_outputs))
             else:
-                terms = [self.adversarial_loss.generator(logit_of(fake_outputs))]
+                adversarial = self.adversarial_loss.generator(logit_of(fake_outputs))
+            if self.top_k is not None:
+                adversarial = losses.top_k_generator_loss(adversarial, self.top_k.count(tf.shape(adversarial)[0], self.step))
+            terms = [adversarial]
             auxiliary = self.auxiliary_loss(fake_outputs, minibatch)
             if auxiliary is not None:
                 terms.append(auxiliary)
@@ -560,6 +565,24 @@ class GAN(GeneratorDiscriminatorModel):
         return tf.reshape(grouped, [-1, *shape[:-1], shape[-1] * self.packing])
 
 
+class TopK(NamedTuple):
+    """The schedule of top-k training (Sinha et al. 2020, sec. 3): G's update keeps the k
+    best-rated fakes of its batch, k = batch x max(min_fraction, decay^epoch), so it starts
+    with every fake (D's ratings mean little early on) and ends with the best part."""
+
+    min_fraction: float
+    decay: float  # per epoch
+    steps_per_epoch: int
+
+    def count(self, batch: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
+        """k for G's update ``step`` on a batch of ``batch`` fakes (at least 1)."""
+        if self.steps_per_epoch <= 0:
+            raise ValueError("top-k training decays per epoch: the model needs steps_per_epoch (train on a finite dataset)")
+        epoch = tf.cast(step, tf.float32) / float(self.steps_per_epoch)
+        fraction = tf.maximum(self.min_fraction, tf.pow(self.decay, epoch))
+        return tf.maximum(1, tf.cast(tf.math.ceil(fraction * tf.cast(batch, tf.float32)), tf.int32))
+
+
 def batch_dependent_layers(model: keras.Model) -> list[str]:
     """Names of the layers whose output for one example depends on the rest of its batch in
     training mode (batch norm, minibatch stddev) or on the call (spectral norm's power
@@ -592,10 +615,11 @@ def uniform_from_normal(z: tf.Tensor) -> tf.Tensor:
 # --- the family declarations ----------------------------------------------------------
 
 
-def noise_model_options(config) -> dict:
-    """The switches of Algorithm 1 from a config: the keyword arguments of ``GAN``."""
+def noise_model_options(context: BuildContext) -> dict:
+    """The switches of Algorithm 1 from the build context's config: the keyword arguments of ``GAN``."""
     from tfgan_app.config import parse_augmentations
 
+    config = context.config
     model, train = config.model, config.train
     return dict(
         discriminator_steps=train.discriminator_steps, packing=model.packing, ema_decay=train.ema_decay,
@@ -604,6 +628,7 @@ def noise_model_options(config) -> dict:
         joint_discriminator_pass=train.joint_discriminator_pass, seed=config.seed,
         adaptive_augment=AdaptiveAugment(train.ada_target, train.ada_images, train.ada_interval) if train.ada_target else None,
         progressive_steps=train.progressive_steps,
+        top_k=TopK(train.top_k_min_fraction, train.top_k_decay, context.steps_per_epoch) if train.top_k_min_fraction < 1.0 else None,
     )
 
 
@@ -660,7 +685,7 @@ def validate_noise_family(config) -> None:
 
 
 def build_gan(context: BuildContext) -> GAN:
-    return compile_noise_model(GAN(*image_networks(context), **noise_model_options(context.config)), context)
+    return compile_noise_model(GAN(*image_networks(context), **noise_model_options(context)), context)
 
 
 FAMILIES = (

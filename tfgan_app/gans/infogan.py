@@ -114,7 +114,7 @@ def build_infogan(context: BuildContext) -> InfoGAN:
     )
     model = InfoGAN(
         generator, discriminator, settings.categorical_code, settings.continuous_codes,
-        settings.information_weight, **noise_model_options(context.config),
+        settings.information_weight, **noise_model_options(context),
     )
     return compile_noise_model(model, context)
 

@@ -41,6 +41,7 @@ SWITCHES: dict[str, Callable[["Config"], Any]] = {
     "train.progressive_steps": lambda config: config.train.progressive_steps,
     "model.packing": lambda config: config.model.packing > 1,
     "train.reuse_fakes": lambda config: config.train.reuse_fakes,
+    "train.top_k_min_fraction": lambda config: config.train.top_k_min_fraction < 1.0,
     "train.joint_discriminator_pass": lambda config: config.train.joint_discriminator_pass,
     "evaluation.every": lambda config: config.evaluation.every,
     "loss.feature_matching_weight": lambda config: config.loss.feature_matching_weight,
@@ -77,6 +78,7 @@ class BuildContext(NamedTuple):
     generator_optimizer: "keras.optimizers.Optimizer"
     discriminator_optimizer: "keras.optimizers.Optimizer"
     class_names: tuple[str, ...] = ()  # the data's class names (text-to-image: its texts)
+    steps_per_epoch: int = 0  # generator steps per pass over the data; 0: unknown (export, endless samplers)
 
 
 @dataclasses.dataclass(frozen=True)

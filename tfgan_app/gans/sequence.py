@@ -259,7 +259,7 @@ def build_sequence(context: BuildContext) -> SequenceGAN:
     settings: SequenceSettings = context.settings
     length, features = context.element_shape
     cell = (settings.recurrent_units, settings.recurrent_layers, settings.cell)
-    options = noise_model_options(context.config)
+    options = noise_model_options(context)
     if not settings.timegan:
         generator = recurrent_generator(length, context.config.model.latent_dim, features, *cell)
         discriminator = recurrent_discriminator(length, features, *cell, context.config.model.minibatch_stddev)

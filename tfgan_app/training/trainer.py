@@ -84,6 +84,8 @@ def _apply_learning_rates(model: keras.Model, config: Config) -> None:
 
 def total_steps(config: Config, source: Source) -> int:
     per_epoch = steps_per_epoch(source, config.train.batch_size, config.train.discriminator_steps)
+    if config.train.top_k_min_fraction < 1.0 and per_epoch is None:
+        raise ValueError(f"{source.description} is an endless sampler: train.top_k_min_fraction decays per epoch; set it to 1")
     if config.train.epochs:
         if per_epoch is None:
             raise ValueError(f"{source.description} is an endless sampler: use train.steps, not epochs")
@@ -173,7 +175,10 @@ def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: 
     steps = total_steps(config, source)
     check_batch_fits(config, source)
     with strategy.scope():
-        model = build_model(config, source.element_shape, source.num_classes, replicas, steps, source.class_names)
+        model = build_model(
+            config, source.element_shape, source.num_classes, replicas, steps, source.class_names,
+            steps_per_epoch(source, config.train.batch_size, config.train.discriminator_steps) or 0,
+        )
     checkpoint = make_checkpoint(model)
     if chief:
         rundir.remove_leftovers(checkpoint_dir)
