@@ -69,10 +69,11 @@ def top_k_generator_loss(generator_losses: tf.Tensor, k: tf.Tensor | int) -> tf.
     real, the rest of the batch left out.
 
     Sinha et al. 2020, "Top-k Training of GANs: Improving GAN Performance by Throwing Away
-    Bad Samples", Algorithm 1: G minimises the loss of only the top-k fakes by D's score,
-    since the gradients of the worst-rated ones point away from the data's modes (their
-    fig. 2). For the losses here, which fall as D's score rises, the lowest losses are the
-    highest scores. Returns ``[k]``: averaged by the caller like any per-example loss.
+    Bad Samples": G minimises the loss of only the top-k fakes by D's score, since the
+    gradients of the worst-rated ones tend to point away from the data's modes. For the
+    cross-entropy, Wasserstein and hinge losses, which fall as D's score rises, the lowest
+    losses are the highest scores; least squares keeps the fakes nearest its target.
+    Returns ``[k]``: averaged by the caller like any per-example loss.
     """
     return -tf.math.top_k(-_flat(generator_losses), k=k, sorted=False).values
 

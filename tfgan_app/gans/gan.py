@@ -566,7 +566,7 @@ class GAN(GeneratorDiscriminatorModel):
 
 
 class TopK(NamedTuple):
-    """The schedule of top-k training (Sinha et al. 2020, sec. 3): G's update keeps the k
+    """The schedule of top-k training (Sinha et al. 2020): G's update keeps the k
     best-rated fakes of its batch, k = batch x max(min_fraction, decay^epoch), so it starts
     with every fake (D's ratings mean little early on) and ends with the best part."""
 
