@@ -818,6 +818,37 @@ def test_top_k_schedule_and_its_refusals(tmp_path):
     assert not (tmp_path / "ring" / "checkpoints").exists()
 
 
+def test_standing_statistics_make_inference_samples_match_batch_statistics_and_reach_the_export(tmp_path):
+    """Brock et al. 2019: after the re-estimate, G in inference mode matches G on a large
+    batch's own statistics, which the moving averages of a fresh G (0 and 1) do not."""
+    from tfgan_app.export.exporter import load_run_model
+
+    config = bars_config(tmp_path)
+    model = build_model(config, (28, 28, 1))
+    z = tf.random.stateless_normal([512, model.noise_dim], [7, 7])
+    batch_statistics = model.generator(z, training=True).numpy()
+    before = np.abs(model.generator(z, training=False).numpy() - batch_statistics).mean()
+    model.refresh_sampling_statistics(batches=40, batch_size=64, seed=1)
+    after = np.abs(model.generator(z, training=False).numpy() - batch_statistics).mean()
+    assert after < before / 4
+    assert {layer.momentum for layer in model.generator.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.9}
+    # Through a run: export (its parity check) and evaluation load the re-estimated G.
+    config = bars_config(tmp_path, train={"steps": 2, "checkpoint_every": 2},
+                         export={"standing_statistics": 3, "formats": "savedmodel", "out": str(tmp_path / "models")})
+    assert train(config, tmp_path / "run", progress_stream=QUIET).status == "completed"
+    loaded, _, _, _ = load_run_model(tmp_path / "run")
+    [norm] = [layer for layer in loaded.generator.layers if isinstance(layer, keras.layers.BatchNormalization)][:1]
+    config.export.standing_statistics = 0
+    plain = build_model(config, (28, 28, 1))
+    tf.train.Checkpoint(generator=plain.generator).restore(tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))).expect_partial()
+    [plain_norm] = [layer for layer in plain.generator.layers if isinstance(layer, keras.layers.BatchNormalization)][:1]
+    assert not np.allclose(norm.moving_mean.numpy(), plain_norm.moving_mean.numpy())
+    with pytest.raises(ConfigError, match="export.standing_statistics: not available for model.family 'pix2pix'"):
+        load_config("fashion_mnist_pix2pix", ["export.standing_statistics=10"])
+    with pytest.raises(ConfigError, match="export.standing_statistics must be >= 0"):
+        load_config("fashion_mnist_dcgan", ["export.standing_statistics=-1"])
+
+
 def test_auto_precision_resolves_by_hardware_and_is_recorded(tmp_path, monkeypatch):
     from tfgan_app.gans import build
 

@@ -262,6 +262,11 @@ class ExportConfig:
     checkpoint: str = "latest"
     # Largest tolerated |Keras - export| difference on the parity inputs.
     tolerance: float = 1e-4
+    # Standing statistics (Brock et al. 2019, appendix C): before sampling, exporting or
+    # evaluating a run, the sampling generator's batch-norm statistics are re-estimated as the
+    # mean over this many batches of noise (0 = off: the moving averages of training, which
+    # with momentum 0.9 remember about the last 10 batches). Noise-to-image families.
+    standing_statistics: int = 0
 
 
 @dataclasses.dataclass
@@ -542,6 +547,8 @@ def validate(config: Config) -> None:
         raise ConfigError(
             f"export.formats = {config.export.formats!r}; a comma-separated list of {list(EXPORT_FORMATS)}"
         )
+    if config.export.standing_statistics < 0:
+        raise ConfigError(f"export.standing_statistics must be >= 0 (batches; 0 = off), got {config.export.standing_statistics}")
     if config.export.onnx_opset < 17:
         raise ConfigError(f"export.onnx_opset must be >= 17, got {config.export.onnx_opset}")
     if config.data.channels not in (0, 1, 3):

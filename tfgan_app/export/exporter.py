@@ -102,6 +102,8 @@ def load_run_model(run_dir: Path, which: str = "latest"):
         raise ExportError(f"{run_dir}: none of the checkpointed networks is part of what {config.model.family!r} exports")
     status = tf.train.Checkpoint(**networks).restore(checkpoint)
     status.assert_existing_objects_matched().expect_partial()
+    if config.export.standing_statistics:
+        model.refresh_sampling_statistics(config.export.standing_statistics, config.train.batch_size, config.seed)
     return model, config, int(checkpoint.rsplit("-", 1)[1]), info
 
 

@@ -293,6 +293,35 @@ class GAN(GeneratorDiscriminatorModel):
         z = tf.convert_to_tensor(z, tf.float32)  # numpy noise and tensor labels do not mix in Keras
         return self.sampling_generator(self.generator_inputs(z, self.sample_labels(z)), training=False)
 
+    def refresh_sampling_statistics(self, batches: int, batch_size: int, seed: int = 0) -> None:
+        """Standing statistics (Brock et al. 2019, appendix C): the sampling generator's
+        batch-norm statistics become the mean of ``batches`` batches' own statistics on
+        fresh noise, in place of the moving averages of training, which with momentum 0.9
+        hold about the last 10 batches. Deterministic in ``seed``."""
+        from tfgan_app.networks.layers import all_layers
+
+        network = self.sampling_generator
+        norms = [layer for layer in all_layers(network) if isinstance(layer, keras.layers.BatchNormalization)]
+        if not norms or batches <= 0:
+            return
+        momenta = [layer.momentum for layer in norms]
+        sums = [[np.zeros(layer.moving_mean.shape), np.zeros(layer.moving_variance.shape)] for layer in norms]
+        try:
+            for layer in norms:  # each training-mode call then leaves its batch's statistics
+                layer.momentum = 0.0
+            for index in range(batches):
+                z = tf.random.stateless_normal([batch_size, self.noise_dim], [seed, index])
+                network(self.generator_inputs(z, self.sample_labels(z)), training=True)
+                for layer, (mean, variance) in zip(norms, sums):
+                    mean += np.asarray(layer.moving_mean) / batches
+                    variance += np.asarray(layer.moving_variance) / batches
+            for layer, (mean, variance) in zip(norms, sums):
+                layer.moving_mean.assign(mean.astype(np.float32))
+                layer.moving_variance.assign(variance.astype(np.float32))
+        finally:
+            for layer, momentum in zip(norms, momenta):
+                layer.momentum = momentum
+
     def sample_labels(self, z: tf.Tensor) -> tf.Tensor | None:
         """Labels for unlabelled sampling (conditional models cycle through the classes)."""
         return None

@@ -44,6 +44,7 @@ SWITCHES: dict[str, Callable[["Config"], Any]] = {
     "train.top_k_min_fraction": lambda config: config.train.top_k_min_fraction < 1.0,
     "train.joint_discriminator_pass": lambda config: config.train.joint_discriminator_pass,
     "evaluation.every": lambda config: config.evaluation.every,
+    "export.standing_statistics": lambda config: config.export.standing_statistics,
     "loss.feature_matching_weight": lambda config: config.loss.feature_matching_weight,
     "loss.r1_weight": lambda config: config.loss.r1_weight,
     "loss.r2_weight": lambda config: config.loss.r2_weight,
