@@ -262,10 +262,10 @@ class ExportConfig:
     checkpoint: str = "latest"
     # Largest tolerated |Keras - export| difference on the parity inputs.
     tolerance: float = 1e-4
-    # Standing statistics (Brock et al. 2019, appendix C): before sampling, exporting or
-    # evaluating a run, the sampling generator's batch-norm statistics are re-estimated as the
-    # mean over this many batches of noise (0 = off: the moving averages of training, which
-    # with momentum 0.9 remember about the last 10 batches). Noise-to-image families.
+    # Standing statistics (Brock et al. 2019, appendix C): where a run's generator is loaded
+    # for export or `evaluate --run`, its batch-norm statistics are re-estimated as the mean
+    # over this many batches of noise (0 = off: the moving averages of training, which with
+    # momentum 0.9 remember about the last 10 batches). Noise-to-image families.
     standing_statistics: int = 0
 
 
