@@ -298,8 +298,6 @@ class GAN(GeneratorDiscriminatorModel):
         batch-norm statistics become the mean of ``batches`` batches' own statistics on
         fresh noise, in place of the moving averages of training, which with momentum 0.9
         hold about the last 10 batches. Deterministic in ``seed``."""
-        from tfgan_app.networks.layers import all_layers
-
         network = self.sampling_generator
         norms = [layer for layer in all_layers(network) if isinstance(layer, keras.layers.BatchNormalization)]
         if not norms or batches <= 0:
