@@ -15,9 +15,11 @@ train-classifier``):
 - the semi-supervised GAN: the classifier's test accuracy.
 ``previous`` is the figure in ``benchmarks/quality.json`` (where it came from is noted
 there); ``change`` is new against previous, computed only where the figure was measured with
-this machine's domain classifier (its SHA-256 recorded beside the figure): the classifier
-is retrained per machine, its weights differ with the CPU's rounding, and its FIDs with them
-(the same run scored 88.0 and 56.7 under two of them, RESULTS session 15). Other figures are
+this machine's domain classifier (the SHA-256 of its weight arrays recorded beside the
+figure; figures before session 27 recorded the SHA-256 of the classifier's file, which
+never matches): the classifier is retrained per machine, its weights differ with the CPU's
+rounding, and its FIDs with them (the same run scored 88.0 and 56.7 under two of them,
+RESULTS session 15). Other figures are
 printed with ``*`` and no change. ``--steps`` overrides every budget (a smoke
 run: the figures then do not compare with ``previous``). ``--reuse`` measures a run already
 in ``--out/<pipeline>`` instead of training it again, when it completed with exactly the
@@ -125,9 +127,9 @@ def main() -> int:
         else:
             train_run(pipeline, args.out / pipeline, overrides)
         row = quality_row(pipeline, args.out / pipeline, measurement, args.num)
-        before, comparable = previous_figure(previous.get(pipeline, {}), row["metric"], measurement.info["sha256"])
+        before, comparable = previous_figure(previous.get(pipeline, {}), row["metric"], measurement.info["weights_sha256"])
         row.update(previous=before, previous_other_classifier=before is not None and not comparable,
-                   change=row["value"] - before if comparable else None, classifier=measurement.info["sha256"])
+                   change=row["value"] - before if comparable else None, classifier=measurement.info["weights_sha256"])
         rows.append(row)
     default_fid = next((row["value"] for row in rows if row["pipeline"] == DEFAULT), None)
     header = f"{'pipeline':<26} {'steps':>6} {'train s':>8} {'metric':<14} {'value':>9} {'previous':>9} {'change':>9} {'x default':>9}"
@@ -141,7 +143,7 @@ def main() -> int:
             cells[1] = f"{row['previous']:8.3f}*"
         print(f"{row['pipeline']:<26} {row['steps']:>6} {row['train_seconds'] or 0:>8.0f} {row['metric']:<14} {' '.join(cells)}")
     if any(row["previous_other_classifier"] for row in rows):
-        print(f"* measured with another domain classifier than this one (sha256 {measurement.info['sha256'][:12]}...): "
+        print(f"* measured with another domain classifier than this one (weights {measurement.info['weights_sha256'][:12]}...): "
               "a different scale, so no change is given")
     print(f"({time.perf_counter() - started:.0f} s in all; {args.num} samples per FID"
           + ("; smoke budgets: do not compare with previous" if args.steps else "") + ")")

@@ -56,6 +56,7 @@ def main(argv=None) -> int:
         images = np.clip(in_batches(lambda chunk: model.generate(chunk).numpy(), z), -1, 1)
         rows.append({"run": f"{run_dir} ({Path(config.pipeline).stem})", "steps": step, "train_s": info.get("wall_time_s"),
                      **vars(stacked_modes(channel_classes(extractor, images)))})
+    print(f"modes counted by {extractor.name} on each channel")
     print("| run | steps | train s | modes covered (of 1000) | reverse KL |\n|---|---:|---:|---:|---:|")
     for row in rows:
         print(f"| {row['run']} | {row['steps']} | {row['train_s'] or 0:.0f} | {row['modes_covered']} | {row['reverse_kl']:.3f} |")

@@ -171,7 +171,7 @@ def main(argv=None) -> int:
     if args.keras_io:
         print("keras.io-style DCGAN", flush=True)
         results.append(run_keras_io(minutes, measurement, real_statistics, args.num))
-    print(f"\nmachine: {machine()}")
+    print(f"\nmachine: {machine()}; FID on {measurement.extractor.name}")
     print("| run | " + " | ".join(f"{m:g} min" for m in minutes) + " | at its last step |\n|---|" + "---:|" * (len(minutes) + 1))
     for result in results:
         by_mark = {r["mark"]: r for r in result["rows"] if r["mark"] is not None}
@@ -180,7 +180,7 @@ def main(argv=None) -> int:
         cells.append(f"{last['fid']:.1f} ({last['steps']} steps, {last['minutes']:.1f} min)")
         print(f"| {result['run']} | " + " | ".join(cells) + " |")
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "minutes": minutes, "results": results}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"machine": machine(), "extractor": measurement.extractor.name, "minutes": minutes, "results": results}, indent=2) + "\n")
     if args.plot:
         plot(results, args.plot)
     return 0

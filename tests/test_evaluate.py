@@ -2,6 +2,9 @@
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +13,9 @@ from tests.helpers import tiny_config
 from tfgan_app import evaluate as evaluate_cli
 from tfgan_app.config import DataConfig
 from tfgan_app.data import load_source
-from tfgan_app.metrics.features import ExtractorError, load_domain_classifier, load_inception, train_classifier
+from tfgan_app.metrics.features import (
+    ExtractorError, build_classifier, load_domain_classifier, load_inception, train_classifier, weights_sha256,
+)
 from tfgan_app.training.trainer import train
 
 
@@ -30,7 +35,11 @@ def test_classifier_trains_offline_and_is_cached_with_accuracy_and_hash(classifi
     # The test's IDX data (one bright bar per class) is easy: well above chance (10%).
     assert info["test_accuracy"] > 0.9
     assert len(info["sha256"]) == 64 and info["feature_layer"] == "features"
+    assert len(info["weights_sha256"]) == 64 and info["train_threads"] >= 1
     extractor, loaded_info = load_domain_classifier(folder)
+    # Every number measured with it names the classifier by its weights.
+    assert extractor.name == f"domain_classifier[fashion_mnist]@{info['weights_sha256'][:12]}"
+    assert loaded_info["weights_sha256"] == info["weights_sha256"]
     features, probabilities = extractor.run(np.zeros((5, 28, 28, 1), np.float32))
     assert features.shape == (5, 128) and probabilities.shape == (5, 10)
     np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-6)
@@ -48,6 +57,68 @@ def test_tampered_or_missing_classifier_is_refused(classifier, tmp_path):
         load_domain_classifier(copy)
     with pytest.raises(ExtractorError, match="train-classifier"):
         load_domain_classifier(tmp_path / "none")
+
+
+def test_weights_hash_names_the_weights_not_the_file_or_the_layer_names(classifier, tmp_path):
+    import keras
+
+    def built():
+        keras.utils.set_random_seed(3)
+        return build_classifier((28, 28, 1), 10)
+
+    first, second = built(), built()
+    assert [w.path for w in first.weights] != [w.path for w in second.weights]  # Keras numbered them on
+    assert weights_sha256(first) == weights_sha256(second)
+    second.weights[-1].assign(second.weights[-1] + 1e-3)
+    assert weights_sha256(first) != weights_sha256(second)
+    # Saved again, the archive differs (it records when), the weights' hash does not.
+    folder, info = classifier
+    model = keras.models.load_model(folder / "classifier.keras")
+    model.save(tmp_path / "again.keras")
+    assert weights_sha256(keras.models.load_model(tmp_path / "again.keras")) == info["weights_sha256"]
+
+
+def test_a_classifier_whose_weights_are_not_the_recorded_ones_is_refused(classifier, tmp_path):
+    import hashlib
+
+    import keras
+
+    folder, info = classifier
+    other = keras.models.load_model(folder / "classifier.keras")
+    other.weights[0].assign(other.weights[0] * 0.5)
+    copy = tmp_path / "other"
+    copy.mkdir()
+    other.save(copy / "classifier.keras")
+    # The file's hash is made to match, as when one classifier's file replaces another's with its JSON edited.
+    meta = {**info, "sha256": hashlib.sha256((copy / "classifier.keras").read_bytes()).hexdigest()}
+    (copy / "classifier.json").write_text(json.dumps(meta))
+    with pytest.raises(ExtractorError, match=f"weights_sha256 {info['weights_sha256'][:12]}"):
+        load_domain_classifier(copy)
+    # A classifier cached before the weights' hash was recorded still loads, and gets it.
+    del meta["weights_sha256"]
+    (copy / "classifier.json").write_text(json.dumps(meta))
+    extractor, loaded = load_domain_classifier(copy)
+    assert loaded["weights_sha256"] == weights_sha256(other) != info["weights_sha256"]
+    assert extractor.name.endswith(loaded["weights_sha256"][:12])
+
+
+def test_classifier_training_pins_its_threads_in_a_fresh_process_only():
+    from tfgan_app.metrics.features import CLASSIFIER_THREADS, pin_training_threads
+
+    code = ("import tensorflow as tf; from tfgan_app.metrics.features import pin_training_threads as pin; "
+            "print(pin(), tf.config.threading.get_intra_op_parallelism_threads(), "
+            "tf.config.threading.get_inter_op_parallelism_threads())")
+    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                         env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", str(CLASSIFIER_THREADS), str(CLASSIFIER_THREADS)]
+    # Here TensorFlow already runs (the fixtures trained on it): the setting can no longer
+    # change, and the function says so unless it already holds.
+    import tensorflow as tf
+
+    tf.constant(1.0) + 1.0
+    already = tf.config.threading.get_intra_op_parallelism_threads() == CLASSIFIER_THREADS
+    assert pin_training_threads() is already
 
 
 def test_inception_never_downloads(tmp_path):

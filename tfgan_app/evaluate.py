@@ -134,12 +134,12 @@ def make_extractor(args, dataset: str):
 
 
 def format_table(rows: list[dict], title: str) -> str:
-    lines = [title, f"{'metric':<18}{'value':>12}{'std':>10}  {'extractor / layer':<50}{'real':>7}{'fake':>7}"]
+    lines = [title, f"{'metric':<18}{'value':>12}{'std':>10}  {'extractor / layer':<58}{'real':>7}{'fake':>7}"]
     for row in rows:
         std = "" if row["std"] is None else f"{row['std']:.4f}"
         lines.append(
             f"{row['metric']:<18}{row['value']:>12.4f}{std:>10}  "
-            f"{(row['extractor'] + ' / ' + row['layer'])[:50]:<50}{row['num_real']:>7}{row['num_fake']:>7}"
+            f"{(row['extractor'] + ' / ' + row['layer'])[:58]:<58}{row['num_real']:>7}{row['num_fake']:>7}"
         )
     return "\n".join(lines)
 
@@ -179,7 +179,7 @@ def evaluate(args) -> dict:
 def train_classifier_command(argv: list[str]) -> int:
     from tfgan_app.config import DataConfig
     from tfgan_app.data import DataError, load_source
-    from tfgan_app.metrics.features import cache_dir, train_classifier
+    from tfgan_app.metrics.features import CLASSIFIER_THREADS, cache_dir, pin_training_threads, train_classifier
 
     parser = argparse.ArgumentParser(prog="python -m tfgan_app.evaluate train-classifier")
     parser.add_argument("--dataset", default="fashion_mnist")
@@ -188,6 +188,10 @@ def train_classifier_command(argv: list[str]) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", type=Path, help="default: the cache folder for the dataset")
     args = parser.parse_args(argv)
+    if not pin_training_threads():
+        print(f"warning: TensorFlow was already running on other thread settings, so this classifier is not "
+              f"trained on {CLASSIFIER_THREADS} threads and may differ from one trained by the command alone",
+              file=sys.stderr)
     try:
         if args.dataset == "emoji":
             train, test = (_emoji_classifier_split(split) for split in ("train", "test"))
@@ -204,7 +208,8 @@ def train_classifier_command(argv: list[str]) -> int:
     info = train_classifier((train.images, train.labels), (test.images, test.labels), train.class_names,
                             out, args.dataset, epochs=args.epochs)
     print(f"domain classifier for {args.dataset}: test accuracy {info['test_accuracy']:.4f} "
-          f"after {args.epochs} epochs ({info['train_seconds']} s) -> {out}")
+          f"after {args.epochs} epochs on {info['train_threads']} threads ({info['train_seconds']} s), "
+          f"weights {info['weights_sha256'][:12]} -> {out}")
     return 0
 
 

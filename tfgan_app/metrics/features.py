@@ -4,8 +4,14 @@ An extractor maps images in [-1, 1] (NHWC) to features [N, D] and, where it clas
 to class probabilities [N, K]. Its ``name`` and ``layer`` go with every number reported.
 
 The domain classifier is a small CNN the project trains itself (offline) on the dataset's
-train split; it is cached with its test accuracy and the SHA-256 of its weights file, which
-is checked at every load.
+train split; it is cached with its test accuracy and two hashes, both checked at every load:
+the SHA-256 of its ``.keras`` file (the file is intact) and the SHA-256 of its weight arrays
+(which classifier it is: FIDs compare only on the same one). They differ in purpose because
+the archive records its save time, so two saves of the same weights hash differently as files.
+Training runs on a fixed number of threads, ``CLASSIFIER_THREADS``: oneDNN splits its
+reductions by thread count, so one thread and two give different classifiers (and FIDs 0.7
+apart on the same generator, benchmarks/RESULTS.md session 26), while two runs on two threads
+give the same weights.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from pathlib import Path
 import numpy as np
 
 FEATURE_LAYER = "features"
+# Threads the classifier trains on, whatever the machine's cores: the cached classifiers of
+# sessions 20-26 were trained on 2-core machines with TensorFlow's defaults (2 and 2).
+CLASSIFIER_THREADS = 2
 
 
 def cache_dir() -> Path:
@@ -50,6 +59,34 @@ def build_classifier(image_shape: tuple[int, int, int], num_classes: int):
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def weights_sha256(model) -> str:
+    """SHA-256 of ``model``'s weight arrays in order (shape, dtype and bytes of each): equal
+    exactly when two models hold the same weights. Layer names are left out: Keras numbers
+    them by how many layers the process built before."""
+    from keras import ops
+
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        array = np.ascontiguousarray(ops.convert_to_numpy(weight))
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def pin_training_threads(threads: int = CLASSIFIER_THREADS) -> bool:
+    """Run TensorFlow's kernels on ``threads`` threads (intra- and inter-op), so the classifier
+    trained here is the one trained on any machine with the same instruction set. False when
+    TensorFlow has already started in this process and the setting can no longer change."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        return tf.config.threading.get_intra_op_parallelism_threads() == threads
+    return True
 
 
 def train_classifier(
@@ -93,6 +130,8 @@ def train_classifier(
         "dataset": dataset, "test_accuracy": float(accuracy), "train_examples": len(train_x),
         "test_examples": len(test_x), "epochs": epochs, "image_shape": list(train_x.shape[1:]),
         "class_names": class_names, "feature_layer": FEATURE_LAYER, "sha256": _sha256(weights),
+        "weights_sha256": weights_sha256(model),
+        "train_threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count(),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     (out_dir / "classifier.json").write_text(json.dumps(info, indent=2) + "\n")
@@ -137,7 +176,10 @@ class Extractor:
 
 
 def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
-    """The cached classifier in ``folder``, after checking its weights' SHA-256."""
+    """The cached classifier in ``folder``, after checking its file's and its weights' SHA-256.
+    The extractor's name carries the first 12 digits of the weights' hash, so every number
+    measured with it says which classifier measured it. A classifier cached before the
+    weights' hash was recorded gets it computed here (``info["weights_sha256"]``)."""
     import keras
 
     folder = Path(folder)
@@ -151,10 +193,17 @@ def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
     if _sha256(weights) != info["sha256"]:
         raise ExtractorError(f"{weights} does not match the SHA-256 in {meta_path}: retrain the classifier")
     classifier = keras.models.load_model(weights)
+    identity = weights_sha256(classifier)
+    if info.setdefault("weights_sha256", identity) != identity:
+        raise ExtractorError(
+            f"the weights in {weights} are not the ones {meta_path} records (weights_sha256 "
+            f"{info['weights_sha256'][:12]}..., found {identity[:12]}...): retrain the classifier"
+        )
     two_heads = keras.Model(
         classifier.inputs, [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]]
     )
-    return Extractor(f"domain_classifier[{info['dataset']}]", FEATURE_LAYER, two_heads), info
+    name = f"domain_classifier[{info['dataset']}]@{identity[:12]}"
+    return Extractor(name, FEATURE_LAYER, two_heads), info
 
 
 def load_inception(weights_path: Path) -> Extractor:

@@ -41,11 +41,14 @@ class GeneratorEvaluator:
         self.toy = TOY_DISTRIBUTIONS.get(config.data.name) if source.sampler is not None else None
         if self.toy is not None:
             self.reference = source.sampler(stream_seed(config.seed, _EVALUATION_REAL, 0), 20_000).numpy()
+            self.measured_by = f"toy:{self.toy.name}"
             return
         from tfgan_app.metrics.features import cache_dir, load_domain_classifier
 
         folder = Path(config.evaluation.classifier) if config.evaluation.classifier else cache_dir() / config.data.name
         self.extractor, _ = load_domain_classifier(folder)
+        # Recorded in run.json: periodic FIDs compare only under the same classifier.
+        self.measured_by = self.extractor.name
         self.real_features = self.extractor.run(real_subset(source.images, count, config.seed))[0]
 
     def __call__(self, generate) -> dict[str, float]:

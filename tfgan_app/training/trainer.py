@@ -212,6 +212,7 @@ def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: 
         "global_batch": config.train.batch_size,
         "per_replica_batch": config.train.batch_size // replicas,
         "start_step": start_step, "total_steps": steps, "rollbacks": [],
+        "evaluation_extractor": evaluator.measured_by if evaluator is not None else None,
         "versions": {
             "python": platform.python_version(), "tensorflow": tf.__version__,
             "keras": keras.__version__,
