@@ -14,8 +14,9 @@ from tfgan_app import evaluate as evaluate_cli
 from tfgan_app.config import DataConfig
 from tfgan_app.data import load_source
 from tfgan_app.metrics.features import (
-    ExtractorError, build_classifier, load_domain_classifier, load_inception, train_classifier, weights_sha256,
+    ExtractorError, build_classifier, load_domain_classifier, load_inception, train_classifier,
 )
+from tfgan_app.networks import weights_sha256
 from tfgan_app.training.trainer import train
 
 

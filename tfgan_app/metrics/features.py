@@ -61,20 +61,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def weights_sha256(model) -> str:
-    """SHA-256 of ``model``'s weight arrays in order (shape, dtype and bytes of each): equal
-    exactly when two models hold the same weights. Layer names are left out: Keras numbers
-    them by how many layers the process built before."""
-    from keras import ops
-
-    digest = hashlib.sha256()
-    for weight in model.weights:
-        array = np.ascontiguousarray(ops.convert_to_numpy(weight))
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
 def pin_training_threads(threads: int = CLASSIFIER_THREADS) -> bool:
     """Run TensorFlow's kernels on ``threads`` threads (intra- and inter-op), so the classifier
     trained here is the one trained on any machine with the same instruction set. False when
@@ -104,6 +90,7 @@ def train_classifier(
     import tensorflow as tf
 
     from tfgan_app.data import to_model_range
+    from tfgan_app.networks import weights_sha256
 
     keras.utils.set_random_seed(seed)
     (train_x, train_y), (test_x, test_y) = train, test
@@ -181,6 +168,8 @@ def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
     measured with it says which classifier measured it. A classifier cached before the
     weights' hash was recorded gets it computed here (``info["weights_sha256"]``)."""
     import keras
+
+    from tfgan_app.networks import weights_sha256
 
     folder = Path(folder)
     meta_path, weights = folder / "classifier.json", folder / "classifier.keras"

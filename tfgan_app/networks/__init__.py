@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import keras
+import numpy as np
 
 from tfgan_app.config import ModelConfig
 from tfgan_app.networks.dcgan import dcgan_discriminator, dcgan_generator
@@ -11,8 +14,21 @@ from tfgan_app.networks.mlp import mlp_discriminator, mlp_generator
 
 __all__ = [
     "build_networks", "dcgan_generator", "dcgan_discriminator", "mlp_generator",
-    "mlp_discriminator", "MinibatchStddev",
+    "mlp_discriminator", "MinibatchStddev", "weights_sha256",
 ]
+
+
+def weights_sha256(*models: keras.Model) -> str:
+    """SHA-256 of the models' weight arrays in order (dtype, shape and bytes of each): equal
+    exactly when the models hold the same weights. Layer names are left out: Keras numbers
+    them by how many layers the process built before."""
+    digest = hashlib.sha256()
+    for model in models:
+        for weight in model.weights:
+            array = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def build_networks(

@@ -13,7 +13,6 @@ A run directory holds everything needed to inspect, resume or export the run::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from tfgan_app.data import Source, load_source, make_train_dataset, steps_per_ep
 from tfgan_app.data.pipeline import example_batch, stream_seed
 from tfgan_app.gans import build_model
 from tfgan_app.gans.build import resolve_precision
+from tfgan_app.networks import weights_sha256
 from tfgan_app.training import rundir
 from tfgan_app.training.callbacks import RunState, run_callbacks
 from tfgan_app.training.rundir import RunDirError  # noqa: F401 (part of this module's API)
@@ -396,12 +396,7 @@ def check_batch_fits(config: Config, source: Source) -> None:
 def weights_fingerprint(model: keras.Model) -> str:
     """SHA-256 of every network weight: equal on all workers of a run, and between runs
     that trained identically."""
-    digest = hashlib.sha256()
-    for value in model.checkpoint_objects().values():
-        if isinstance(value, keras.Model):
-            for variable in value.weights:
-                digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(variable)).tobytes())
-    return digest.hexdigest()
+    return weights_sha256(*(value for value in model.checkpoint_objects().values() if isinstance(value, keras.Model)))
 
 
 def fit_multi_worker(
