@@ -36,7 +36,8 @@ def test_classifier_trains_offline_and_is_cached_with_accuracy_and_hash(classifi
     # The test's IDX data (one bright bar per class) is easy: well above chance (10%).
     assert info["test_accuracy"] > 0.9
     assert len(info["sha256"]) == 64 and info["feature_layer"] == "features"
-    assert len(info["weights_sha256"]) == 64 and info["train_threads"] >= 1
+    # Trained in this process, where TensorFlow already runs on its default threads.
+    assert len(info["weights_sha256"]) == 64 and info["train_threads"] == "default"
     extractor, loaded_info = load_domain_classifier(folder)
     # Every number measured with it names the classifier by its weights.
     assert extractor.name == f"domain_classifier[fashion_mnist]@{info['weights_sha256'][:12]}"

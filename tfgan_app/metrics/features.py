@@ -118,7 +118,8 @@ def train_classifier(
         "test_examples": len(test_x), "epochs": epochs, "image_shape": list(train_x.shape[1:]),
         "class_names": class_names, "feature_layer": FEATURE_LAYER, "sha256": _sha256(weights),
         "weights_sha256": weights_sha256(model),
-        "train_threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count(),
+        # 0 when not pinned: TensorFlow's default (the cores, or TF_NUM_INTRAOP_THREADS).
+        "train_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     (out_dir / "classifier.json").write_text(json.dumps(info, indent=2) + "\n")
