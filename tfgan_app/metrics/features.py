@@ -8,10 +8,10 @@ train split; it is cached with its test accuracy and two hashes, both checked at
 the SHA-256 of its ``.keras`` file (the file is intact) and the SHA-256 of its weight arrays
 (which classifier it is: FIDs compare only on the same one). They differ in purpose because
 the archive records its save time, so two saves of the same weights hash differently as files.
-Training runs on a fixed number of threads, ``CLASSIFIER_THREADS``: oneDNN splits its
-reductions by thread count, so one thread and two give different classifiers (and FIDs 0.7
-apart on the same generator, benchmarks/RESULTS.md session 26), while two runs on two threads
-give the same weights.
+Training runs on a fixed number of threads, ``CLASSIFIER_THREADS``: one thread and two gave
+different classifiers (and FIDs 0.7 apart on the same generator, benchmarks/RESULTS.md session
+26; presumably the kernels sum in another order), while two runs on two threads gave the same
+weights.
 """
 
 from __future__ import annotations
