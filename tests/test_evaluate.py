@@ -222,6 +222,7 @@ def test_periodic_evaluation_logs_and_keeps_the_best_checkpoint(tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     evaluations = [line for line in lines if "eval_high_quality" in line]
     assert [line["step"] for line in evaluations] == [20, 40, 60]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["evaluation_extractor"] == "toy:ring"
     assert {"eval_modes_covered", "eval_reverse_kl"} <= set(evaluations[0])
     best = json.loads((tmp_path / "run" / "checkpoints" / "best" / "best.json").read_text())
     assert "high_quality" not in LOWER_IS_BETTER
@@ -260,6 +261,8 @@ def test_image_evaluation_during_training(trained_run, classifier, tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     evaluations = [line for line in lines if "eval_fid" in line]
     assert [line["step"] for line in evaluations] == [3, 6]
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["evaluation_extractor"] == f"domain_classifier[fashion_mnist]@{classifier[1]['weights_sha256'][:12]}"
     assert {"eval_kid", "eval_classifier_score"} <= set(evaluations[0])
     assert (tmp_path / "run" / "checkpoints" / "best" / "best.json").is_file()
 

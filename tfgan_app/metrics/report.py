@@ -41,9 +41,14 @@ def row(metric, value, std=None, extractor="", layer="", num_real=0, num_fake=0)
             "layer": layer, "num_real": num_real, "num_fake": num_fake}
 
 
+def toy_measure_name(toy) -> str:
+    """What a toy's rows name as their extractor: the distribution itself."""
+    return f"toy:{toy.name}"
+
+
 def toy_rows(samples: np.ndarray, toy, reference: np.ndarray | None = None) -> list[dict]:
     """PacGAN mode metrics for 2-D mixtures; KS and W1 (against ``reference``) for 1-D."""
-    where = f"toy:{toy.name}"
+    where = toy_measure_name(toy)
     if toy.dim == 1:
         rows = [row("ks_statistic", ks_statistic(samples, toy.modes, toy.sigma), None, where, "samples", 0, len(samples))]
         if reference is not None:

@@ -16,7 +16,9 @@ import tensorflow as tf
 from tfgan_app.config import Config
 from tfgan_app.data import TOY_DISTRIBUTIONS, Source
 from tfgan_app.data.pipeline import stream_seed
-from tfgan_app.metrics.report import LOWER_IS_BETTER, image_rows, in_batches, real_subset, toy_rows
+from tfgan_app.metrics.report import (
+    LOWER_IS_BETTER, image_rows, in_batches, real_subset, toy_measure_name, toy_rows,
+)
 from tfgan_app.training.callbacks import RunState, StepCallback
 
 _EVALUATION_NOISE, _EVALUATION_REAL = 5, 6
@@ -41,15 +43,18 @@ class GeneratorEvaluator:
         self.toy = TOY_DISTRIBUTIONS.get(config.data.name) if source.sampler is not None else None
         if self.toy is not None:
             self.reference = source.sampler(stream_seed(config.seed, _EVALUATION_REAL, 0), 20_000).numpy()
-            self.measured_by = f"toy:{self.toy.name}"
             return
         from tfgan_app.metrics.features import cache_dir, load_domain_classifier
 
         folder = Path(config.evaluation.classifier) if config.evaluation.classifier else cache_dir() / config.data.name
         self.extractor, _ = load_domain_classifier(folder)
-        # Recorded in run.json: periodic FIDs compare only under the same classifier.
-        self.measured_by = self.extractor.name
         self.real_features = self.extractor.run(real_subset(source.images, count, config.seed))[0]
+
+    @property
+    def measured_by(self) -> str:
+        """The extractor the metrics name (run.json records it: periodic FIDs compare only
+        under the same classifier)."""
+        return toy_measure_name(self.toy) if self.toy is not None else self.extractor.name
 
     def __call__(self, generate) -> dict[str, float]:
         samples = in_batches(lambda chunk: generate(chunk).numpy(), self.z)
