@@ -86,11 +86,11 @@ def steps_overrides(steps: int | None) -> list[str]:
 def super_resolution(args) -> list[dict]:
     from tfgan_app.metrics.applications import super_resolution_scores
 
-    from tfgan_app.metrics.features import cache_dir
+    from tfgan_app.metrics.features import classifier_folder
 
     images, rows = test_images(), []
     variants = [("x2", 2, []), ("x4", 4, [])]
-    if (cache_dir() / "fashion_mnist" / "classifier.json").is_file():
+    if (classifier_folder("fashion_mnist") / "classifier.json").is_file():
         variants.append(("x4 + perceptual", 4, [f"loss.perceptual_weight={args.perceptual_weight}"]))
     for name, scale, extra in variants:
         run_dir = args.out / ("srgan_" + name.replace(" + ", "_").replace(" ", "_"))
@@ -262,14 +262,14 @@ def text2image(args) -> list[dict]:
     from tfgan_app.data.emoji import emoji_texts, load_emoji
     from tfgan_app.data.sources import emoji_root
     from tfgan_app.metrics.applications import retrieval_ranks
-    from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+    from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
 
     model, info = train_run("emoji_text2image", args.out / "text2image", args.overrides)
     data = model_config(args.out / "text2image").data
     images, files, _, _ = load_emoji(emoji_root(data), data.vendor, "test")
     real = to_model_range(images).numpy()
     texts = emoji_texts(emoji_root(data), data.vendor, files)
-    extractor, _ = load_domain_classifier(cache_dir() / "emoji")
+    extractor, _ = load_domain_classifier(classifier_folder("emoji"))
     real_features = extractor.run(real)[0]
     z = np.random.default_rng(0).standard_normal((len(texts), model.latent_dim)).astype(np.float32)
     rows = []

@@ -116,10 +116,10 @@ def generator_table(args) -> list[dict]:
     from tfgan_app.config import DataConfig
     from tfgan_app.data import load_source
     from tfgan_app.export.exporter import load_run_model
-    from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+    from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
     from tfgan_app.metrics.report import image_rows, in_batches
 
-    extractor, info = load_domain_classifier(args.classifier or cache_dir() / "emoji")
+    extractor, info = load_domain_classifier(classifier_folder("emoji", args.classifier))
     every = load_source(DataConfig(name="emoji", vendor=args.reference, split="all"))
     real = every.images.astype(np.float32) / 127.5 - 1.0
     real_features = extractor.run(real)[0]
@@ -160,7 +160,7 @@ def translator_table(args) -> list[dict]:
     from tfgan_app.data.emoji import load_emoji
     from tfgan_app.data.sources import emoji_root
     from tfgan_app.export.exporter import load_run_model
-    from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+    from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
     from tfgan_app.metrics.report import in_batches
     from benchmarks.families import fid
 
@@ -168,7 +168,7 @@ def translator_table(args) -> list[dict]:
     inputs, names, _, _ = load_emoji(root, "google", "test")
     targets = load_emoji(root, "twitter", "test", names=names)[0]
     inputs, targets = (array.astype(np.float32) / 127.5 - 1.0 for array in (inputs, targets))
-    extractor, _ = load_domain_classifier(args.classifier or cache_dir() / "emoji")
+    extractor, _ = load_domain_classifier(classifier_folder("emoji", args.classifier))
 
     def scores(label, outputs):
         outputs = np.clip(outputs, -1.0, 1.0)

@@ -89,9 +89,9 @@ class Measurement:
     def __init__(self, classifier: Path | None = None, data_config=None):
         from tfgan_app.config import DataConfig
         from tfgan_app.data import load_source
-        from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+        from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
 
-        self.extractor, self.info = load_domain_classifier(classifier or cache_dir() / "fashion_mnist")
+        self.extractor, self.info = load_domain_classifier(classifier_folder("fashion_mnist", classifier))
         test_config = dataclasses.replace(data_config or DataConfig(), split="test", limit=0)
         self.test_source = load_source(test_config)
         self.train_source = load_source(dataclasses.replace(test_config, split="train"))

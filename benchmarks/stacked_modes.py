@@ -41,11 +41,11 @@ def main(argv=None) -> int:
     from tfgan_app.config import DataConfig
     from tfgan_app.data import load_source, to_model_range
     from tfgan_app.export.exporter import load_run_model
-    from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+    from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
     from tfgan_app.metrics.report import in_batches
     from tfgan_app.metrics.toy import stacked_modes
 
-    extractor, _ = load_domain_classifier(cache_dir() / "fashion_mnist")
+    extractor, _ = load_domain_classifier(classifier_folder("fashion_mnist"))
     real = load_source(DataConfig(name="stacked_fashion_mnist", split="test"))
     real_images = to_model_range(real.images[np.random.default_rng(0).integers(0, len(real.images), args.samples)]).numpy()
     rows = [{"run": "real stacked test images (resampled)", "steps": 0, "train_s": 0.0,

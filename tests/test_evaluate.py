@@ -14,7 +14,7 @@ from tfgan_app import evaluate as evaluate_cli
 from tfgan_app.config import DataConfig
 from tfgan_app.data import load_source
 from tfgan_app.metrics.features import (
-    ExtractorError, build_classifier, load_domain_classifier, load_inception, train_classifier,
+    ExtractorError, build_classifier, classifier_folder, load_domain_classifier, load_inception, train_classifier,
 )
 from tfgan_app.networks import weights_sha256
 from tfgan_app.training.trainer import train
@@ -195,6 +195,15 @@ def test_evaluate_a_toy_run(tmp_path, capsys):
     rows = {row["metric"]: row for row in json.loads((tmp_path / "e.json").read_text())["metrics"]}
     assert set(rows) == {"modes_covered", "high_quality", "reverse_kl"}
     assert rows["modes_covered"]["num_fake"] == 2500 and 0 <= rows["modes_covered"]["value"] <= 8
+
+
+def test_classifier_folder_is_the_one_named_else_the_datasets_in_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path))
+    assert classifier_folder("emoji") == tmp_path / "classifiers" / "emoji"
+    assert classifier_folder("emoji", "") == tmp_path / "classifiers" / "emoji"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert classifier_folder("emoji", "~/mine") == tmp_path / "home" / "mine"
+    assert classifier_folder("emoji", tmp_path / "other") == tmp_path / "other"
 
 
 def test_evaluate_without_classifier_says_how_to_get_one(trained_run, tmp_path, capsys, monkeypatch):

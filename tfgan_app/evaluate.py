@@ -123,13 +123,13 @@ def real_images(data_config, split: str, num: int, seed: int) -> tuple[np.ndarra
 
 
 def make_extractor(args, dataset: str):
-    from tfgan_app.metrics.features import cache_dir, load_domain_classifier, load_inception
-
     """(extractor, the classes it predicts: none for Inception, whose ImageNet classes are
     not the data's)."""
+    from tfgan_app.metrics.features import classifier_folder, load_domain_classifier, load_inception
+
     if args.inception_weights:
         return load_inception(args.inception_weights), []
-    extractor, info = load_domain_classifier(args.classifier or cache_dir() / dataset)
+    extractor, info = load_domain_classifier(classifier_folder(dataset, args.classifier))
     return extractor, list(info.get("class_names", []))
 
 
@@ -179,7 +179,7 @@ def evaluate(args) -> dict:
 def train_classifier_command(argv: list[str]) -> int:
     from tfgan_app.config import DataConfig
     from tfgan_app.data import DataError, load_source
-    from tfgan_app.metrics.features import CLASSIFIER_THREADS, cache_dir, pin_training_threads, train_classifier
+    from tfgan_app.metrics.features import CLASSIFIER_THREADS, classifier_folder, pin_training_threads, train_classifier
 
     parser = argparse.ArgumentParser(prog="python -m tfgan_app.evaluate train-classifier")
     parser.add_argument("--dataset", default="fashion_mnist")
@@ -204,7 +204,7 @@ def train_classifier_command(argv: list[str]) -> int:
     if train.labels is None or not train.class_names:
         print(f"error: {args.dataset} has no class labels to train a classifier on", file=sys.stderr)
         return 2
-    out = args.out or cache_dir() / args.dataset
+    out = classifier_folder(args.dataset, args.out)
     info = train_classifier((train.images, train.labels), (test.images, test.labels), train.class_names,
                             out, args.dataset, epochs=args.epochs)
     print(f"domain classifier for {args.dataset}: test accuracy {info['test_accuracy']:.4f} "

@@ -21,6 +21,7 @@ and, for inpainting, ``mask`` [m, k, H, W, 1] (1 = missing).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import keras
@@ -170,7 +171,7 @@ class RestorationGAN(GeneratorDiscriminatorModel):
         return triples_grid(shown, output, inputs["real"])
 
 
-def perceptual_features(classifier_dir: str, image_shape: tuple[int, ...]) -> keras.Model:
+def perceptual_features(classifier_dir: str | Path, image_shape: tuple[int, ...]) -> keras.Model:
     """The domain classifier's penultimate features, images in [-1, 1] -> [n, 128]: the
     stand-in for SRGAN's VGG features where no ImageNet weights are available."""
     from tfgan_app.metrics.features import FEATURE_LAYER, load_domain_classifier
@@ -197,9 +198,9 @@ def _build(context: BuildContext, generator: keras.Model) -> RestorationGAN:
     )
     perceptual = None
     if settings.perceptual_weight:
-        from tfgan_app.metrics.features import cache_dir
+        from tfgan_app.metrics.features import classifier_folder
 
-        folder = settings.perceptual_classifier or str(cache_dir() / config.data.name)
+        folder = classifier_folder(config.data.name, settings.perceptual_classifier)
         perceptual = perceptual_features(folder, context.element_shape)
     model = RestorationGAN(
         generator, discriminator, perceptual, config.train.discriminator_steps, ema_decay=config.train.ema_decay,

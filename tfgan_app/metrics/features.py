@@ -35,6 +35,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TFGAN_APP_CACHE", "~/.cache/tfgan_app")).expanduser() / "classifiers"
 
 
+def classifier_folder(dataset: str, explicit: str | Path | None = None) -> Path:
+    """Where a dataset's domain classifier lives: ``explicit`` when the user names one
+    (``--classifier``, ``evaluation.classifier``), else the cache's folder for ``dataset``."""
+    return Path(explicit).expanduser() if explicit else cache_dir() / dataset
+
+
 class ExtractorError(ValueError):
     """An extractor cannot be built or loaded; the message says how to provide it."""
 

@@ -44,9 +44,9 @@ class GeneratorEvaluator:
         if self.toy is not None:
             self.reference = source.sampler(stream_seed(config.seed, _EVALUATION_REAL, 0), 20_000).numpy()
             return
-        from tfgan_app.metrics.features import cache_dir, load_domain_classifier
+        from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
 
-        folder = Path(config.evaluation.classifier) if config.evaluation.classifier else cache_dir() / config.data.name
+        folder = classifier_folder(config.data.name, config.evaluation.classifier)
         self.extractor, _ = load_domain_classifier(folder)
         self.real_features = self.extractor.run(real_subset(source.images, count, config.seed))[0]
 
