@@ -34,8 +34,12 @@ emoji: setup
 train: setup fashion-mnist
 	$(VENV)/bin/python -m tfgan_app.train $(ARGS)
 
+# Two test processes, each module's tests (and its module-scoped fixtures) in one: much of
+# a test's time is single-threaded Python (tracing, building Keras models), so two
+# processes keep both cores busy. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 test: setup
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
