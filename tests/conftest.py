@@ -22,6 +22,16 @@ tf.config.set_logical_device_configuration(
 )
 
 
+@pytest.fixture(autouse=True)
+def float32_policy_after_each_test():
+    """``build_model`` sets Keras' global precision policy from the config: a test that
+    trains in bfloat16 must not leave the next test in its process computing in it."""
+    yield
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")
+
+
 @pytest.fixture
 def idx_dir(tmp_path: Path):
     """A small Fashion-MNIST-like IDX folder written by the test (no download, no apt)."""

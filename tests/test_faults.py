@@ -195,6 +195,51 @@ def test_resume_skips_a_checkpoint_holding_non_finite_values(tmp_path):
     assert (run / "checkpoints" / rundir.BROKEN / "ckpt-6.index").is_file()
 
 
+# --- 5b. a discriminator that wins outright ------------------------------------------------
+
+
+def watch_reports(windows, patience=1000, every=100):
+    """The steps at which a DiscriminatorWinsWatch reports, fed these window means of d_loss."""
+    from tfgan_app.training.callbacks import DiscriminatorWinsWatch
+
+    reports = []
+    watch = DiscriminatorWinsWatch(0.05, patience, lambda step, since, d_loss: reports.append((step, since)))
+    for index, d_loss in enumerate(windows):
+        watch.observe(every * index, every * (index + 1), d_loss)
+    return reports
+
+
+def test_the_watch_reports_a_long_spell_of_separation_once_despite_spikes_and_not_a_short_one():
+    # Session 28's failed R3GAN run (runs/s28_stacked_r3gan_60min, metrics.jsonl, to step 1,700).
+    failed = [0.073, 0.0198, 0.0036, 0.0026, 0.002, 0.1451, 0.0062, 0.0031, 0.0022, 0.0018, 0.0016,
+              0.0016, 0.2993, 0.0042, 0.0027, 0.0022, 0.002]
+    assert watch_reports(failed) == [(1000, 100)]
+    # Seed 1 of the same study: 300 steps under the level, then D and G traded again.
+    recovered = [0.4, 0.3, 0.2, 0.1, 0.04, 0.03, 0.02, 0.3, 0.4] + [0.5] * 10
+    assert watch_reports(recovered) == []
+    assert watch_reports([0.01] * 9) == []  # 900 steps: not yet
+    assert watch_reports([0.01] * 30) == [(1000, 0)]  # once
+
+
+def test_a_run_whose_discriminator_wins_outright_is_warned_in_the_log_and_run_json(tmp_path, caplog):
+    import logging
+
+    config = ring_config(steps=160, log_every=10, checkpoint_every=80, discriminator_wins_warning_steps=60)
+    config.optimizer.generator.learning_rate = 1e-9  # G stays where it started: D soon separates
+    config.optimizer.discriminator.learning_rate = 1e-2
+    with caplog.at_level(logging.WARNING):
+        result = train(config, tmp_path / "run", progress_stream=QUIET)
+    assert result.status == "completed"  # a warning, not a stop
+    warnings = json.loads((tmp_path / "run" / "run.json").read_text())["warnings"]
+    assert len(warnings) == 1 and 60 <= warnings[0]["step"] <= 160, warnings
+    assert "loss.r1_weight 0.0" in warnings[0]["message"] and "learning_rate (0.01)" in warnings[0]["message"]
+    assert "D has told every real image" in caplog.text
+    # The Wasserstein critic's loss has no floor: not watched.
+    config.loss.name = "wasserstein"
+    train(config, tmp_path / "critic", progress_stream=QUIET)
+    assert "warnings" not in json.loads((tmp_path / "critic" / "run.json").read_text())
+
+
 # --- 6, 8. bad input and failures end in one message, run.json in a final status ----------
 
 

@@ -222,6 +222,11 @@ class TrainConfig:
     # running means in the logs turn NaN at the first bad step, so none is missed, and the
     # check costs one device-to-host copy per interval, not per step.
     non_finite_check_every: int = 10
+    # Warn (log and run.json) when D's loss was under the loss's separation level
+    # (losses.AdversarialLoss.separated_below) in the log windows of at least 80% of the
+    # last this many steps: D tells every real image from every generated one, and G seldom
+    # recovers. 0 = off.
+    discriminator_wins_warning_steps: int = 1000
     # Training steps per call of the compiled step function (Keras' steps_per_execution):
     # less Python and dispatch per step. Callbacks (logs, checkpoints, samples) then run
     # after every N steps, at the first call past each multiple of their interval. Single
@@ -517,7 +522,7 @@ _POSITIVE = (
 _NOT_NEGATIVE = (
     "loss.r1_weight", "loss.r2_weight", "loss.feature_matching_weight", "train.unrolled_steps",
     "loss.gradient_penalty_weight", "loss.weight_clip", "train.max_rollbacks",
-    "train.freeze_discriminator_layers",
+    "train.freeze_discriminator_layers", "train.discriminator_wins_warning_steps",
 )
 
 

@@ -181,6 +181,12 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         average. Families without a generator (classifiers, scorers) keep {}."""
         return {}
 
+    def discriminator_separated_below(self) -> float | None:
+        """The logged ``d_loss`` under which D separates real from generated examples
+        (see ``losses.AdversarialLoss.separated_below``), or None: not watched. A family
+        opts in where its d_loss is the adversarial loss plus non-negative terms."""
+        return None
+
     def input_details(self) -> dict[str, dict]:
         """Extra manifest facts per exported input name that a caller needs to fill it
         (the conditional GAN's ``{"label": {"classes": C}}``)."""

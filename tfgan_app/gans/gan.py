@@ -176,6 +176,12 @@ class GAN(GeneratorDiscriminatorModel):
     def metric_names(cls) -> tuple[str, ...]:
         return ("d_loss", "g_loss", "d_real", "d_fake")
 
+    def discriminator_separated_below(self) -> float | None:
+        # One-sided label smoothing keeps D's loss above the level even at perfect separation.
+        if self.discriminator_loss is not self.adversarial_loss.discriminator:
+            return None
+        return self.adversarial_loss.separated_below
+
     def _check_networks(self) -> None:
         """Run G and D once on a tiny batch: a pair that cannot train together is refused
         here, with the shapes, rather than deep inside the first step."""

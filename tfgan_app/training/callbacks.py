@@ -7,6 +7,7 @@ Metrics are read only when a callback acts, so most steps need no device-to-host
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import math
@@ -101,13 +102,49 @@ class StepClock(StepCallback):
         self.state.finished = time.perf_counter()
 
 
+class DiscriminatorWinsWatch:
+    """Reports once when D has told (nearly) every real example from every generated one
+    for ``patience`` steps: D's loss, the log window's mean, was under ``separated_below``
+    (the loss's level for that, ``losses.AdversarialLoss.separated_below``) in at least
+    ``share`` of the steps' windows. Not in all of them: one step where D misjudges a
+    batch lifts its window's mean (in session 28's failed R3GAN run, 2 windows of 16).
+
+    Training seldom recovers from there: G's updates push its samples to the extremes of
+    its output range (black images, in that run at too small an R1/R2 weight). Shorter
+    spells are normal early on. ``report(step, since, d_loss)`` is called once; the trainer
+    logs it and records it in run.json. ``MetricsLogger`` feeds it each log window."""
+
+    def __init__(
+        self, separated_below: float, patience: int, report: Callable[[int, int, float], None], share: float = 0.8,
+    ):
+        self.separated_below, self.patience, self.share, self.report = separated_below, patience, share, report
+        self.windows: collections.deque[tuple[int, int, bool]] = collections.deque()  # (start, end, under)
+        self.reported = False
+
+    def observe(self, start: int, end: int, d_loss: float) -> None:
+        """One log window, steps (start, end], and its mean d_loss."""
+        if self.reported:
+            return
+        self.windows.append((start, end, d_loss < self.separated_below))
+        while self.windows[0][1] <= end - self.patience:
+            self.windows.popleft()
+        span_start = self.windows[0][0]
+        under = sum(stop - begin for begin, stop, below in self.windows if below)
+        if end - span_start >= self.patience and under >= self.share * (end - span_start):
+            self.reported = True
+            first_under = next(begin for begin, _, below in self.windows if below)
+            self.report(end, first_under, d_loss)
+
+
 class MetricsLogger(StepCallback):
     """Every ``every`` steps: check the losses are finite, append to the JSONL file, write
     TensorBoard scalars, and reset the running means so each line covers its own window."""
 
-    def __init__(self, state: RunState, jsonl_path: Path, writer, every: int):
+    def __init__(
+        self, state: RunState, jsonl_path: Path, writer, every: int, watch: DiscriminatorWinsWatch | None = None,
+    ):
         super().__init__(state)
-        self.jsonl_path, self.writer, self.every = jsonl_path, writer, every
+        self.jsonl_path, self.writer, self.every, self.watch = jsonl_path, writer, every, watch
         self.window_start: tuple[int, float] | None = None
 
     def on_train_begin(self, logs=None):
@@ -120,6 +157,8 @@ class MetricsLogger(StepCallback):
         stop_if_not_finite(self.state, self.model, values)
         now = time.perf_counter()
         window_steps, window_time = step - self.window_start[0], now - self.window_start[1]
+        if self.watch is not None and "d_loss" in values:
+            self.watch.observe(self.window_start[0], step, values["d_loss"])
         self.window_start = (step, now)
         rate = window_steps / window_time if window_time > 0 else 0.0
         record = {
@@ -278,15 +317,15 @@ def run_callbacks(
     state: RunState, run_dir: Path, writer, manager: tf.train.CheckpointManager,
     render: Callable[[keras.Model, int], np.ndarray], log_every: int, checkpoint_every: int, sample_every: int,
     progress_stream: TextIO = sys.stderr, extra: tuple[keras.callbacks.Callback, ...] = (),
-    non_finite_check_every: int = 10,
+    non_finite_check_every: int = 10, watch: DiscriminatorWinsWatch | None = None,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks of a run, in the order they must act on a step: the clock, the
-    non-finite guard, the logs, the checkpoint, ``extra`` (periodic evaluation), the
-    samples, the progress line."""
+    non-finite guard, the logs (which feed ``watch`` each window), the checkpoint,
+    ``extra`` (periodic evaluation), the samples, the progress line."""
     return [
         StepClock(state),
         NonFiniteGuard(state, non_finite_check_every),
-        MetricsLogger(state, run_dir / "metrics.jsonl", writer, log_every),
+        MetricsLogger(state, run_dir / "metrics.jsonl", writer, log_every, watch),
         Checkpointer(state, manager, checkpoint_every),
         *extra,
         SampleWriter(state, run_dir / "samples", writer, sample_every, render),

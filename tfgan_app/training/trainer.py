@@ -3,7 +3,7 @@
 A run directory holds everything needed to inspect, resume or export the run::
 
     config.json      the resolved pipeline config
-    run.json         status, steps, timings, data source, strategy, library versions
+    run.json         status, steps, timings, data source, strategy, library versions, rollbacks, warnings
     metrics.jsonl    one line per log window: losses, D(x), D(G(z)), steps/s, images/s
     checkpoints/     tf.train checkpoints: both networks, both optimizers, the step
     samples/         step_NNNNNNNN.png grids from a fixed noise batch
@@ -36,7 +36,7 @@ from tfgan_app.gans import build_model
 from tfgan_app.gans.build import resolve_precision
 from tfgan_app.networks import weights_sha256
 from tfgan_app.training import rundir
-from tfgan_app.training.callbacks import RunState, run_callbacks
+from tfgan_app.training.callbacks import DiscriminatorWinsWatch, RunState, run_callbacks
 from tfgan_app.training.rundir import RunDirError  # noqa: F401 (part of this module's API)
 from tfgan_app.training.plots import image_grid, toy_plot
 from tfgan_app.training.strategy import is_chief, is_multi_worker, make_strategy, task_name, worker_count
@@ -294,6 +294,7 @@ def _fit_with_rollbacks(
             progress_stream or sys.stderr,
             extra=tuple(_evaluation_callbacks(config, evaluator, state, checkpoint, writer, write_dir)),
             non_finite_check_every=config.train.non_finite_check_every,
+            watch=_discriminator_wins_watch(config, model, write_dir, info),
         )
         dataset = make_train_dataset(
             source, config.train.batch_size, config.train.discriminator_steps,
@@ -456,6 +457,29 @@ def _evaluation_callbacks(config, evaluator, state, checkpoint, writer, run_dir)
     return [PeriodicEvaluation(
         state, evaluator, config.evaluation.every, writer, run_dir / "metrics.jsonl", best,
     )]
+
+
+def _discriminator_wins_watch(config, model, run_dir, info) -> DiscriminatorWinsWatch | None:
+    """The watch of ``train.discriminator_wins_warning_steps``, where the family's d_loss has
+    a separation level; its report is logged and kept in run.json's ``warnings``."""
+    level = model.discriminator_separated_below()
+    patience = config.train.discriminator_wins_warning_steps
+    if level is None or not patience:
+        return None
+
+    def report(step: int, since: int, d_loss: float) -> None:
+        penalties = f"loss.r1_weight {config.loss.r1_weight}, loss.r2_weight {config.loss.r2_weight}"
+        message = (
+            f"D has told every real image from every generated one since step {since} (d_loss under {level} "
+            f"in most log windows; {d_loss:.4f} in the last): G seldom recovers from this. Raise the gradient penalties "
+            f"({penalties}), lower optimizer.discriminator.learning_rate "
+            f"({config.optimizer.discriminator.learning_rate:g}) or set train.augment (e.g. translation,cutout), and start again"
+        )
+        log.warning("warning at step %d: %s", step, message)
+        info.setdefault("warnings", []).append({"step": step, "discriminator_wins_since": since, "message": message})
+        _write_run_json(run_dir, info)
+
+    return DiscriminatorWinsWatch(level, patience, report)
 
 
 class _interrupts_request_stop:
