@@ -163,3 +163,49 @@ def test_beta_2_and_the_penalty_weights_follow_the_learning_rate_schedule(tmp_pa
         load_config("fashion_mnist_dcgan", ["train.beta_2_final=0.99"])
     with pytest.raises(ConfigError, match=r"penalty_final_fraction must be in \[0, 1\]"):
         load_config("fashion_mnist_r3gan", ["train.penalty_final_fraction=2"])
+
+
+def test_lazy_penalties_apply_n_times_the_weight_in_one_step_of_n_and_none_between(tmp_path):
+    """``loss.penalty_every`` (lazy regularisation, Karras et al. 2020, sec. 3.1): at a step
+    whose number divides by N, D's update is the one with N times the R1 and R2 weights;
+    at the steps between it is the update without penalties."""
+    from tfgan_app.config import ConfigError, load_config
+    from tfgan_app.data import load_source, make_train_dataset
+    from tfgan_app.gans import build_model
+
+    idx = write_idx_dataset(tmp_path / "idx", 64)
+    base = dict(
+        data={"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds")},
+        model={"architecture": "r3gan", "generator_width": 8, "discriminator_width": 8},
+        optimizer={"generator": {"beta_1": 0.0, "beta_2": 0.99}, "discriminator": {"beta_1": 0.0, "beta_2": 0.99}},
+        train={"batch_size": 16},
+    )
+
+    def one_step(start: int, **loss) -> tuple[list[np.ndarray], float]:
+        """D's weights and logged d_loss after one training step from ``start``, the same
+        initial weights and batch for every call."""
+        config = tiny_config(loss={"name": "relativistic", **loss}, **base)
+        source = load_source(config)
+        keras.utils.set_random_seed(0)
+        model = build_model(config, source.element_shape)
+        model.generator_optimizer.iterations.assign(start)
+        dataset = make_train_dataset(source, 16, 1, model.noise_dim, 0, batch_type=model.batch_type)
+        history = model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0)
+        return [w.numpy() for w in model.discriminator.weights], history.history["d_loss"][-1]
+
+    lazy_on, lazy_loss_on = one_step(4, r1_weight=1.0, r2_weight=0.5, penalty_every=4)
+    strong, strong_loss = one_step(4, r1_weight=4.0, r2_weight=2.0)
+    lazy_off, lazy_loss_off = one_step(5, r1_weight=1.0, r2_weight=0.5, penalty_every=4)
+    plain, plain_loss = one_step(5)
+    for a, b in zip(lazy_on, strong):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    for a, b in zip(lazy_off, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert lazy_loss_on == pytest.approx(strong_loss, rel=1e-5) and lazy_loss_off == pytest.approx(plain_loss, rel=1e-5)
+    assert lazy_loss_on > plain_loss + 1e-4  # the penalties were there, and counted
+    assert max(float(np.abs(a - b).max()) for a, b in zip(lazy_on, lazy_off)) > 1e-6
+
+    with pytest.raises(ConfigError, match="loss.penalty_every = 4 schedules gradient penalties, but none is on"):
+        load_config("fashion_mnist_dcgan", ["loss.penalty_every=4"])
+    with pytest.raises(ConfigError, match="loss.penalty_every"):
+        load_config("fashion_mnist_r3gan", ["loss.penalty_every=0"])

@@ -120,6 +120,12 @@ class LossConfig:
     r1_weight: float = 0.0
     # R2: the same penalty on generated data (Huang et al. 2024 use gamma for both); 0 = off.
     r2_weight: float = 0.0
+    # Lazy regularisation (Karras et al. 2020, "Analyzing and Improving the Image Quality of
+    # StyleGAN", sec. 3.1, their R1 every 16 minibatches): the gradient penalties above
+    # (R1, R2, the WGAN-GP term) are computed in one training step of this many, with their
+    # weights multiplied by it, so their mean pull is unchanged. Each costs a double backward
+    # pass through D; 1 = every step, as R3GAN and WGAN-GP train.
+    penalty_every: int = 1
     # Feature matching (Salimans et al. 2016) added to G's loss with this weight; 0 = off.
     feature_matching_weight: float = 0.0
 
@@ -517,7 +523,7 @@ _POSITIVE = (
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
     "sampling.num_samples", "model.latent_dim", "model.packing",
     "data.sequence_length", "data.sequence_features", "train.steps_per_execution",
-    "train.non_finite_check_every", "train.ada_images", "train.ada_interval",
+    "train.non_finite_check_every", "train.ada_images", "train.ada_interval", "loss.penalty_every",
 )
 _NOT_NEGATIVE = (
     "loss.r1_weight", "loss.r2_weight", "loss.feature_matching_weight", "train.unrolled_steps",
@@ -571,6 +577,12 @@ def validate(config: Config) -> None:
         raise ConfigError(f"train.decay_start must be in [0, 1), got {config.train.decay_start}")
     if not 0.0 <= config.train.beta_2_final < 1.0:
         raise ConfigError(f"train.beta_2_final must be in [0, 1) (0 = beta_2 constant), got {config.train.beta_2_final}")
+    penalties = config.loss.r1_weight or config.loss.r2_weight or config.loss.gradient_penalty_weight
+    if config.loss.penalty_every > 1 and not penalties:
+        raise ConfigError(
+            f"loss.penalty_every = {config.loss.penalty_every} schedules gradient penalties, but none is on: "
+            "set loss.r1_weight, loss.r2_weight or loss.gradient_penalty_weight, or leave penalty_every at 1"
+        )
     if not 0.0 <= config.train.penalty_final_fraction <= 1.0:
         raise ConfigError(f"train.penalty_final_fraction must be in [0, 1] (1 = constant), got {config.train.penalty_final_fraction}")
     scheduled = [name for name, on in (("train.beta_2_final", config.train.beta_2_final != 0.0),

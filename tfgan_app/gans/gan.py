@@ -224,11 +224,13 @@ class GAN(GeneratorDiscriminatorModel):
         r2_weight: float = 0.0,
         feature_matching_weight: float = 0.0,
         penalty_schedule: Callable[[tf.Tensor], tf.Tensor] | None = None,
+        penalty_every: int = 1,
         **kwargs,
     ) -> None:
         """Set the optimizers, the adversarial loss (a name in ``losses.ADVERSARIAL_LOSSES``)
         and the weights of the optional penalty terms (0 = off); ``penalty_schedule(step)``
-        scales the gradient penalties' weights (GP, R1, R2) by generator step."""
+        scales the gradient penalties' weights (GP, R1, R2) by generator step, and
+        ``penalty_every`` N > 1 applies them N times as strong in one step of N."""
         self.compile_adversarial(
             generator_optimizer, discriminator_optimizer, self.generator_variables,
             self.discriminator.trainable_variables, loss, **kwargs,
@@ -246,6 +248,9 @@ class GAN(GeneratorDiscriminatorModel):
         self.r2_weight = r2_weight
         self.feature_matching_weight = feature_matching_weight
         self.penalty_schedule = penalty_schedule
+        if penalty_every < 1:
+            raise ValueError(f"penalty_every must be at least 1, got {penalty_every}")
+        self.penalty_every = penalty_every
 
     def penalty_scale(self) -> tf.Tensor | float:
         """This step's factor of the gradient penalties' weights (1 without a schedule)."""
@@ -391,29 +396,63 @@ class GAN(GeneratorDiscriminatorModel):
             # Each term is averaged on its own: with packing, D's outputs are per pack while
             # the penalties are per example.
             terms = [adversarial]
-            critic = lambda images: logit_of(self.discriminate(images, label, None))  # noqa: E731
-            scale = self.penalty_scale()
-            if self.gradient_penalty_weight:
-                terms.append(scale * self.gradient_penalty_weight * losses.gradient_penalty(
-                    critic, real, fake, minibatch.epsilon
-                ))
-            if self.r1_weight:
-                terms.append(scale * self.r1_weight * losses.r1_penalty(critic, real))
-            if self.r2_weight:
-                terms.append(scale * self.r2_weight * losses.r2_penalty(critic, fake))
             for auxiliary in (self.auxiliary_loss(fake_outputs, minibatch), self.real_auxiliary_loss(real_outputs, minibatch)):
                 if auxiliary is not None:
                     terms.append(auxiliary)
             loss = tf.add_n([global_mean(term) for term in terms])
+            logged = tf.add_n([tf.reduce_mean(term) for term in terms])
+            if self.gradient_penalty_weight or self.r1_weight or self.r2_weight:
+                penalty, penalty_logged = self.lazy_penalties(minibatch, fake)
+                loss, logged = loss + tf.cast(penalty, loss.dtype), logged + tf.cast(penalty_logged, logged.dtype)
         variables = self.discriminator.trainable_variables
         optimizer_step(self.discriminator_optimizer, tape, loss, variables)
         if self.weight_clip:
             losses.clip_weights(variables, self.weight_clip)
         if self.adaptive_augment is not None:
             self.adaptive_augment.observe(logit_of(real_outputs))
-        self.trackers["d_loss"].update_state(tf.add_n([tf.reduce_mean(term) for term in terms]))
+        self.trackers["d_loss"].update_state(logged)
         self.trackers["d_real"].update_state(readout(self.adversarial_loss, logit_of(real_outputs)))
         self.trackers["d_fake"].update_state(readout(self.adversarial_loss, logit_of(fake_outputs)))
+
+    def gradient_penalties(self, minibatch: Minibatch, fake: tf.Tensor) -> list[tf.Tensor]:
+        """The per-example gradient penalty terms of D's loss this step, weighted (WGAN-GP's
+        on interpolates, R1 on the real examples, R2 on the fakes)."""
+        label = minibatch.label
+        critic = lambda images: logit_of(self.discriminate(images, label, None))  # noqa: E731
+        scale = self.penalty_scale()
+        terms = []
+        if self.gradient_penalty_weight:
+            terms.append(scale * self.gradient_penalty_weight * losses.gradient_penalty(
+                critic, minibatch.real, fake, minibatch.epsilon
+            ))
+        if self.r1_weight:
+            terms.append(scale * self.r1_weight * losses.r1_penalty(critic, minibatch.real))
+        if self.r2_weight:
+            terms.append(scale * self.r2_weight * losses.r2_penalty(critic, fake))
+        return terms
+
+    def lazy_penalties(self, minibatch: Minibatch, fake: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """(loss term, logged mean) of the gradient penalties: every step, or with
+        ``penalty_every`` N > 1 in the steps whose number divides by N, weighted N times
+        (lazy regularisation, Karras et al. 2020, sec. 3.1), and zero in the others. Each term
+        is averaged on its own: with packing, D's outputs are per pack, the penalties per
+        example."""
+
+        def weighted(factor: float) -> tuple[tf.Tensor, tf.Tensor]:
+            terms = self.gradient_penalties(minibatch, fake)
+            return (
+                factor * tf.cast(tf.add_n([global_mean(term) for term in terms]), tf.float32),
+                factor * tf.cast(tf.add_n([tf.reduce_mean(term) for term in terms]), tf.float32),
+            )
+
+        if self.penalty_every == 1:
+            return weighted(1.0)
+        # Only the branch taken runs: the steps in between skip the double backward pass.
+        return tf.cond(
+            tf.equal(self.step % self.penalty_every, 0),
+            lambda: weighted(float(self.penalty_every)),
+            lambda: (tf.zeros([]), tf.zeros([])),
+        )
 
     def generator_step(
         self, minibatch: Minibatch, unroll_minibatches: list[Minibatch] = (), update_discriminator=None
@@ -681,6 +720,7 @@ def compile_noise_model(model: GAN, context: BuildContext) -> GAN:
         r2_weight=loss.r2_weight,
         feature_matching_weight=loss.feature_matching_weight,
         penalty_schedule=penalty_schedule(context.config, context.total_steps),
+        penalty_every=loss.penalty_every,
     )
     return model
 

@@ -49,6 +49,7 @@ SWITCHES: dict[str, Callable[["Config"], Any]] = {
     "loss.r1_weight": lambda config: config.loss.r1_weight,
     "loss.r2_weight": lambda config: config.loss.r2_weight,
     "loss.gradient_penalty_weight": lambda config: config.loss.gradient_penalty_weight,
+    "loss.penalty_every": lambda config: config.loss.penalty_every > 1,
 }
 NOISE_TO_IMAGE_SWITCHES = frozenset(SWITCHES)
 
