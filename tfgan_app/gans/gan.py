@@ -74,6 +74,13 @@ class Minibatch(NamedTuple):
     augment_fake: tf.Tensor | None
 
 
+def summed_means(terms: list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+    """(loss, logged value) of per-example loss terms: each term averaged on its own (with
+    packing, D's outputs are per pack while the penalties are per example), over the global
+    batch for the loss (``global_mean``) and over this replica's for the logs, then summed."""
+    return tf.add_n([global_mean(term) for term in terms]), tf.add_n([tf.reduce_mean(term) for term in terms])
+
+
 class GAN(GeneratorDiscriminatorModel):
     """A generator and a discriminator trained against each other.
 
@@ -393,14 +400,11 @@ class GAN(GeneratorDiscriminatorModel):
                 real, fake, label, minibatch.augment_real, minibatch.augment_fake
             )
             adversarial = self.discriminator_loss(logit_of(real_outputs), logit_of(fake_outputs))
-            # Each term is averaged on its own: with packing, D's outputs are per pack while
-            # the penalties are per example.
             terms = [adversarial]
             for auxiliary in (self.auxiliary_loss(fake_outputs, minibatch), self.real_auxiliary_loss(real_outputs, minibatch)):
                 if auxiliary is not None:
                     terms.append(auxiliary)
-            loss = tf.add_n([global_mean(term) for term in terms])
-            logged = tf.add_n([tf.reduce_mean(term) for term in terms])
+            loss, logged = summed_means(terms)
             if self.gradient_penalty_weight or self.r1_weight or self.r2_weight:
                 penalty, penalty_logged = self.lazy_penalties(minibatch, fake)
                 loss, logged = loss + tf.cast(penalty, loss.dtype), logged + tf.cast(penalty_logged, logged.dtype)
@@ -434,16 +438,12 @@ class GAN(GeneratorDiscriminatorModel):
     def lazy_penalties(self, minibatch: Minibatch, fake: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """(loss term, logged mean) of the gradient penalties: every step, or with
         ``penalty_every`` N > 1 in the steps whose number divides by N, weighted N times
-        (lazy regularisation, Karras et al. 2020, sec. 3.1), and zero in the others. Each term
-        is averaged on its own: with packing, D's outputs are per pack, the penalties per
-        example."""
+        (lazy regularisation, Karras et al. 2020, sec. 3.1), and zero in the others."""
 
         def weighted(factor: float) -> tuple[tf.Tensor, tf.Tensor]:
-            terms = self.gradient_penalties(minibatch, fake)
-            return (
-                factor * tf.cast(tf.add_n([global_mean(term) for term in terms]), tf.float32),
-                factor * tf.cast(tf.add_n([tf.reduce_mean(term) for term in terms]), tf.float32),
-            )
+            penalty, logged = summed_means(self.gradient_penalties(minibatch, fake))
+            # float32 in both branches of the cond below.
+            return factor * tf.cast(penalty, tf.float32), factor * tf.cast(logged, tf.float32)
 
         if self.penalty_every == 1:
             return weighted(1.0)
