@@ -209,3 +209,51 @@ def test_lazy_penalties_apply_n_times_the_weight_in_one_step_of_n_and_none_betwe
         load_config("fashion_mnist_dcgan", ["loss.penalty_every=4"])
     with pytest.raises(ConfigError, match="loss.penalty_every"):
         load_config("fashion_mnist_r3gan", ["loss.penalty_every=0"])
+
+
+@pytest.mark.parametrize("architecture,joint", [("r3gan", False), ("r3gan", True), ("dcgan", False)])
+def test_r1_and_r2_from_the_adversarial_pass_give_the_update_of_their_own_passes(architecture, joint):
+    """Without augmentation D's update takes R1 and R2 from the input gradients of the
+    forward passes its loss scores (as R3GAN's code does); the update is SGD on the loss
+    written with a pass of its own per penalty: L = mean softplus(-(D(x) - D(G(z))))
+    + gamma_1 mean R1(x) + gamma_2 mean R2(G(z)) (Huang et al. 2024, eq. 2 and 4). The
+    DCGAN discriminator has batch norm: the penalties' gradients then include the batch
+    statistics' terms, the same in both."""
+    from tfgan_app import losses
+    from tfgan_app.gans.gan import GAN, Minibatch
+    from tfgan_app.networks.dcgan import dcgan_discriminator
+
+    keras.utils.set_random_seed(3)
+    generator = r3gan_generator(16, (28, 28, 1), width=8, blocks_per_stage=1, cardinality=2)
+    if architecture == "r3gan":
+        discriminator = r3gan_discriminator((28, 28, 1), width=8, blocks_per_stage=1, cardinality=2)
+    else:
+        discriminator = dcgan_discriminator((28, 28, 1), width=8)
+    gan = GAN(generator, discriminator, joint_discriminator_pass=joint)
+    gan.compile(
+        keras.optimizers.SGD(1.0), keras.optimizers.SGD(1.0), loss="relativistic", r1_weight=0.7, r2_weight=0.3,
+    )
+    real = tf.random.uniform([8, 28, 28, 1], -1.0, 1.0, seed=1)
+    z = tf.random.normal([8, 16], seed=2)
+    fake = generator(z, training=False)
+    weights = discriminator.trainable_variables
+    before = [w.numpy() for w in weights]
+
+    def critic(images):
+        return discriminator(images, training=True)["logit"]
+
+    with tf.GradientTape() as tape:
+        loss = (
+            tf.reduce_mean(losses.relativistic_discriminator_loss(critic(real), critic(fake)))
+            + 0.7 * tf.reduce_mean(losses.r1_penalty(critic, real))
+            + 0.3 * tf.reduce_mean(losses.r2_penalty(critic, fake))
+        )
+    expected = tape.gradient(loss, weights)
+    assert max(float(tf.reduce_max(tf.abs(g))) for g in expected) > 1e-4
+
+    uniforms = tf.zeros([8, 1])
+    gan.discriminator_step(Minibatch(real, None, z, tf.zeros([8]), uniforms, uniforms), fake)
+    for variable, start, gradient in zip(weights, before, expected):
+        np.testing.assert_allclose(start - variable.numpy(), gradient.numpy(), rtol=2e-4, atol=2e-6)
+    # The logged loss is the same sum of means.
+    assert float(gan.trackers["d_loss"].result()) == pytest.approx(float(loss), rel=1e-5)

@@ -110,13 +110,32 @@ def gradient_penalty(
     return tf.square(_input_gradient_norms(critic, mixed) - 1.0)
 
 
-def _input_gradient_norms(critic: Callable[[tf.Tensor], tf.Tensor], points: tf.Tensor) -> tf.Tensor:
-    """||d critic(x) / dx||_2 per example."""
+def input_gradients(critic: Callable[[tf.Tensor], tf.Tensor], points: tf.Tensor) -> tf.Tensor:
+    """d critic(x) / dx at every example (of the sum of the scores: each example's score
+    depends on its own input only, so the sum's gradient holds each one's own)."""
     with tf.GradientTape() as tape:
         tape.watch(points)
-        scores = tf.reduce_sum(_flat(critic(points)))
-    gradients = tape.gradient(scores, points)
+        scores = summed_scores(critic(points))
+    return tape.gradient(scores, points)
+
+
+def summed_scores(scores: tf.Tensor) -> tf.Tensor:
+    """The sum of a critic's per-example scores: the scalar whose input gradient is each
+    example's own (PatchGAN-style outputs averaged per example first, as the losses do)."""
+    return tf.reduce_sum(_flat(scores))
+
+
+def _input_gradient_norms(critic: Callable[[tf.Tensor], tf.Tensor], points: tf.Tensor) -> tf.Tensor:
+    """||d critic(x) / dx||_2 per example."""
+    gradients = input_gradients(critic, points)
     return tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(gradients, [tf.shape(points)[0], -1])), 1) + 1e-12)
+
+
+def zero_centred_penalty(gradients: tf.Tensor) -> tf.Tensor:
+    """``1/2 ||g||^2`` per example of the critic's input gradients ``g``: R1 at real data,
+    R2 at generated data. Takes the gradients rather than the critic so a caller that has
+    them from the loss's own forward pass (R3GAN's code does) need not run D again."""
+    return 0.5 * tf.reduce_sum(tf.square(tf.reshape(gradients, [tf.shape(gradients)[0], -1])), 1)
 
 
 def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor) -> tf.Tensor:
@@ -126,7 +145,7 @@ def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor) -> tf.
     penalising D's gradient on the data manifold makes the game locally convergent. The
     caller multiplies by gamma.
     """
-    return 0.5 * tf.square(_input_gradient_norms(critic, real))
+    return zero_centred_penalty(input_gradients(critic, real))
 
 
 def r2_penalty(critic: Callable[[tf.Tensor], tf.Tensor], fake: tf.Tensor) -> tf.Tensor:

@@ -396,18 +396,15 @@ class GAN(GeneratorDiscriminatorModel):
             fake = run_without_state_updates(self.generator, self.generator_inputs(minibatch.z, label))
         fake = tf.stop_gradient(fake)
         with tf.GradientTape() as tape:
-            real_outputs, fake_outputs = self.discriminate_pair(
-                real, fake, label, minibatch.augment_real, minibatch.augment_fake
-            )
+            real_outputs, fake_outputs, penalty = self.scored_pair(minibatch, fake)
             adversarial = self.discriminator_loss(logit_of(real_outputs), logit_of(fake_outputs))
             terms = [adversarial]
             for auxiliary in (self.auxiliary_loss(fake_outputs, minibatch), self.real_auxiliary_loss(real_outputs, minibatch)):
                 if auxiliary is not None:
                     terms.append(auxiliary)
             loss, logged = summed_means(terms)
-            if self.gradient_penalty_weight or self.r1_weight or self.r2_weight:
-                penalty, penalty_logged = self.lazy_penalties(minibatch, fake)
-                loss, logged = loss + tf.cast(penalty, loss.dtype), logged + tf.cast(penalty_logged, logged.dtype)
+            if penalty is not None:
+                loss, logged = loss + tf.cast(penalty[0], loss.dtype), logged + tf.cast(penalty[1], logged.dtype)
         variables = self.discriminator.trainable_variables
         optimizer_step(self.discriminator_optimizer, tape, loss, variables)
         if self.weight_clip:
@@ -418,41 +415,63 @@ class GAN(GeneratorDiscriminatorModel):
         self.trackers["d_real"].update_state(readout(self.adversarial_loss, logit_of(real_outputs)))
         self.trackers["d_fake"].update_state(readout(self.adversarial_loss, logit_of(fake_outputs)))
 
-    def gradient_penalties(self, minibatch: Minibatch, fake: tf.Tensor) -> list[tf.Tensor]:
-        """The per-example gradient penalty terms of D's loss this step, weighted (WGAN-GP's
-        on interpolates, R1 on the real examples, R2 on the fakes)."""
-        label = minibatch.label
+    def scored_pair(self, minibatch: Minibatch, fake: tf.Tensor) -> tuple[dict, dict, tuple[tf.Tensor, tf.Tensor] | None]:
+        """D's outputs for the real examples and the fakes, and when a gradient penalty is on
+        its (loss term, logged mean): every step, or with ``penalty_every`` N > 1 in the steps
+        whose number divides by N, weighted N times (lazy regularisation, Karras et al. 2020,
+        sec. 3.1), and zero in the others."""
+
+        def unpenalised() -> tuple[dict, dict]:
+            return self.discriminate_pair(minibatch.real, fake, minibatch.label, minibatch.augment_real, minibatch.augment_fake)
+
+        if not (self.gradient_penalty_weight or self.r1_weight or self.r2_weight):
+            return (*unpenalised(), None)
+
+        def penalised(factor: float):
+            real_outputs, fake_outputs, terms = self.penalised_pair(minibatch, fake)
+            penalty, logged = summed_means(terms)
+            # float32 in both branches of the cond below.
+            return real_outputs, fake_outputs, (factor * tf.cast(penalty, tf.float32), factor * tf.cast(logged, tf.float32))
+
+        if self.penalty_every == 1:
+            return penalised(1.0)
+        # Only the branch taken runs: the steps in between skip the double backward pass.
+        return tf.cond(
+            tf.equal(self.step % self.penalty_every, 0),
+            lambda: penalised(float(self.penalty_every)),
+            lambda: (*unpenalised(), (tf.zeros([]), tf.zeros([]))),
+        )
+
+    def penalised_pair(self, minibatch: Minibatch, fake: tf.Tensor) -> tuple[dict, dict, list[tf.Tensor]]:
+        """D's outputs for the real examples and the fakes, and the weighted per-example
+        gradient penalty terms of D's loss this step (WGAN-GP's on interpolates, R1 on the
+        real examples, R2 on the fakes).
+
+        Without augmentation R1 and R2 are the input gradients of the very forward passes
+        the adversarial loss scores, as R3GAN's code takes them: D runs on each batch once,
+        not twice. With augmentation the penalties are at the un-augmented examples, so
+        they need passes of their own."""
+        real, label = minibatch.real, minibatch.label
         critic = lambda images: logit_of(self.discriminate(images, label, None))  # noqa: E731
         scale = self.penalty_scale()
         terms = []
         if self.gradient_penalty_weight:
-            terms.append(scale * self.gradient_penalty_weight * losses.gradient_penalty(
-                critic, minibatch.real, fake, minibatch.epsilon
-            ))
-        if self.r1_weight:
-            terms.append(scale * self.r1_weight * losses.r1_penalty(critic, minibatch.real))
-        if self.r2_weight:
-            terms.append(scale * self.r2_weight * losses.r2_penalty(critic, fake))
-        return terms
-
-    def lazy_penalties(self, minibatch: Minibatch, fake: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """(loss term, logged mean) of the gradient penalties: every step, or with
-        ``penalty_every`` N > 1 in the steps whose number divides by N, weighted N times
-        (lazy regularisation, Karras et al. 2020, sec. 3.1), and zero in the others."""
-
-        def weighted(factor: float) -> tuple[tf.Tensor, tf.Tensor]:
-            penalty, logged = summed_means(self.gradient_penalties(minibatch, fake))
-            # float32 in both branches of the cond below.
-            return factor * tf.cast(penalty, tf.float32), factor * tf.cast(logged, tf.float32)
-
-        if self.penalty_every == 1:
-            return weighted(1.0)
-        # Only the branch taken runs: the steps in between skip the double backward pass.
-        return tf.cond(
-            tf.equal(self.step % self.penalty_every, 0),
-            lambda: weighted(float(self.penalty_every)),
-            lambda: (tf.zeros([]), tf.zeros([])),
-        )
+            terms.append(scale * self.gradient_penalty_weight * losses.gradient_penalty(critic, real, fake, minibatch.epsilon))
+        zero_centred = [(weight, points) for weight, points in ((self.r1_weight, real), (self.r2_weight, fake)) if weight]
+        if zero_centred and not self.augmentations:
+            with tf.GradientTape() as inner:
+                inner.watch([real, fake])
+                real_outputs, fake_outputs = self.discriminate_pair(real, fake, label, None, None)
+                # The real scores do not depend on the fakes nor the fake scores on the real
+                # examples (two calls; the joint pass refuses batch-mixing layers), so one
+                # sum's gradient holds each batch's own.
+                scores = losses.summed_scores(logit_of(real_outputs)) + losses.summed_scores(logit_of(fake_outputs))
+            gradients = inner.gradient(scores, [points for _, points in zero_centred])
+            terms += [scale * weight * losses.zero_centred_penalty(g) for (weight, _), g in zip(zero_centred, gradients)]
+            return real_outputs, fake_outputs, terms
+        terms += [scale * weight * losses.r1_penalty(critic, points) for weight, points in zero_centred]
+        real_outputs, fake_outputs = self.discriminate_pair(real, fake, label, minibatch.augment_real, minibatch.augment_fake)
+        return real_outputs, fake_outputs, terms
 
     def generator_step(
         self, minibatch: Minibatch, unroll_minibatches: list[Minibatch] = (), update_discriminator=None
