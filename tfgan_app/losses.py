@@ -111,8 +111,9 @@ def gradient_penalty(
 
 
 def input_gradients(critic: Callable[[tf.Tensor], tf.Tensor], points: tf.Tensor) -> tf.Tensor:
-    """d critic(x) / dx at every example (of the sum of the scores: each example's score
-    depends on its own input only, so the sum's gradient holds each one's own)."""
+    """d critic(x) / dx at every example: the gradient of the summed scores, which is each
+    example's own where the critic scores examples one by one (with batch norm it includes
+    the batch statistics' terms)."""
     with tf.GradientTape() as tape:
         tape.watch(points)
         scores = summed_scores(critic(points))
@@ -127,15 +128,19 @@ def summed_scores(scores: tf.Tensor) -> tf.Tensor:
 
 def _input_gradient_norms(critic: Callable[[tf.Tensor], tf.Tensor], points: tf.Tensor) -> tf.Tensor:
     """||d critic(x) / dx||_2 per example."""
-    gradients = input_gradients(critic, points)
-    return tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(gradients, [tf.shape(points)[0], -1])), 1) + 1e-12)
+    return tf.sqrt(_squared_norms(input_gradients(critic, points)) + 1e-12)
+
+
+def _squared_norms(gradients: tf.Tensor) -> tf.Tensor:
+    """||g||^2 per example of [batch, ...] gradients."""
+    return tf.reduce_sum(tf.square(tf.reshape(gradients, [tf.shape(gradients)[0], -1])), 1)
 
 
 def zero_centred_penalty(gradients: tf.Tensor) -> tf.Tensor:
     """``1/2 ||g||^2`` per example of the critic's input gradients ``g``: R1 at real data,
     R2 at generated data. Takes the gradients rather than the critic so a caller that has
     them from the loss's own forward pass (R3GAN's code does) need not run D again."""
-    return 0.5 * tf.reduce_sum(tf.square(tf.reshape(gradients, [tf.shape(gradients)[0], -1])), 1)
+    return 0.5 * _squared_norms(gradients)
 
 
 def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor) -> tf.Tensor:
