@@ -391,7 +391,7 @@ class GAN(GeneratorDiscriminatorModel):
 
     def discriminator_step(self, minibatch: Minibatch, fake: tf.Tensor | None = None) -> None:
         """One update of D on real examples and G(z) (or the given fakes); G is not changed."""
-        real, label = minibatch.real, minibatch.label
+        label = minibatch.label
         if fake is None:
             fake = run_without_state_updates(self.generator, self.generator_inputs(minibatch.z, label))
         fake = tf.stop_gradient(fake)
