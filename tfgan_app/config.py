@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 import typing
 from pathlib import Path
@@ -28,7 +29,7 @@ class DataConfig:
     # A TFDS name (fashion_mnist, mnist, cifar10, ...), "image_folder", "emoji" (64x64 RGB,
     # fetched from the npm registry), or a toy distribution ("gaussian_1d", "ring", "grid").
     name: str = "fashion_mnist"
-    split: str = "train"
+    split: str = "train"  # the split to train on (TFDS split names; emoji: train or test)
     # TFDS data directory; empty means $TFDS_DATA_DIR or ~/tensorflow_datasets.
     data_dir: str = ""
     # Where IDX files are looked for when TFDS has not prepared fashion_mnist / mnist.
@@ -52,12 +53,12 @@ class DataConfig:
     # name = "emoji": the style of a single set, "google" (Noto) or "twitter" (Twemoji), and
     # the labels: "category" (10) or "subcategory" (about 100).
     vendor: str = "google"
-    emoji_labels: str = "category"
+    emoji_labels: str = "category"  # see vendor
     # Sequences: name = "sines" (TimeGAN's sine waves) or "csv" (rows of numbers in `file`,
     # cut into overlapping windows of sequence_length rows).
     file: str = ""
-    sequence_length: int = 24
-    sequence_features: int = 5
+    sequence_length: int = 24  # see file
+    sequence_features: int = 5  # see file
 
 
 @dataclasses.dataclass
@@ -76,31 +77,31 @@ class ModelConfig:
     # the discriminator function with data_shape, num_classes and code_dim, returning a
     # keras.Model of one logit per example (a tensor, or a dict with "logit").
     generator: str = ""
-    discriminator: str = ""
-    latent_dim: int = 100
+    discriminator: str = ""  # see generator
+    latent_dim: int = 100  # width of the noise vector z
     # DCGAN: filters of the generator's last hidden layer / the discriminator's first layer;
     # each resolution step halves/doubles it.
     generator_width: int = 64
-    discriminator_width: int = 64
+    discriminator_width: int = 64  # see generator_width
     # R3GAN: residual blocks per resolution, groups of each block's 3x3 convolution, and the
     # bottleneck's expansion (widths from generator_width / discriminator_width).
     blocks_per_stage: int = 1
-    cardinality: int = 1
-    expansion: int = 2
+    cardinality: int = 1  # see blocks_per_stage
+    expansion: int = 2  # see blocks_per_stage
     # Style-based generator: dense layers of the mapping network z -> w, and the share of
     # training examples whose styles switch to a second z after a random layer (style mixing).
     mapping_layers: int = 4
-    style_mixing: float = 0.9
+    style_mixing: float = 0.9  # see mapping_layers
     # MLP: units per hidden layer and number of hidden layers.
     hidden_units: int = 128
-    hidden_layers: int = 2
-    spectral_norm: bool = False
+    hidden_layers: int = 2  # see hidden_units
+    spectral_norm: bool = False  # spectral normalisation of every D layer (Miyato et al. 2018)
     # DCGAN discriminator normalisation: "batch" (Radford et al.), "layer" (what Gulrajani et
     # al. advise with a gradient penalty, which batch norm invalidates) or "none".
     # Spectral norm replaces it.
     discriminator_norm: str = "batch"
-    minibatch_stddev: bool = False
-    batch_norm_momentum: float = 0.9
+    minibatch_stddev: bool = False  # the batch's standard deviation as an extra D feature (Karras et al. 2018)
+    batch_norm_momentum: float = 0.9  # momentum of the batch norms' moving statistics
     # PacGAN (Lin et al. 2018): D judges `packing` samples at once (1 = off).
     packing: int = 1
 
@@ -133,9 +134,9 @@ class LossConfig:
 @dataclasses.dataclass
 class OptimizerConfig:
     name: str = "adam"  # "adam", "rmsprop" or "sgd"
-    learning_rate: float = 2e-4
-    beta_1: float = 0.5
-    beta_2: float = 0.999
+    learning_rate: float = 2e-4  # the optimizer's initial learning rate
+    beta_1: float = 0.5  # Adam's first-moment decay (Radford et al. use 0.5)
+    beta_2: float = 0.999  # Adam's second-moment decay
     # Momentum of "sgd" and "rmsprop".
     momentum: float = 0.0
 
@@ -148,15 +149,15 @@ class OptimizersConfig:
 
 @dataclasses.dataclass
 class TrainConfig:
-    batch_size: int = 64
+    batch_size: int = 64  # the global batch: real examples per D update, split over the replicas
     # Discriminator updates per generator update (k in Goodfellow et al. 2014, Algorithm 1).
     discriminator_steps: int = 1
-    steps: int = 1000
+    steps: int = 1000  # train until this step (generator updates), unless epochs is set
     # When > 0, overrides steps with epochs * (examples // (batch_size * discriminator_steps)).
     epochs: float = 0.0
-    log_every: int = 50
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
+    log_every: int = 50  # steps per log window (metrics.jsonl, TensorBoard, the progress line)
+    checkpoint_every: int = 500  # steps between checkpoints
+    keep_checkpoints: int = 3  # the newest checkpoints kept; older ones are pruned
     # Exponential moving average of G's weights, used for samples, evaluation and export
     # (0 = off; 0.999 is typical). Its decay warms up as min(decay, (1 + t) / (10 + t)) over
     # G's first updates t, so a short run's average holds no initial weights (gans/base.py).
@@ -173,8 +174,8 @@ class TrainConfig:
     # target (the paper's 0.6; 0 = off, every example augmented), moving by at most 1 in
     # ada_images real images, adjusted every ada_interval steps; p is logged as augment_p.
     ada_target: float = 0.0
-    ada_images: int = 100_000
-    ada_interval: int = 4
+    ada_images: int = 100_000  # see ada_target
+    ada_interval: int = 4  # see ada_target
     # FreezeD (Mo et al. 2020): the discriminator's first N layers with kernels stay fixed,
     # for fine-tuning a run on small data (--init-from). 0 = off.
     freeze_discriminator_layers: int = 0
@@ -185,22 +186,22 @@ class TrainConfig:
     # Unrolled discriminator (Metz et al. 2017): G is scored by D after this many
     # differentiable SGD steps of `unrolled_learning_rate` (0 = off).
     unrolled_steps: int = 0
-    unrolled_learning_rate: float = 0.01
+    unrolled_learning_rate: float = 0.01  # see unrolled_steps
     # "none"; "linear": constant, then linear decay to 0 from `decay_start` (a fraction
     # of the run) to the end, as CycleGAN does; "annealed": lr / (1 + 10 p)^0.75 over the
     # run's progress p, as DANN does; "cosine": constant, then half a cosine from
     # `decay_start` to the end (R3GAN, Huang et al. 2024). Linear and cosine end at
     # decay_final_fraction x the initial rate (R3GAN: 5e-5 / 2e-4 = 0.25).
     learning_rate_decay: str = "none"
-    decay_start: float = 0.5
-    decay_final_fraction: float = 0.0
+    decay_start: float = 0.5  # see learning_rate_decay
+    decay_final_fraction: float = 0.0  # see learning_rate_decay
     # Along the same "linear" or "cosine" schedule: Adam's beta_2 moves from the optimizers'
     # beta_2 to this (0 = constant), and the gradient penalties' weights (loss.r1_weight,
     # r2_weight, gradient_penalty_weight) from their values to this fraction of them (1 =
     # constant). R3GAN anneals beta_2 up and gamma down with the learning rate (Huang et al.
     # 2024, sec. 4; their configurations: beta_2 0.9 -> 0.99, gamma to a tenth).
     beta_2_final: float = 0.0
-    penalty_final_fraction: float = 1.0
+    penalty_final_fraction: float = 1.0  # see beta_2_final
     # Lean step (needs discriminator_steps = 1): G's update reuses the D update's noise and
     # generated batch instead of drawing fresh noise as Algorithm 1 does.
     reuse_fakes: bool = False
@@ -208,7 +209,7 @@ class TrainConfig:
     # D rates most real; k starts at the batch and shrinks by top_k_decay per epoch down to
     # top_k_min_fraction of it (the paper: 0.99 and 0.5). 1.0 = off, every fake counts.
     top_k_min_fraction: float = 1.0
-    top_k_decay: float = 0.99
+    top_k_decay: float = 0.99  # see top_k_min_fraction
     # Lean step: D's update scores the real and the fake batch in one call on both together.
     # Needs a discriminator with no layer that mixes a batch's examples (batch norm, minibatch
     # stddev) or advances per call (spectral norm): model.discriminator_norm "none" or "layer".
@@ -222,8 +223,8 @@ class TrainConfig:
     # or "rollback": restore the last checkpoint (finite: checked before it was written),
     # multiply both learning rates by rollback_factor and go on, at most max_rollbacks times.
     on_non_finite: str = "stop"
-    rollback_factor: float = 0.5
-    max_rollbacks: int = 3
+    rollback_factor: float = 0.5  # see on_non_finite
+    max_rollbacks: int = 3  # see on_non_finite
     # The losses are checked every this many steps (and before every checkpoint): the
     # running means in the logs turn NaN at the first bad step, so none is missed, and the
     # check costs one device-to-host copy per interval, not per step.
@@ -242,9 +243,9 @@ class TrainConfig:
 
 @dataclasses.dataclass
 class SamplingConfig:
-    every: int = 500
+    every: int = 500  # steps between sample grids (samples/, TensorBoard)
     num_samples: int = 64  # images in a grid (or points in a toy plot, see toy_points)
-    toy_points: int = 2000
+    toy_points: int = 2000  # points in a toy data plot
 
 
 @dataclasses.dataclass
@@ -254,7 +255,7 @@ class EvaluationConfig:
     every: int = 0
     # Empty: fid for images, reverse_kl for the ring/grid, ks_statistic for 1-D data.
     metric: str = ""
-    num_samples: int = 2000
+    num_samples: int = 2000  # samples per periodic evaluation
     # Domain classifier folder for image metrics; empty: the cache for the dataset.
     classifier: str = ""
 
@@ -267,8 +268,8 @@ class ExportConfig:
     name: str = ""
     # Comma-separated: "savedmodel", "onnx" or both.
     formats: str = "savedmodel,onnx"
-    out: str = "saved_models"
-    onnx_opset: int = 17
+    out: str = "saved_models"  # the folder of exported models (TF Serving's model_base_path's parent)
+    onnx_opset: int = 17  # ONNX opset of the export (>= 17)
     # "latest" checkpoint, or "best" by the periodic evaluation's metric.
     checkpoint: str = "latest"
     # Largest tolerated |Keras - export| difference on the parity inputs.
@@ -431,8 +432,16 @@ def find_pipeline(name_or_path: str) -> Path:
             path = folder / f"{name_or_path}{suffix}"
             if path.is_file():
                 return path
+    if candidate.is_dir():
+        raise ConfigError(f"--pipeline {name_or_path}: a folder, not a pipeline file; give a .toml or .json file or a pipeline name")
+    if candidate.is_file():
+        raise ConfigError(
+            f"--pipeline {name_or_path}: a pipeline file is .toml or .json (got {candidate.suffix or 'no suffix'}); "
+            "rename it or give a pipeline name"
+        )
     raise ConfigError(
-        f"pipeline {name_or_path!r} not found; available: {', '.join(available_pipelines())}"
+        f"pipeline {name_or_path!r} not found (no such file, and no pipeline of that name); "
+        f"available: {', '.join(available_pipelines())}"
     )
 
 
@@ -444,12 +453,18 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
     """Defaults <- pipeline file <- ``--set`` overrides, each step checked."""
     path = find_pipeline(name_or_path)
     try:
-        if path.suffix == ".json":
-            values = json.loads(path.read_text())
-        else:
-            values = tomllib.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
+        values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
         raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: a pipeline is a table of sections, got {type(values).__name__}")
     config = Config()
     # A run's saved config.json names the pipeline file it was resolved from: keep that.
     origin = values.pop("pipeline", "") or str(path)
@@ -539,8 +554,28 @@ def _get(config: Config, path: str) -> Any:
     return value
 
 
+def _non_finite_fields(section: Any, prefix: str = "") -> list[str]:
+    """The float fields holding NaN or Inf, nested sections included (every range check
+    below is a comparison, and NaN passes them all)."""
+    found = []
+    for field in dataclasses.fields(section):
+        value = getattr(section, field.name)
+        if field.name == "family_settings":
+            continue  # named by the family: checked on its own below
+        if dataclasses.is_dataclass(value):
+            found += _non_finite_fields(value, f"{prefix}{field.name}.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            found.append(f"{prefix}{field.name} = {value}")
+    return found
+
+
 def validate(config: Config) -> None:
     """Checks that need more than a type: choices and ranges."""
+    non_finite = _non_finite_fields(config)
+    if dataclasses.is_dataclass(config.family_settings):
+        non_finite += _non_finite_fields(config.family_settings, f"{config.model.family}.")
+    if non_finite:
+        raise ConfigError(f"{', '.join(non_finite)}: a setting must be a finite number")
     for path, choices in _CHOICES.items():
         if _get(config, path) not in choices:
             raise ConfigError(f"{path} = {_get(config, path)!r}; choose one of {list(choices)}")

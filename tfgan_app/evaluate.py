@@ -71,7 +71,7 @@ def generator_samples(
     from tfgan_app.generate import load_runner, noise_inputs, resolve_version
 
     version_dir = resolve_version(model, version)
-    runner, manifest = load_runner(version_dir, "tf")
+    runner, manifest = load_runner(version_dir, "tf", can_switch=False)
     source_config = Path(manifest["source_run"]) / "config.json"
     if not source_config.is_file():
         raise EvaluateError(f"{version_dir}: its source run {manifest['source_run']} is gone; pass --pipeline for the data")
@@ -240,13 +240,18 @@ def score_command(argv: list[str]) -> int:
     parser.add_argument("--runtime", choices=("tf", "onnx"), default="tf")
     parser.add_argument("--input", type=Path, required=True, help="an image file or a folder of images")
     parser.add_argument("--csv", type=Path, help="write file,score rows here (default: print them)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
     args = parser.parse_args(argv)
+    from tfgan_app.outputs import OutputExistsError, refuse_existing
+
     try:
+        if args.csv:
+            refuse_existing(args.csv, "--csv", args.overwrite)
         version_dir = resolve_version(args.model, args.version)
         _, scores, files, manifest, _ = translate(version_dir, args.runtime, args.input)
         if manifest.get("output") != "scores":
             raise GenerateError(f"{manifest['name']} is not an anomaly scorer (its output is {manifest.get('output')!r})")
-    except (GenerateError, FileNotFoundError, ImageFolderError) as error:
+    except (GenerateError, FileNotFoundError, ImageFolderError, OutputExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     root = args.input if args.input.is_dir() else args.input.parent
@@ -279,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real-floor", action="store_true", help="also measure train vs test split")
     parser.add_argument("--classifier", type=Path, help="domain classifier folder (default: the cache)")
     parser.add_argument("--inception-weights", type=Path, help="InceptionV3 no-top weights (.h5)")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     args = parser.parse_args(argv)
     if args.num is not None and args.num < 2:
         print(f"error: --num {args.num}: metrics need at least 2 samples (default 10000 images, 2500 toy points)",
@@ -290,10 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     from tfgan_app.export.exporter import ExportError
     from tfgan_app.generate import GenerateError
     from tfgan_app.metrics.features import ExtractorError
+    from tfgan_app.outputs import OutputExistsError, refuse_existing
 
     try:
+        if args.json:
+            refuse_existing(args.json, "--json", args.overwrite)
         result = evaluate(args)
-    except (EvaluateError, ExportError, GenerateError, ExtractorError, DataError) as error:
+    except (EvaluateError, ExportError, GenerateError, ExtractorError, DataError, OutputExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(format_table(result["metrics"], f"generator: {result['source']}"))

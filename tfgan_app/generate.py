@@ -72,31 +72,52 @@ def read_manifest(version_dir: Path) -> dict:
     return manifest
 
 
-def load_runner(version_dir: Path, runtime: str):
-    """(function named inputs -> outputs for the chosen runtime, manifest)."""
-    from tfgan_app.export import artifacts
+def load_runner(version_dir: Path, runtime: str, can_switch: bool = True):
+    """(function named inputs -> outputs for the chosen runtime, manifest). The runtime's
+    files are checked against the hashes export.json records before anything loads them,
+    and every call's inputs against the export's contract (``export.contract``), so both
+    runtimes refuse the same bad input. ``can_switch``: the command has ``--runtime``, so a
+    message may suggest the other one."""
+    from tfgan_app.export import artifacts, contract
 
     manifest = read_manifest(version_dir)
     formats = manifest["formats"]
     if runtime not in formats and not (runtime == "tf" and "savedmodel" in formats):
         raise GenerateError(f"{version_dir} has no {runtime} export (formats: {formats})")
+    other = "tf" if runtime == "onnx" else "onnx"
+    has_other = other in formats or (other == "tf" and "savedmodel" in formats)
+    alternative = f"--runtime {other} or " if can_switch and has_other else ""
+    if runtime == "onnx" and not (version_dir / artifacts.ONNX_FILE).is_file():
+        raise GenerateError(f"{version_dir / artifacts.ONNX_FILE} is missing; use {alternative}export the run again")
+    try:
+        contract.verify_files(version_dir, manifest, contract.runtime_files(runtime))
+    except contract.ContractError as error:
+        raise GenerateError(f"{error}" + (f"; {alternative.removesuffix(' or ')} may still work" if alternative else "")) from None
+    signature = contract.signature_of(manifest["inputs"])
+
+    def checked(inputs: dict) -> dict:
+        try:
+            return contract.check_inputs(inputs, signature)
+        except contract.ContractError as error:
+            raise GenerateError(f"{manifest['name']}: {error}") from None
+
     if runtime == "onnx":
         onnx_path = version_dir / artifacts.ONNX_FILE
-        if not onnx_path.is_file():
-            raise GenerateError(f"{onnx_path} is missing; use --runtime tf or export the run again")
         try:
             session = artifacts.onnx_session(onnx_path)
         except Exception as error:  # noqa: BLE001 - ONNX Runtime raises its own exception types
-            raise GenerateError(f"{onnx_path} cannot be loaded ({str(error).splitlines()[0]}); export the run again") from None
-        return (lambda inputs: artifacts.run_onnx(session, inputs)), manifest
+            raise GenerateError(
+                f"{onnx_path} cannot be loaded ({str(error).splitlines()[0]}); use {alternative}export the run again"
+            ) from None
+        return (lambda inputs: artifacts.run_onnx(session, checked(inputs))), manifest
     try:
-        signature = artifacts.load_savedmodel_signature(version_dir)
+        serving = artifacts.load_savedmodel_signature(version_dir)
     except Exception as error:  # noqa: BLE001 - TensorFlow and protobuf raise many types here
         raise GenerateError(
             f"the SavedModel in {version_dir} cannot be loaded ({type(error).__name__}: {str(error).splitlines()[0]}); "
-            "use --runtime onnx or export the run again"
+            f"use {alternative}export the run again"
         ) from None
-    return (lambda inputs: artifacts.run_savedmodel(signature, inputs)), manifest
+    return (lambda inputs: artifacts.run_savedmodel(serving, checked(inputs))), manifest
 
 
 def input_names(manifest: dict) -> list[str]:
@@ -289,8 +310,6 @@ def write_predictions(outputs: np.ndarray, files: list[Path], root: Path, manife
     class names), and the probability of every class."""
     if out.suffix.lower() != ".csv":
         raise GenerateError(f"--out {out}: {manifest['name']} is a classifier; its predictions are written as a .csv")
-    if out.exists():
-        raise GenerateError(f"--out {out} exists; nothing is overwritten: name a new file or remove it")
     names = manifest.get("class_names") or [str(index) for index in range(outputs.shape[1])]
     lines = [",".join(["file", "predicted", *(f"p_{name}" for name in names)])]
     for path, probabilities in zip(files, outputs):
@@ -313,14 +332,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="in (0, 1], for exports with a truncation input (BigGAN-style): smaller trades variety for fidelity")
     parser.add_argument("--text", help="the words to draw, for text-to-image exports (e.g. \"red apple\")")
     parser.add_argument("--input", type=Path, help="image file or folder, for image-to-image models and classifiers")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True,
+                        help="a .png grid, a folder (one PNG per sample), .npz, or .csv/.npy for vector samples")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file or write into a non-empty folder")
     args = parser.parse_args(argv)
     if args.num < 1:
         print("error: --num must be >= 1", file=sys.stderr)
         return 2
     from tfgan_app.data.folder import ImageFolderError
+    from tfgan_app.outputs import OutputExistsError, refuse_existing
 
     try:
+        refuse_existing(args.out, "--out", args.overwrite)
         version_dir = resolve_version(args.model, args.version)
         if "segmentation" in input_names(read_manifest(version_dir)):
             if args.input is None:
@@ -342,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             write_samples(samples, args.out, columns)
             what = f"{args.num} samples"
-    except (GenerateError, FileNotFoundError, ImageFolderError) as error:
+    except (GenerateError, FileNotFoundError, ImageFolderError, OutputExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"{what} from {manifest['name']} v{manifest['version']} ({args.runtime}) in {seconds * 1000:.1f} ms -> {args.out}")

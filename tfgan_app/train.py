@@ -52,6 +52,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def flag_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with a combination or value of flags, before anything is loaded."""
+    import math
+
+    if args.resume and args.out is None:
+        return "--resume needs --out RUN_DIR (the run to continue)"
+    if args.resume and args.init_from is not None:
+        return "--init-from starts a new run from another run's networks; --resume continues the run in --out: give one of them"
+    if args.steps is not None and args.steps < 1:
+        return f"--steps {args.steps}: nothing to train; give N >= 1 (the step to train until)"
+    if args.epochs is not None and not (math.isfinite(args.epochs) and args.epochs > 0):
+        return f"--epochs {args.epochs}: give a number of passes over the data > 0 (e.g. 0.5 or 10)"
+    return None
+
+
 def resolve_config(args: argparse.Namespace):
     """Pipeline file (or the run's saved config when resuming) <- --set <- flags."""
     overrides = list(args.overrides)
@@ -107,8 +122,9 @@ def _fail(args: argparse.Namespace, error, code: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.resume and args.out is None:
-        print("error: --resume needs --out RUN_DIR (the run to continue)", file=sys.stderr)
+    problem = flag_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         config = resolve_config(args)

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     inspect.add_argument("folder", type=Path)
     inspect.add_argument("--labels", type=Path, help="CSV (file,label) or JSON ({file: label})")
     inspect.add_argument("--json", type=Path, help="also write the report as JSON")
+    inspect.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     prepare = commands.add_parser("prepare", help="convert an image folder once for training")
     prepare.add_argument("folder", type=Path)
     prepare.add_argument("--out", type=Path, required=True)
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tfgan_app.data.emoji import EmojiDataError
     from tfgan_app.data.folder import ImageFolderError
+    from tfgan_app.outputs import OutputExistsError, refuse_existing
 
     try:
         if args.command == "fetch":
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "inspect":
             from tfgan_app.data.tool import format_report, inspect_folder
 
+            if args.json:
+                refuse_existing(args.json, "--json", args.overwrite)
             report = inspect_folder(args.folder, args.labels)
             print(format_report(report))
             if args.json:
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             for entry in manifest["skipped"][:20]:
                 print(f"  skipped {entry['file']}: {entry['reason']}")
             print(f"train on it: --set data.name=prepared --set data.folder={args.out}")
-    except (EmojiDataError, ImageFolderError, OSError) as error:
+    except (EmojiDataError, ImageFolderError, OutputExistsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

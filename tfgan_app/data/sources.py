@@ -202,6 +202,22 @@ def load_sequences(config: DataConfig) -> Source:
     return Source(description, windows.shape[1:], windows)
 
 
+def _refuse_fixed_size_change(config: DataConfig, shape: tuple, what: str, remedy: str) -> None:
+    """Sources stored at one size are not resized: a ``data.image_size`` or ``data.channels``
+    that differs is refused rather than ignored."""
+    height, width, channels = shape
+    if config.image_size and (height, width) != (config.image_size, config.image_size):
+        raise DataError(
+            f"data.image_size = {config.image_size}, but {what} holds {height}x{width} images and is not resized; "
+            f"drop data.image_size ({remedy})"
+        )
+    if config.channels and channels != config.channels:
+        raise DataError(
+            f"data.channels = {config.channels}, but {what} has {channels} channel(s) and is not converted; "
+            f"drop data.channels ({remedy})"
+        )
+
+
 def load_single(config: DataConfig) -> Source:
     """Load the data a config names, preferring what is already on this machine.
 
@@ -213,6 +229,9 @@ def load_single(config: DataConfig) -> Source:
         from tfgan_app.data.tool import load_prepared
 
         images, labels, classes, manifest = load_prepared(Path(config.folder), config.limit)
+        _refuse_fixed_size_change(config, images.shape[1:], f"the prepared data in {config.folder}",
+                                  f"prepare it again with --size {config.image_size or images.shape[1]} --channels "
+                                  f"{config.channels or images.shape[3]}")
         source = Source(f"prepared {config.folder} (from {manifest['source']})", tuple(images.shape[1:]),
                         np.asarray(images), labels, classes)
         log.info("data: %s, %d images of shape %s", source.description, len(images), source.element_shape)
@@ -221,6 +240,7 @@ def load_single(config: DataConfig) -> Source:
         images, _, labels, categories = load_emoji(
             emoji_root(config), config.vendor, config.split, limit=config.limit, label_by=config.emoji_labels
         )
+        _refuse_fixed_size_change(config, images.shape[1:], f"the {config.vendor} emoji", "the emoji pipelines train at 64x64 RGB")
         source = Source(f"{config.vendor} emoji (npm), split {config.split!r}", tuple(images.shape[1:]), images, labels, categories)
         log.info("data: %s, %d images of shape %s", source.description, len(images), source.element_shape)
         return source

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from tfgan_app.data.folder import IMAGE_SUFFIXES, ImageFolderError, list_images, to_mode
 
@@ -61,12 +61,24 @@ def read_labels(folder: Path, files: list[Path], label_file: Path | None) -> tup
     return [path.relative_to(folder).parts[0] if path.parent != folder else folder.name for path in files], problems
 
 
+def unreadable_reason(error: Exception) -> str:
+    """PIL's message for a file it cannot decode, without the in-memory buffer's repr it
+    names when the bytes were opened from memory ("cannot identify image file <_io.BytesIO ...>")."""
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image format Pillow can read (unknown or damaged header)"
+    return str(error).splitlines()[0] or type(error).__name__
+
+
 def inspect_folder(folder: Path, label_file: Path | None = None) -> dict:
     """What a folder of images holds (see the module docstring); reads headers and bytes only."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageFolderError(f"{folder} does not exist or is not a folder")
     files = list_images(folder)
+    if not files:
+        raise ImageFolderError(
+            f"{folder} holds no images (looked for {', '.join(sorted(IMAGE_SUFFIXES))} files, subfolders included)"
+        )
     others = sorted(
         str(path.relative_to(folder)) for path in folder.rglob("*")
         if path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES and path != label_file
@@ -87,7 +99,7 @@ def inspect_folder(folder: Path, label_file: Path | None = None) -> dict:
                     mode = "P (transparent)"
                 width, height = image.size
         except Exception as error:  # noqa: BLE001 - PIL raises many types for damaged files
-            unreadable.append(f"{relative}: {str(error).splitlines()[0] or type(error).__name__}")
+            unreadable.append(f"{relative}: {unreadable_reason(error)}")
             continue
         readable.append(path)
         modes[mode] += 1
@@ -180,7 +192,7 @@ def prepare_folder(folder: Path, out: Path, settings: PrepareSettings, label_fil
                 converted = converted.resize((settings.image_size,) * 2, FILTERS[settings.resize_filter])
                 pixels = np.asarray(converted, dtype=np.uint8)
         except Exception as error:  # noqa: BLE001 - PIL raises many types for damaged files
-            skipped.append({"file": relative, "reason": str(error).splitlines()[0] or type(error).__name__})
+            skipped.append({"file": relative, "reason": unreadable_reason(error)})
             continue
         seen[digest] = relative
         images.append(pixels[..., None] if settings.channels == 1 else pixels)

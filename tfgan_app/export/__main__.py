@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", choices=("latest", "best"), default="latest",
                         help="best: the checkpoint the run's periodic evaluation kept")
     args = parser.parse_args(argv)
+    if args.opset < 17:
+        print(f"error: --opset {args.opset}: the export needs ONNX opset 17 or newer (ONNX Runtime runs 17-21)",
+              file=sys.stderr)
+        return 2
 
     from tfgan_app.config import ConfigError, export_formats
     from tfgan_app.export.exporter import ExportError, export_run

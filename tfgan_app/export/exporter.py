@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from tfgan_app.config import EXPORT_FORMATS, Config, export_formats, load_config
-from tfgan_app.export import artifacts
+from tfgan_app.export import artifacts, contract
 
 PARITY_BATCHES = (1, 7)
 VERIFY_SCRIPT = Path(__file__).with_name("verify_savedmodel.py")
@@ -82,6 +82,14 @@ def load_run_model(run_dir: Path, which: str = "latest"):
     if checkpoint is None and which == "best":
         raise ExportError(f"{run_dir} has no best checkpoint: it was trained without evaluation.every")
     if checkpoint is None:
+        from tfgan_app.training.rundir import BROKEN, quarantined_steps
+
+        quarantined = quarantined_steps(run_dir / "checkpoints")
+        if quarantined:
+            raise ExportError(
+                f"{run_dir} has no usable checkpoint to export: its checkpoints ({', '.join(quarantined)}) could not be "
+                f"restored and are in {run_dir / 'checkpoints' / BROKEN}; restore them by hand or train a new run"
+            )
         raise ExportError(f"{run_dir} has no checkpoint to export; train it first")
     model, config, info = build_run_model(run_dir)
     # Only the networks that are deployed: the optimizers may differ (a LossScaleOptimizer
@@ -288,6 +296,7 @@ def _export_network(
             },
             "export_seconds": round(time.perf_counter() - started, 2),
         }
+        manifest["sha256"] = contract.file_hashes(staging)  # every file but export.json, checked at load
         target.parent.mkdir(parents=True, exist_ok=True)
         mode = 0o777 & ~_umask()  # mkdtemp makes 0700: a serving user must be able to read it
         for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:

@@ -50,14 +50,14 @@ class ExponentialMovingAverage(tf.Module):
 
     A network with batch norm needs statistics of the averaged weights: the online
     network's moving statistics describe other weights (FID 68.2 with copied statistics,
-    61.6 with its own, Fashion-MNIST DCGAN after 4 epochs, benchmarks/RESULTS.md), so
+    61.6 with its own, Fashion-MNIST DCGAN after 4 epochs), so
     ``update`` runs the copy once in training mode on the step's generator input.
 
     With ``updates`` (the count of G's updates so far, a checkpointed variable) the decay
     warms up as TensorFlow's ``tf.train.ExponentialMovingAverage`` does with
     ``num_updates``: min(decay, (1 + t) / (10 + t)). Without it the copy keeps decay^t of
     the initial weights: 15% after 1,874 steps at 0.999 (the BigGAN pipeline), 39% after
-    937 (SPADE's), so its samples are part noise (benchmarks/RESULTS.md, session 15). The
+    937 (SPADE's), so its samples are part noise. The
     warm-up ends after 9 / (1 - decay) - 10 updates (1,790 at 0.995), so a long run ends
     with the plain average.
     """
@@ -310,6 +310,12 @@ class GeneratorDiscriminatorModel(AdversarialModel):
         self, generator: keras.Model, discriminator: keras.Model, metric_names: tuple[str, ...],
         ema_decay: float = 0.0, **kwargs,
     ):
+        for role, network in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(network, keras.Model):
+                raise TypeError(
+                    f"{type(self).__name__}(generator, discriminator): the {role} must be a keras.Model "
+                    f"(e.g. keras.Sequential or a functional model), got {type(network).__name__} {network!r:.60}"
+                )
         super().__init__(metric_names, ema_decay=ema_decay, **kwargs)
         self.generator, self.discriminator = generator, discriminator
 

@@ -568,6 +568,11 @@ class GAN(GeneratorDiscriminatorModel):
 
     # --- helpers ------------------------------------------------------------------------
 
+    def fit(self, x=None, *args, **kwargs):
+        """Keras' ``fit``; plain data (``gan.fit(images)``) is checked first (``check_plain_data``)."""
+        check_plain_data(x, tuple(self.generator.output_shape[1:]), type(self).__name__)
+        return super().fit(x, *args, **kwargs)
+
     def typed_batch(self, batch):
         """The step's typed batch: the pipeline's (see ``AdversarialModel.typed_batch``), or
         one made from plain data (the Keras-native use, ``gan.fit(images)``): the samples
@@ -789,3 +794,48 @@ FAMILIES = (
         validate=validate_noise_family,
     ),
 )
+
+
+def check_plain_data(data, sample_shape: tuple, owner: str = "GAN") -> None:
+    """Refuse, with what to do, the plain data a GAN would train on silently wrong: an
+    unbatched dataset (each element one sample), integer images other than uint8 (uint8
+    pixels are scaled to [-1, 1]), float images outside [-1, 1] (e.g. 0..255 pixel values),
+    NaN or Inf (the range is checked for images only). A ``tf.data.Dataset`` is judged by its first batch; the trainer's typed
+    batches pass through."""
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec
+        first = spec[0] if type(spec) is tuple else spec  # a NamedTuple is a typed batch, not (samples, labels)
+        if not isinstance(first, tf.TensorSpec):
+            return  # typed batches or dicts: the pipeline's own, already checked
+        if first.shape.rank is not None and first.shape.rank == len(sample_shape):
+            raise ValueError(
+                f"{owner}.fit: the dataset yields single samples of shape {tuple(first.shape)}, not batches; "
+                "batch it first, e.g. dataset.batch(64)"
+            )
+        sample = next(iter(data.take(1)), None)
+        if sample is None:
+            raise ValueError(f"{owner}.fit: the dataset is empty")
+        values = (sample[0] if type(sample) is tuple else sample).numpy()
+    elif isinstance(data, (np.ndarray, tf.Tensor)):
+        values = np.asarray(data)
+    elif isinstance(data, (tuple, list)) and data and isinstance(data[0], (np.ndarray, tf.Tensor)):
+        values = np.asarray(data[0])
+    else:
+        return
+    if values.dtype.kind in "iu" and values.dtype != np.uint8:
+        raise ValueError(
+            f"{owner}.fit: the samples are {values.dtype}; give uint8 pixels (scaled to [-1, 1] for you) or "
+            "floats in [-1, 1] (e.g. images / 127.5 - 1)"
+        )
+    if values.dtype.kind == "f":
+        if not np.isfinite(values).all():
+            raise ValueError(f"{owner}.fit: the samples hold NaN or Inf values; clean the data first")
+        if len(sample_shape) != 3:
+            return  # vectors and sequences: their range is the data's own
+        low, high = float(values.min()), float(values.max())
+        if low < -1.01 or high > 1.01:
+            hint = " (they look like 0..255 pixel values: use images / 127.5 - 1, or pass uint8)" if high > 2 else ""
+            raise ValueError(
+                f"{owner}.fit: the samples range over [{low:g}, {high:g}]; the generator's tanh output is in [-1, 1], "
+                f"so scale the data to [-1, 1]{hint}"
+            )

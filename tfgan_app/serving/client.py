@@ -26,22 +26,16 @@ class ServingError(RuntimeError):
 
 def check_inputs(inputs: Mapping[str, np.ndarray], signature: Mapping[str, dict]) -> dict[str, np.ndarray]:
     """Validate inputs against a signature ``{name: {"dtype": "float32", "shape": [-1, 100]}}``
-    before sending, so a wrong width or dtype fails here with the input named."""
-    checked = {}
-    missing = set(signature) - set(inputs)
-    extra = set(inputs) - set(signature)
-    if missing or extra:
-        raise ServingError(f"inputs {sorted(inputs)} do not match the signature's {sorted(signature)}")
-    for name, spec in signature.items():
-        value = np.asarray(inputs[name])
-        dtype = np.dtype(spec["dtype"])
-        if value.dtype != dtype and not np.can_cast(value.dtype, dtype, casting="same_kind"):
-            raise ServingError(f"input {name!r} has dtype {value.dtype}, the signature wants {dtype}")
-        shape = spec["shape"]
-        if value.ndim != len(shape) or any(d not in (-1, None) and d != v for d, v in zip(shape, value.shape)):
-            raise ServingError(f"input {name!r} has shape {list(value.shape)}, the signature wants {shape}")
-        checked[name] = value.astype(dtype)
-    return checked
+    (plus ``"classes"`` for a label, as ``contract.signature_of`` gives from an export's
+    manifest) before sending, so a wrong width, dtype, class or batch fails here with the
+    input named, the same way ``generate`` checks them for the local runtimes."""
+    from tfgan_app.export.contract import ContractError
+    from tfgan_app.export.contract import check_inputs as check
+
+    try:
+        return check(inputs, signature)
+    except ContractError as error:
+        raise ServingError(str(error)) from None
 
 
 class RestClient:

@@ -6,9 +6,22 @@ from pathlib import Path
 
 
 def read_signature_def(model_dir: Path, name: str = "serving_default") -> dict:
-    """{"method_name", "inputs": {key: {"dtype", "shape"}}, "outputs": {...}} from the proto."""
+    """{"method_name", "inputs": {key: {"dtype", "shape"}}, "outputs": {...}} from the proto.
+    When the version has an ``export.json``, the SavedModel's files are first checked against
+    the hashes it records (ValueError naming a damaged file)."""
+    import json
+
     import tensorflow as tf
     from tensorflow.core.protobuf import saved_model_pb2
+
+    from tfgan_app.export.contract import ContractError, runtime_files, verify_files
+
+    manifest_path = Path(model_dir) / "export.json"
+    if manifest_path.is_file():
+        try:
+            verify_files(model_dir, json.loads(manifest_path.read_text()), runtime_files("tf"))
+        except (ContractError, json.JSONDecodeError) as error:
+            raise ValueError(f"{model_dir}: {error}") from None
 
     saved_model = saved_model_pb2.SavedModel()
     saved_model.ParseFromString((Path(model_dir) / "saved_model.pb").read_bytes())

@@ -141,12 +141,27 @@ def checkpoint_steps(checkpoint_dir: Path) -> list[int]:
 
 
 def move_aside(checkpoint_dir: Path, step: int) -> Path:
-    """Move checkpoint ``step``'s files into ``checkpoints/broken/`` (never deleted)."""
+    """Move checkpoint ``step``'s files into ``checkpoints/broken/`` (never deleted). A name
+    already quarantined is kept: the later one gets the prefix ``ckpt-N~2`` (then ``~3``...),
+    still a checkpoint prefix that ``tf.train.Checkpoint.restore`` reads."""
     target = checkpoint_dir / BROKEN
     target.mkdir(exist_ok=True)
-    for path in checkpoint_dir.glob(f"ckpt-{step}.*"):
-        path.rename(target / path.name)
+    files = sorted(checkpoint_dir.glob(f"ckpt-{step}.*"))
+    prefix, copy = f"ckpt-{step}", 1
+    while any((target / (prefix + path.name[len(f"ckpt-{step}"):])).exists() for path in files):
+        copy += 1
+        prefix = f"ckpt-{step}~{copy}"
+    for path in files:
+        path.rename(target / (prefix + path.name[len(f"ckpt-{step}"):]))
     return target
+
+
+def quarantined_steps(checkpoint_dir: Path) -> list[str]:
+    """The checkpoint prefixes in ``checkpoints/broken/`` (``ckpt-6``, ``ckpt-6~2``), sorted."""
+    folder = checkpoint_dir / BROKEN
+    if not folder.is_dir():
+        return []
+    return sorted({path.name.split(".", 1)[0] for path in folder.iterdir() if path.name.startswith("ckpt-")})
 
 
 def non_finite_objects(objects: dict) -> list[str]:
@@ -163,43 +178,101 @@ def non_finite_objects(objects: dict) -> list[str]:
     return bad
 
 
+class CheckpointMismatch(RunDirError):
+    """An intact checkpoint that does not fit the model the current config builds: the
+    config changed, the files are fine. Nothing is moved."""
+
+
+def checkpoint_damage(prefix: str) -> str | None:
+    """Why the checkpoint files at ``prefix`` are damaged, or None when they are intact.
+
+    Every tensor is read: TensorFlow checks each one's CRC32C as it reads, so a truncated
+    or altered data file fails here, whatever the model that would restore it."""
+    import tensorflow as tf
+
+    if not Path(prefix + ".index").is_file():
+        return "its .index file is missing"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for key in reader.get_variable_to_shape_map():
+            reader.get_tensor(key)
+    except Exception as error:  # noqa: BLE001 - damaged files raise DataLossError, OutOfRangeError, ...
+        return (getattr(error, "message", None) or str(error) or type(error).__name__).splitlines()[0]
+    return None
+
+
+def _mismatch_detail(error: Exception) -> str:
+    text = (getattr(error, "message", None) or str(error)).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    shape = next((line for line in lines if "shape" in line), None)
+    return (shape or (lines[0] if lines else type(error).__name__))[:300]
+
+
 def restore_newest_good(objects: dict, checkpoint_dir: Path, owner: bool = True) -> int | None:
-    """Restore the newest checkpoint that restores completely with finite values; move
-    each broken one aside with a warning (only the ``owner`` of the folder moves files and
-    rewrites its index: the other workers of a multi-worker run skip them). None when there
-    is no checkpoint at all; RunDirError when there are some and none is usable."""
+    """Restore the newest checkpoint that restores completely with finite values.
+
+    A checkpoint damaged in itself (missing index, a tensor that fails its checksum, NaN or
+    Inf values) is moved aside into ``checkpoints/broken/`` with a warning, and the previous
+    one is tried; only the ``owner`` of the folder moves files and rewrites its index (the
+    other workers of a multi-worker run skip them). An intact checkpoint that does not fit
+    the model (the config changed what it holds) raises ``CheckpointMismatch`` and nothing is
+    moved. None when there is no checkpoint at all; RunDirError when there are some and none
+    is usable."""
     import tensorflow as tf
 
     steps = checkpoint_steps(checkpoint_dir)
     problems = []
     for step in steps:
         prefix = str(checkpoint_dir / f"ckpt-{step}")
-        try:
-            if not Path(prefix + ".index").is_file():
-                raise ValueError("its .index file is missing")
-            # A fresh Checkpoint per try: a failed restore leaves its object bound to that file.
-            tf.train.Checkpoint(**objects).restore(prefix).assert_existing_objects_matched()
+        reason = checkpoint_damage(prefix)
+        if reason is None:
+            status = None
+            try:
+                # A fresh Checkpoint per try: a failed restore leaves its object bound to that file.
+                status = tf.train.Checkpoint(**objects).restore(prefix)
+                status.assert_existing_objects_matched()
+            except Exception as error:  # noqa: BLE001 - shape, dtype and structure mismatches raise several types
+                if status is not None:
+                    status.expect_partial()  # no second warning about unrestored values as it is deleted
+                raise CheckpointMismatch(
+                    f"checkpoint step {step} in {checkpoint_dir} is intact but does not fit the model this config "
+                    f"builds ({_mismatch_detail(error)})"
+                ) from None
             bad = non_finite_objects(objects)
             if bad:
-                raise ValueError(f"it holds NaN or Inf values in {', '.join(bad)}")
-        except Exception as error:  # noqa: BLE001 - damaged files raise OpError, IndexError, ValueError...
-            reason = getattr(error, "message", None) or str(error)
+                reason = f"it holds NaN or Inf values in {', '.join(bad)}"
+        if reason is not None:
             folder = move_aside(checkpoint_dir, step) if owner else checkpoint_dir
-            log.warning("checkpoint step %d cannot be used (%s); moved it to %s", step, reason.splitlines()[0], folder)
-            problems.append(f"step {step}: {reason.splitlines()[0]}")
+            log.warning("checkpoint step %d cannot be used (%s); moved it to %s", step, reason, folder)
+            problems.append(f"step {step}: {reason}")
             continue
-        good = [s for s in checkpoint_steps(checkpoint_dir) if s <= step]
-        if owner:  # the manager's index then lists only what exists, newest = the one resumed
-            tf.compat.v1.train.update_checkpoint_state(
-                str(checkpoint_dir), prefix,
-                all_model_checkpoint_paths=[str(checkpoint_dir / f"ckpt-{s}") for s in sorted(good)],
-            )
+        good = sorted(s for s in checkpoint_steps(checkpoint_dir) if s <= step)
+        if owner:
+            _write_checkpoint_index(checkpoint_dir, step, good)
         if problems:
             log.warning("resuming from step %d, the newest usable checkpoint", step)
         return step
     if problems:
         raise RunDirError(
             f"no checkpoint in {checkpoint_dir} can be restored ({'; '.join(problems)}); they were moved to "
-            f"{checkpoint_dir / BROKEN}. Start a new run, or restore the files by hand"
+            f"{checkpoint_dir / BROKEN}. Nothing else was changed: start a new run with another --out, or "
+            "restore the files by hand"
         )
     return None
+
+
+def _write_checkpoint_index(checkpoint_dir: Path, step: int, steps: list[int]) -> None:
+    """The ``checkpoint`` index file that ``tf.train.CheckpointManager`` reads (a text
+    ``CheckpointState`` protocol buffer): newest = the one resumed, all = ``steps`` with
+    their files' times. The times matter: the manager prunes only the checkpoints whose time
+    is after ``last_preserved_timestamp``, so without them a resumed run would keep every
+    older checkpoint past ``keep_checkpoints``. Written here because TensorFlow 2's public
+    API has no writer for it (``tf.compat.v1.train.update_checkpoint_state`` warns)."""
+    times = [(checkpoint_dir / f"ckpt-{s}.index").stat().st_mtime for s in steps]
+    lines = [f'model_checkpoint_path: "ckpt-{step}"']
+    lines += [f'all_model_checkpoint_paths: "ckpt-{s}"' for s in steps]
+    lines += [f"all_model_checkpoint_timestamps: {t!r}" for t in times]
+    lines.append(f"last_preserved_timestamp: {min(times, default=1.0) - 1.0!r}")
+    temporary = checkpoint_dir / "checkpoint.tmp"
+    temporary.write_text("\n".join(lines) + "\n")
+    temporary.replace(checkpoint_dir / "checkpoint")

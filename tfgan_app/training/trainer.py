@@ -78,7 +78,7 @@ def _apply_learning_rates(model: keras.Model, config: Config) -> None:
     for optimizer, settings in pairs:
         restored = float(optimizer.learning_rate.numpy())
         if restored != settings.learning_rate:
-            log.info("learning rate %g -> %g (from the config)", restored, settings.learning_rate)
+            log.info("learning rate %g from the config (the checkpoint held %g)", settings.learning_rate, restored)
             optimizer.learning_rate = settings.learning_rate
 
 
@@ -143,20 +143,27 @@ def train(
     # First: MultiWorkerMirroredStrategy must configure collectives before TF runs any op.
     strategy = make_strategy(strategy_name)
     chief = is_chief(strategy)
+    if resume and init_from is not None:
+        raise RunDirError(
+            f"--init-from {init_from} starts a new run from another run's networks, --resume continues the run in "
+            f"{run_dir}: give one of them"
+        )
     if not chief:
-        return _train(config, run_dir, strategy, progress_stream, init_from)
+        return _train(config, run_dir, strategy, progress_stream, init_from, resume)
     created = not run_dir.exists()
     rundir.prepare(run_dir, resume)
     try:
         with rundir.RunLock(run_dir, "training"):
-            return _train(config, run_dir, strategy, progress_stream, init_from)
+            return _train(config, run_dir, strategy, progress_stream, init_from, resume)
     except BaseException:
         if created and {path.name for path in run_dir.iterdir()} <= {rundir.MARKER, rundir.LOCK}:
             shutil.rmtree(run_dir, ignore_errors=True)  # only what this call made
         raise
 
 
-def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: Path | None = None) -> TrainResult:
+def _train(
+    config: Config, run_dir: Path, strategy, progress_stream, init_from: Path | None = None, resume: bool = False,
+) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     chief = is_chief(strategy)
     checkpoint_dir = run_dir / "checkpoints"
@@ -171,9 +178,11 @@ def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: 
             f"train.batch_size {config.train.batch_size} does not split over {replicas} replicas"
         )
     config.train.precision = resolve_precision(config.train.precision)  # recorded as resolved
+    if config.data.image_size:  # before loading: resizing to a giant size would exhaust memory first
+        check_batch_fits(config, (config.data.image_size, config.data.image_size, config.data.channels or 3))
     source = load_source(config)
     steps = total_steps(config, source)
-    check_batch_fits(config, source)
+    check_batch_fits(config, source.element_shape)
     with strategy.scope():
         model = build_model(
             config, source.element_shape, source.num_classes, replicas, steps, source.class_names,
@@ -182,7 +191,12 @@ def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: 
     checkpoint = make_checkpoint(model)
     if chief:
         rundir.remove_leftovers(checkpoint_dir)
-    restored = rundir.restore_newest_good(model.checkpoint_objects(), checkpoint_dir, owner=chief)
+    try:
+        restored = rundir.restore_newest_good(model.checkpoint_objects(), checkpoint_dir, owner=chief)
+    except rundir.CheckpointMismatch as error:
+        raise rundir.CheckpointMismatch(f"--resume: {error}. {_config_changes(run_dir, config)}") from None
+    if restored is None and resume:
+        _refuse_a_restart(run_dir)
     if restored is not None:
         log.info("resumed from %s", checkpoint_dir / f"ckpt-{restored}")
         _apply_learning_rates(model, config)
@@ -194,6 +208,11 @@ def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: 
     start_step = int(model.step.numpy())
     if steps == 0 and start_step == 0:
         raise ValueError("train.steps = 0: nothing to train and no checkpoint to export; set --steps N (N >= 1)")
+    if steps < start_step:
+        raise ValueError(
+            f"--resume: {run_dir} is already at step {start_step}, past train.steps = {steps}; nothing would be "
+            f"trained. Give --steps N with N > {start_step} to train on"
+        )
     # Built before anything is written: a missing classifier fails here, not mid-run.
     evaluator = _make_evaluator(config, source, model.noise_dim)
     save_config(config, write_dir / "config.json")
@@ -244,14 +263,7 @@ def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: 
     message = {
         "completed": f"trained to step {state.step}",
         "interrupted": f"interrupted at step {state.step}; checkpoint saved, continue with --resume",
-        "non_finite": (
-            f"stopped at step {state.step}: non-finite values {state.non_finite}. "
-            + (f"The last good checkpoint is step {last} in {checkpoint_dir} (its values were checked finite "
-               "before it was written): lower the learning rates with --set, then --resume; or set "
-               "train.on_non_finite=rollback"
-               if last is not None else
-               "No checkpoint was written yet: start again with lower learning rates")
-        ),
+        "non_finite": _non_finite_message(config, state, last, checkpoint_dir, len(info["rollbacks"])),
     }[status]
     result = TrainResult(
         run_dir, status, start_step, state.step, steps, last, wall,
@@ -266,6 +278,78 @@ def _train(config: Config, run_dir: Path, strategy, progress_stream, init_from: 
     if not chief:
         shutil.rmtree(write_dir, ignore_errors=True)
     return result
+
+
+def _non_finite_message(config: Config, state: RunState, last: int | None, checkpoint_dir: Path, rollbacks: int) -> str:
+    """What stopped the run and what to do: lower the learning rates and resume, and the
+    rollback setting only where it is not already spent."""
+    stopped = f"stopped at step {state.step}: non-finite values {state.non_finite}. "
+    if last is None:
+        return stopped + "No checkpoint was written yet: start again with lower learning rates"
+    rates = f"{config.optimizer.generator.learning_rate:g} and {config.optimizer.discriminator.learning_rate:g}"
+    if config.train.on_non_finite == "rollback":
+        advice = (f"{rollbacks} rollback(s) with lower learning rates (now {rates}) did not help: lower them much more "
+                  "with --set optimizer.generator.learning_rate=... and optimizer.discriminator.learning_rate=..., "
+                  "or check the data and the loss settings, then --resume")
+    else:
+        advice = (f"lower the learning rates (now {rates}) with --set, then --resume; or set "
+                  "train.on_non_finite=rollback")
+    return (stopped + f"The last good checkpoint is step {last} in {checkpoint_dir} (its values were checked finite "
+            f"before it was written): {advice}")
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+# Fields that change how long a run trains, not what a checkpoint holds.
+_LENGTH_FIELDS = ("pipeline", "train.steps", "train.epochs")
+
+
+def _config_changes(run_dir: Path, config: Config) -> str:
+    """What to do about a checkpoint that does not fit: the fields of ``config`` that differ
+    from the run's own ``config.json`` (a ``--set`` given with ``--resume``), named."""
+    try:
+        saved = _flat(json.loads((run_dir / "config.json").read_text()))
+    except (OSError, ValueError):
+        saved = {}
+    current = _flat(config.to_dict())
+    changed = [
+        f"{key} {saved.get(key)!r} -> {current.get(key)!r}" for key in sorted(set(saved) | set(current))
+        if key not in _LENGTH_FIELDS and saved.get(key) != current.get(key)
+    ]
+    where = f"The config differs from the run's in {', '.join(changed)}. " if changed else ""
+    return (
+        f"{where}Nothing was moved or changed: resume without the --set that changes the networks or optimizers, "
+        f"or start a new run (--out NEW_DIR; --init-from {run_dir} keeps the trained weights when the networks keep "
+        "their shapes)"
+    )
+
+
+def _refuse_a_restart(run_dir: Path) -> None:
+    """``--resume`` found no usable checkpoint: training from step 0 would silently replace a
+    run that had trained. Refused when its checkpoints were quarantined or ``run.json``
+    records one; a run stopped before its first checkpoint starts again from step 0."""
+    quarantined = rundir.quarantined_steps(run_dir / "checkpoints")
+    try:
+        recorded = json.loads((run_dir / "run.json").read_text()).get("last_checkpoint_step")
+    except (OSError, ValueError):
+        recorded = None
+    if not quarantined and recorded is None:
+        return
+    left = (f"{len(quarantined)} checkpoint(s) that could not be restored are in {run_dir / 'checkpoints' / rundir.BROKEN} "
+            f"({', '.join(quarantined)})" if quarantined else
+            f"run.json records a checkpoint at step {recorded}, but {run_dir / 'checkpoints'} holds none")
+    raise RunDirError(
+        f"--resume: {run_dir} has no usable checkpoint, and training would restart it from step 0. {left}. "
+        "Nothing was changed: restore the files by hand, or start a new run with another --out"
+    )
 
 
 def _latest_step(manager: tf.train.CheckpointManager) -> int | None:
@@ -377,10 +461,11 @@ def init_networks(model: keras.Model, other_run: Path) -> None:
     log.info("networks initialised from %s (%s); optimizers and step start fresh", checkpoint, ", ".join(networks))
 
 
-def check_batch_fits(config: Config, source: Source) -> None:
+def check_batch_fits(config: Config, element_shape: tuple[int, ...]) -> None:
     """Refuse, before anything is allocated, a batch whose inputs alone would take more
-    than half of this machine's memory (a batch of 10^8 once ended in a segmentation fault)."""
-    element = int(np.prod(source.element_shape))
+    than half of this machine's memory (a batch of 10^8 once ended in a segmentation fault;
+    ``data.image_size = 100000`` is checked before the images are resized)."""
+    element = int(np.prod(element_shape))
     per_step = config.train.batch_size * (config.train.discriminator_steps + 1) * (element + 1024) * 4
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -388,9 +473,9 @@ def check_batch_fits(config: Config, source: Source) -> None:
         return
     if per_step > memory // 2:
         raise ValueError(
-            f"train.batch_size {config.train.batch_size}: one step's inputs alone need about "
-            f"{per_step / 2**30:.1f} GiB, more than half of this machine's {memory / 2**30:.1f} GiB; "
-            "choose a smaller batch"
+            f"train.batch_size {config.train.batch_size} of {'x'.join(map(str, element_shape))} examples: one step's "
+            f"inputs alone need about {per_step / 2**30:.1f} GiB, more than half of this machine's "
+            f"{memory / 2**30:.1f} GiB; choose a smaller batch or data.image_size"
         )
 
 
