@@ -6,7 +6,7 @@ FASHION_MNIST = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 # Extra flags for the trainer, e.g. make train ARGS="--pipeline toy_ring_mlp --steps 500"
 ARGS ?=
 
-.PHONY: setup data fashion-mnist emoji train test clean
+.PHONY: setup data fashion-mnist emoji train test docs zoo clean
 
 setup: $(VENV)/.installed
 
@@ -41,5 +41,14 @@ TEST_WORKERS ?= 2
 test: setup
 	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
+# The documentation site (docs/, mkdocs.yml) into site/; --strict fails on a broken link or reference.
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
+
+# Retrain and remeasure every pipeline the zoo command measures (hours on a 2-core CPU), then
+# rewrite benchmarks/zoo.md and the README's table from benchmarks/zoo.json.
+zoo: setup data
+	$(VENV)/bin/python benchmarks/zoo.py
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache site

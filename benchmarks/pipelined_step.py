@@ -1,8 +1,8 @@
-"""Cross-step pipelining of the default step (issue 20, item 5): an experiment, not a feature.
+"""Cross-step pipelining of the default step: an experiment, not a feature (no gain measured).
 
 With G's update on D's fakes (``reuse_fakes``), D's gradient on the *next* step's real batch
 needs only D after this step's update, not G's update; so it can run beside G's update, the
-part of the step that keeps the second core idle (sessions 20-22 profiled 1.6 of 2 cores
+part of the step that keeps the second core idle (the profile shows 1.6 of 2 cores
 busy). This script times the default pipeline's networks (``throughput.keras_io_networks``,
 ``mixed_bfloat16``) with ``--per-call`` steps per compiled call, two ways:
 

@@ -546,10 +546,10 @@ def test_dann_beats_source_only_on_the_shifted_fashion_mnist_target(tmp_path):
         model = build_model(config, source.element_shape, source.num_classes, total_steps=3000)
         fit(model, source, config, 3000)
         scores[weight] = accuracy(lambda batch: model.deployed(batch), target, labels)
-    # At 1,500 steps the gap was within a machine's rounding: 0.682 vs 0.663 on the Xeon of
-    # sessions 4-14, 0.655 vs 0.659 on session 15's AMD EPYC. At the pipeline's 3,000 steps
-    # (full test split, Xeon): 0.756 vs 0.689; on these 3,000 test images, EPYC: 0.768 vs 0.689
-    # in float32, 0.753 vs 0.697 in mixed_bfloat16 (session 29).
+    # At 1,500 steps the gap is within a machine's rounding (0.682 vs 0.663 on an Intel Xeon,
+    # 0.655 vs 0.659 on an AMD EPYC). At the pipeline's 3,000 steps (full test split, Xeon):
+    # 0.756 vs 0.689; on these 3,000 test images, EPYC: 0.768 vs 0.689 in float32, 0.753 vs
+    # 0.697 in mixed_bfloat16.
     assert scores[0.1] > scores[0.0] + 0.01, scores
 
 

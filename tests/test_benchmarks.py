@@ -1,12 +1,12 @@
-"""The benchmark scripts' own logic (their figures are in benchmarks/RESULTS.md)."""
+"""The benchmark scripts' own logic (their figures are in benchmarks/README.md and benchmarks/zoo.md)."""
 
 import json
 
 from tfgan_app.config import load_config, save_config
 
 
-def test_quality_reuses_only_a_completed_run_of_exactly_the_pipelines_config(tmp_path):
-    from benchmarks.quality import reusable
+def test_the_zoo_reuses_only_a_completed_run_of_exactly_the_pipelines_config(tmp_path):
+    from benchmarks.zoo import reusable
     from tfgan_app.gans.build import resolve_precision
 
     run = tmp_path / "fashion_mnist_lsgan"
@@ -22,18 +22,6 @@ def test_quality_reuses_only_a_completed_run_of_exactly_the_pipelines_config(tmp
     assert not reusable("fashion_mnist_lsgan", run, [])  # not finished
     (run / "run.json").unlink()
     assert not reusable("fashion_mnist_lsgan", run, [])
-
-
-def test_quality_compares_a_figure_only_with_the_classifier_that_measured_it():
-    from benchmarks.quality import PREVIOUS, previous_figure
-
-    assert previous_figure({"fid": 11.1, "classifier": "abc"}, "fid", "abc") == (11.1, True)
-    assert previous_figure({"fid": 11.1, "classifier": "abc"}, "fid", "def") == (11.1, False)
-    assert previous_figure({"fid": 14.75}, "fid", "abc") == (14.75, False)  # classifier not recorded
-    assert previous_figure({"test_accuracy": 0.73}, "test_accuracy", "abc") == (0.73, True)  # no features involved
-    assert previous_figure({}, "fid", "abc") == (None, False)
-    recorded = [entry["classifier"] for entry in json.loads(PREVIOUS.read_text())["figures"].values() if "classifier" in entry]
-    assert recorded and all(len(sha) == 64 for sha in recorded)
 
 
 def test_benchmarks_measure_the_checkpoint_the_pipeline_ships(tmp_path):
@@ -90,3 +78,26 @@ def test_work_floor_times_the_kernels_each_layer_runs():
         np.testing.assert_allclose(kernels["filter gradient"](), filter_gradient, atol=1e-4)
     assert kernel_counts("discriminator", True, False) == {"forward": 3, "filter gradient": 2, "input gradient": 1}
     assert kernel_counts("generator", False, True)["forward"] == 1
+
+
+def test_the_zoo_covers_every_shipped_pipeline_and_the_readme_shows_its_table():
+    from benchmarks import zoo
+
+    shipped = {path.stem for path in (zoo.REPO / "pipelines").glob("*.toml")}
+    assert set(zoo.ENTRIES) == shipped
+    committed = json.loads(zoo.ZOO_JSON.read_text())
+    expected = zoo.render_table(committed) + "\n\n" + zoo.render_notes(committed)
+    assert zoo.readme_table() == expected, "README's zoo table differs from zoo.json: run python benchmarks/zoo.py --render"
+    assert zoo.ZOO_MD.read_text().count(zoo.render_table(committed)) == 1
+
+
+def test_every_zoo_figure_names_its_machine_commit_and_a_pinned_or_no_extractor():
+    from benchmarks import zoo
+
+    rows = json.loads(zoo.ZOO_JSON.read_text())["rows"]
+    assert rows, "the zoo has no measured row"
+    for name, row in rows.items():
+        metric = zoo.ENTRIES[name].metric
+        assert row[metric] is not None and row["machine"] and row["commit"] and row["date"], name
+        assert row["extractor"].startswith(("pinned_classifier[", "none")), (name, row["extractor"])
+        assert row["command"] == f"python benchmarks/zoo.py --only {name}"

@@ -40,7 +40,7 @@ def test_classifier_trains_offline_and_is_cached_with_accuracy_and_hash(classifi
     assert len(info["weights_sha256"]) == 64 and info["train_threads"] == "default"
     extractor, loaded_info = load_domain_classifier(folder)
     # Every number measured with it names the classifier by its weights.
-    assert extractor.name == f"domain_classifier[fashion_mnist]@{info['weights_sha256'][:12]}"
+    assert extractor.name == f"self_trained_classifier[fashion_mnist]#{info['weights_sha256'][:8]}"
     assert loaded_info["weights_sha256"] == info["weights_sha256"]
     features, probabilities = extractor.run(np.zeros((5, 28, 28, 1), np.float32))
     assert features.shape == (5, 128) and probabilities.shape == (5, 10)
@@ -137,7 +137,7 @@ def test_evaluate_a_run_with_real_floor(trained_run, classifier, tmp_path, capsy
                               "--num", "200", "--real-floor", "--json", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "real floor" in printed and "domain_classifier[fashion_mnist]" in printed
+    assert "real floor" in printed and "self_trained_classifier[fashion_mnist]" in printed
     result = json.loads(out.read_text())
     metrics = {row["metric"]: row for row in result["metrics"]}
     assert {"fid", "kid", "precision", "recall", "classifier_score"} <= set(metrics)
@@ -197,18 +197,20 @@ def test_evaluate_a_toy_run(tmp_path, capsys):
     assert rows["modes_covered"]["num_fake"] == 2500 and 0 <= rows["modes_covered"]["value"] <= 8
 
 
-def test_classifier_folder_is_the_one_named_else_the_datasets_in_the_cache(tmp_path, monkeypatch):
+def test_classifier_folder_is_the_one_named_else_the_pinned_one_else_the_cache(tmp_path, monkeypatch):
+    from tfgan_app.metrics.features import PINNED_DIR
+
     monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path))
-    assert classifier_folder("emoji") == tmp_path / "classifiers" / "emoji"
-    assert classifier_folder("emoji", "") == tmp_path / "classifiers" / "emoji"
+    assert classifier_folder("emoji") == PINNED_DIR / "emoji"
+    assert classifier_folder("fashion_mnist", "") == PINNED_DIR / "fashion_mnist"
+    assert classifier_folder("cifar10") == tmp_path / "classifiers" / "cifar10"
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert classifier_folder("emoji", "~/mine") == tmp_path / "home" / "mine"
     assert classifier_folder("emoji", tmp_path / "other") == tmp_path / "other"
 
 
-def test_evaluate_without_classifier_says_how_to_get_one(trained_run, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path))
-    assert evaluate_cli.main(["--run", str(trained_run), "--num", "50"]) == 2
+def test_evaluate_without_classifier_says_how_to_get_one(trained_run, tmp_path, capsys):
+    assert evaluate_cli.main(["--run", str(trained_run), "--num", "50", "--classifier", str(tmp_path / "none")]) == 2
     assert "train-classifier" in capsys.readouterr().err
 
 
@@ -254,10 +256,9 @@ def test_best_checkpoint_export_needs_evaluation(trained_run, tmp_path):
         export_run(trained_run, tmp_path, checkpoint="best")
 
 
-def test_image_evaluation_without_classifier_fails_before_training(trained_run, tmp_path, monkeypatch):
-    monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path / "cache"))
+def test_image_evaluation_without_classifier_fails_before_training(trained_run, tmp_path):
     config = tiny_config(data=json.loads((trained_run / "config.json").read_text())["data"],
-                         evaluation={"every": 2, "num_samples": 64})
+                         evaluation={"every": 2, "num_samples": 64, "classifier": str(tmp_path / "none")})
     with pytest.raises(ExtractorError, match="train-classifier"):
         train(config, tmp_path / "run", progress_stream=open(os.devnull, "w"))
     assert not (tmp_path / "run" / "run.json").exists() and not (tmp_path / "run" / "checkpoints").exists()
@@ -271,7 +272,7 @@ def test_image_evaluation_during_training(trained_run, classifier, tmp_path):
     evaluations = [line for line in lines if "eval_fid" in line]
     assert [line["step"] for line in evaluations] == [3, 6]
     run = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run["evaluation_extractor"] == f"domain_classifier[fashion_mnist]@{classifier[1]['weights_sha256'][:12]}"
+    assert run["evaluation_extractor"] == f"self_trained_classifier[fashion_mnist]#{classifier[1]['weights_sha256'][:8]}"
     assert {"eval_kid", "eval_classifier_score"} <= set(evaluations[0])
     assert (tmp_path / "run" / "checkpoints" / "best" / "best.json").is_file()
 

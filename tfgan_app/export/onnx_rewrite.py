@@ -2,7 +2,7 @@
 
 Why: ONNX Runtime's CPU ``ConvTranspose`` runs one thin GEMM per example followed by col2im
 and is not covered by its NCHWc layout optimiser, so the DCGAN generator ran at 0.75-0.79x
-the SavedModel's images/s at batch 256 (ORT 1.32, benchmarks/RESULTS.md). Plain
+the SavedModel's images/s at batch 256 (ORT 1.32, benchmarks/export_latency.py). Plain
 convolutions are covered, and the per-channel scale, shift and ReLU after them are fused
 into the convolution kernel.
 

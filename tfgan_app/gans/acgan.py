@@ -34,7 +34,7 @@ from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, DataN
 class ACGANSettings:
     """``[acgan]``: the weight of the class loss L_C against the source loss L_S."""
 
-    class_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})
+    class_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})  # weight of the auxiliary class loss in both players' losses
 
 
 class ACGAN(ConditionalGAN):

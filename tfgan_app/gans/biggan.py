@@ -32,8 +32,8 @@ from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, DataN
 class BigGANSettings:
     """``[biggan]``: the shared class embedding's size and beta of the orthogonal term."""
 
-    embedding_dim: int = dataclasses.field(default=128, metadata={"min": 1})
-    orthogonal_weight: float = dataclasses.field(default=1e-4, metadata={"min": 0})
+    embedding_dim: int = dataclasses.field(default=128, metadata={"min": 1})  # width of the shared class embedding
+    orthogonal_weight: float = dataclasses.field(default=1e-4, metadata={"min": 0})  # orthogonal regularisation of G's weights (Brock et al. use 1e-4)
 
 
 class BigGAN(ConditionalGAN):

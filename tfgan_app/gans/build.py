@@ -38,7 +38,7 @@ class FusedAdam(keras.optimizers.Adam):
     ``ResourceApplyAdam``, the one tf.keras 2 used. Keras 3 writes the update as about ten
     element-wise ops per variable: for the default pipeline's 16 variables it takes about
     twice the fused kernels' time on this CPU (1.2-1.9 ms against 0.5-0.6 ms per update;
-    benchmarks/optimizer_step.py, benchmarks/RESULTS.md session 21). The
+    benchmarks/optimizer_step.py). The
     kernel computes Keras' own formula (Kingma and Ba 2015, Algorithm 1, with the bias
     correction folded into the step size) on Keras' own slot variables (the private
     ``_momentums`` and ``_velocities`` that Keras' Adam reads too), so checkpoints are

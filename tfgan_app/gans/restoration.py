@@ -43,7 +43,8 @@ class RestorationSettings:
     adversarial_weight: float = dataclasses.field(default=1e-3, metadata={"min": 0})
     # Weight of the MSE of the domain classifier's features (the stand-in for VGG features).
     perceptual_weight: float = dataclasses.field(default=0.0, metadata={"min": 0})
-    # Domain classifier folder for the perceptual features; empty: the cache for data.name.
+    # Domain classifier folder for the perceptual features; empty: the pinned one for data.name,
+    # else the self-trained one in the cache.
     perceptual_classifier: str = ""
 
 
@@ -53,7 +54,7 @@ class SuperResolutionSettings(RestorationSettings):
 
     # The generator's inputs are the images downsampled by this factor.
     scale: int = dataclasses.field(default=4, metadata={"choices": (2, 4, 8)})
-    residual_blocks: int = dataclasses.field(default=9, metadata={"min": 1})
+    residual_blocks: int = dataclasses.field(default=9, metadata={"min": 1})  # residual blocks of the SRResNet generator
 
 
 @dataclasses.dataclass
@@ -62,7 +63,7 @@ class InpaintingSettings(RestorationSettings):
 
     # The side of the square hole, as a fraction of the image side, in (0, 1).
     mask_fraction: float = 0.5
-    unet_depth: int = dataclasses.field(default=8, metadata={"min": 1})
+    unet_depth: int = dataclasses.field(default=8, metadata={"min": 1})  # down-sampling levels of the U-Net
 
 
 class RestorationBatch(NamedTuple):

@@ -27,8 +27,7 @@ for free) and R the data's mean sequence, and the game has nothing to imitate.
 match the batch correlations between the features of R(S(G(z))) to the data's
 (``losses.correlation_matching_loss``). The reference's moments are per feature, and
 without this the sines' independent features came out correlated about 0.5 after the
-committed budget, which TimeGAN's predictive score reads as a wrong next-step relation
-(benchmarks/RESULTS.md, sessions 18 and 19).
+committed budget, which TimeGAN's predictive score reads as a wrong next-step relation.
 
 The first ``sequence.embedding_steps`` steps are the reference code's embedding and
 supervised phases run together: E and R on the reconstruction alone, S on the next-step loss
@@ -58,9 +57,9 @@ from tfgan_app.gans.registry import SWITCHES, BuildContext, DataNeeds, Family
 class SequenceSettings:
     """``[sequence]``: the recurrent networks."""
 
-    cell: str = dataclasses.field(default="gru", metadata={"choices": ("gru", "lstm")})
-    recurrent_units: int = dataclasses.field(default=24, metadata={"min": 1})
-    recurrent_layers: int = dataclasses.field(default=3, metadata={"min": 1})
+    cell: str = dataclasses.field(default="gru", metadata={"choices": ("gru", "lstm")})  # the recurrent cell of every network
+    recurrent_units: int = dataclasses.field(default=24, metadata={"min": 1})  # units per recurrent layer
+    recurrent_layers: int = dataclasses.field(default=3, metadata={"min": 1})  # stacked recurrent layers per network
     # TimeGAN (see the module docstring): embedding, recovery and supervisor networks of the
     # same cell, the latent space as wide as recurrent_units.
     timegan: bool = False

@@ -14,9 +14,9 @@ work on any data shape (vectors or images, flattened), written on the base class
    ``GeneratorDiscriminatorModel`` here) and its sample grids (``preview_inputs``/``preview``);
 6. ``FAMILIES``: the declaration the registry finds. Nothing else in the package changes.
 
-Steps to add a family (README, "Adding a family"): copy this file to ``gans/<name>.py``,
+Steps to add a family (docs/adding-a-family.md): copy this file to ``gans/<name>.py``,
 rename, write the algorithm, add ``pipelines/<pipeline>.toml`` with ``model.family =
-"<name>"`` and a ``[<name>]`` section, a test that trains it a few steps, and a README row.
+"<name>"`` and a ``[<name>]`` section, a test that trains it a few steps, and a zoo entry.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ class TemplateSettings:
     """``[template]``: only this family's own fields; ``metadata`` declares their ranges,
     which the config loader checks (and names the key on error)."""
 
-    hidden_units: int = dataclasses.field(default=64, metadata={"min": 1})
-    hidden_layers: int = dataclasses.field(default=2, metadata={"min": 1})
+    hidden_units: int = dataclasses.field(default=64, metadata={"min": 1})  # units per hidden layer of both MLPs
+    hidden_layers: int = dataclasses.field(default=2, metadata={"min": 1})  # hidden layers of both MLPs
 
 
 class TemplateBatch(NamedTuple):

@@ -54,9 +54,9 @@ PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~\']')
 class TextToImageSettings:
     """``[text2image]``: the text encoder, the condition, the KL weight, the preview texts."""
 
-    max_words: int = dataclasses.field(default=8, metadata={"min": 1})
-    embedding_dim: int = dataclasses.field(default=64, metadata={"min": 1})
-    condition_dim: int = dataclasses.field(default=32, metadata={"min": 1})
+    max_words: int = dataclasses.field(default=8, metadata={"min": 1})  # words of a text kept (longer texts are cut)
+    embedding_dim: int = dataclasses.field(default=64, metadata={"min": 1})  # width of the word embeddings
+    condition_dim: int = dataclasses.field(default=32, metadata={"min": 1})  # width of the conditioning-augmentation output c
     # lambda of the KL term (StackGAN uses 2).
     kl_weight: float = dataclasses.field(default=2.0, metadata={"min": 0})
 

@@ -1,17 +1,19 @@
-"""Feature extractors for the metrics: the project's domain classifier and InceptionV3.
+"""Feature extractors for the metrics: the project's domain classifiers and InceptionV3.
 
 An extractor maps images in [-1, 1] (NHWC) to features [N, D] and, where it classifies,
 to class probabilities [N, K]. Its ``name`` and ``layer`` go with every number reported.
 
-The domain classifier is a small CNN the project trains itself (offline) on the dataset's
-train split; it is cached with its test accuracy and two hashes, both checked at every load:
-the SHA-256 of its ``.keras`` file (the file is intact) and the SHA-256 of its weight arrays
-(which classifier it is: FIDs compare only on the same one). They differ in purpose because
-the archive records its save time, so two saves of the same weights hash differently as files.
-Training runs on a fixed number of threads, ``CLASSIFIER_THREADS``: one thread and two gave
-different classifiers (and FIDs 0.7 apart on the same generator, benchmarks/RESULTS.md session
-26; presumably the kernels sum in another order), while two runs on two threads gave the same
-weights.
+The domain classifiers for Fashion-MNIST and the emoji ship with the package
+(``metrics/pinned/<dataset>/``, made by ``benchmarks/pin_extractors.py``), the way
+pytorch-fid and torch-fidelity ship their Inception weights: trained once, checked by
+SHA-256 at every load, so an FID means the same on every machine. Their features of a
+fixed batch are stored beside them and checked by the test suite; across CPUs and thread
+counts they agree to ``FEATURE_TOLERANCE`` (float32 kernels that sum in another order),
+which moves an FID by far less than its last printed digit.
+
+For another dataset, ``python -m tfgan_app.evaluate train-classifier`` trains one into the
+cache; its name says it is self-trained and carries its weights' hash, so figures measured
+with it are never mistaken for figures on the pinned extractor.
 """
 
 from __future__ import annotations
@@ -26,19 +28,32 @@ from pathlib import Path
 import numpy as np
 
 FEATURE_LAYER = "features"
-# Threads the classifier trains on, whatever the machine's cores: the cached classifiers of
-# sessions 20-26 were trained on 2-core machines with TensorFlow's defaults (2 and 2).
+# Threads a classifier trains on, whatever the machine's cores: one thread and two give
+# different classifiers (the kernels sum in another order), two runs on two give the same.
 CLASSIFIER_THREADS = 2
+# The largest |difference| between features of one batch computed on different CPUs or
+# thread counts that the pinned extractors' check accepts (features are O(1)).
+FEATURE_TOLERANCE = 1e-4
+PINNED_DIR = Path(__file__).with_name("pinned")
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("TFGAN_APP_CACHE", "~/.cache/tfgan_app")).expanduser() / "classifiers"
 
 
+def pinned_folder(dataset: str) -> Path | None:
+    """The shipped classifier of ``dataset`` (``fashion_mnist``, ``emoji``), or None."""
+    folder = PINNED_DIR / dataset
+    return folder if (folder / "classifier.json").is_file() else None
+
+
 def classifier_folder(dataset: str, explicit: str | Path | None = None) -> Path:
     """Where a dataset's domain classifier lives: ``explicit`` when the user names one
-    (``--classifier``, ``evaluation.classifier``), else the cache's folder for ``dataset``."""
-    return Path(explicit).expanduser() if explicit else cache_dir() / dataset
+    (``--classifier``, ``evaluation.classifier``), else the pinned one shipped with the
+    package, else the cache's folder for ``dataset`` (``train-classifier`` writes there)."""
+    if explicit:
+        return Path(explicit).expanduser()
+    return pinned_folder(dataset) or cache_dir() / dataset
 
 
 class ExtractorError(ValueError):
@@ -170,10 +185,10 @@ class Extractor:
 
 
 def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
-    """The cached classifier in ``folder``, after checking its file's and its weights' SHA-256.
-    The extractor's name carries the first 12 digits of the weights' hash, so every number
-    measured with it says which classifier measured it. A classifier cached before the
-    weights' hash was recorded gets it computed here (``info["weights_sha256"]``)."""
+    """The classifier in ``folder`` (pinned or self-trained), after checking its file's
+    SHA-256 (the file is intact) and its weight arrays' SHA-256 (which classifier it is; the
+    two differ because a ``.keras`` archive records its save time). Its name is
+    ``extractor_name``."""
     import keras
 
     from tfgan_app.networks import weights_sha256
@@ -182,12 +197,16 @@ def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
     meta_path, weights = folder / "classifier.json", folder / "classifier.keras"
     if not meta_path.is_file() or not weights.is_file():
         raise ExtractorError(
-            f"no domain classifier in {folder}; train one with "
-            "`python -m tfgan_app.evaluate train-classifier` (offline, a few minutes)"
+            f"no domain classifier in {folder}; Fashion-MNIST and the emoji have pinned ones shipped with the "
+            "package; for other data train one with `python -m tfgan_app.evaluate train-classifier --dataset NAME` "
+            "(offline, a few minutes)"
         )
     info = json.loads(meta_path.read_text())
     if _sha256(weights) != info["sha256"]:
-        raise ExtractorError(f"{weights} does not match the SHA-256 in {meta_path}: retrain the classifier")
+        raise ExtractorError(
+            f"{weights} does not match the SHA-256 in {meta_path}: the file is damaged; reinstall the package "
+            "(pinned classifiers) or retrain it with train-classifier"
+        )
     classifier = keras.models.load_model(weights)
     identity = weights_sha256(classifier)
     if info.setdefault("weights_sha256", identity) != identity:
@@ -198,8 +217,39 @@ def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
     two_heads = keras.Model(
         classifier.inputs, [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]]
     )
-    name = f"domain_classifier[{info['dataset']}]@{identity[:12]}"
-    return Extractor(name, FEATURE_LAYER, two_heads), info
+    return Extractor(extractor_name(info), FEATURE_LAYER, two_heads), info
+
+
+def reference_batch(image_shape: tuple[int, ...], count: int = 32, seed: int = 20261206) -> np.ndarray:
+    """A fixed batch of images in [-1, 1]: smooth random blobs drawn from NumPy's PCG64 with
+    a fixed seed (the same numbers on every platform), on which the pinned extractors'
+    stored features are checked."""
+    rng = np.random.default_rng(seed)
+    height, width, channels = image_shape
+    rows, columns = np.mgrid[0:height, 0:width] / max(height, width)
+    images = np.zeros((count, height, width, channels), np.float32)
+    for index in range(count):
+        for _ in range(4):
+            y, x, radius = rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9), rng.uniform(0.05, 0.3)
+            blob = np.exp(-((rows - y) ** 2 + (columns - x) ** 2) / (2 * radius**2))
+            images[index] += blob[..., None] * rng.uniform(-1, 1, channels)
+    return np.clip(images, -1.0, 1.0).astype(np.float32)
+
+
+def reference_difference(folder: Path) -> float:
+    """max |features of ``reference_batch`` here - those stored with the pinned extractor|."""
+    extractor, info = load_domain_classifier(folder)
+    features, _ = extractor.run(reference_batch(tuple(info["image_shape"])))
+    return float(np.max(np.abs(features - np.load(Path(folder) / "reference_features.npy"))))
+
+
+def extractor_name(info: dict) -> str:
+    """``pinned_classifier[fashion_mnist]/v1`` for a shipped classifier (its ``pinned``
+    version in classifier.json), ``self_trained_classifier[DATASET]#<8 hex digits of its
+    weights' SHA-256>`` for any other: a figure's extractor says which one measured it."""
+    if info.get("pinned"):
+        return f"pinned_classifier[{info['dataset']}]/v{info['pinned']}"
+    return f"self_trained_classifier[{info['dataset']}]#{info['weights_sha256'][:8]}"
 
 
 def load_inception(weights_path: Path) -> Extractor:

@@ -80,7 +80,7 @@ def feature_correlation(sequences: np.ndarray) -> float:
     the steps: how much the features move together. It explains a predictive score above
     the real data's when the generated marginals are right: the post-hoc GRU reads the last
     feature from the others, which works only where they are related (TimeGAN's sines have
-    independent features, 0.02; see benchmarks/RESULTS.md, session 19)."""
+    independent features, 0.02)."""
     from tfgan_app.losses import batch_correlations
 
     features = sequences.shape[2]

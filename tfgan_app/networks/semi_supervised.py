@@ -61,7 +61,7 @@ def mlp_semi_supervised_discriminator(
     with Gaussian noise added to the input and to every hidden layer during training.
     ``features`` is the last hidden layer. Their input noise is 0.3 on images in [0, 1]:
     0.6 on this project's [-1, 1]. Left out: their weight normalisation (not in Keras 3;
-    Adam on plain dense layers trained stably in the runs in benchmarks/RESULTS.md).
+    Adam on plain dense layers trains stably here).
     """
     image = keras.Input(image_shape, name="data")
     x = keras.layers.Flatten()(image)

@@ -108,8 +108,7 @@ def spade_discriminator(
     Every convolution is spectrally normalised; ``norm = "instance"`` adds instance norm
     after all but the first, the reference code's ``spectralinstance`` D. With spectral
     norm alone this family's D did not discriminate (hinge loss 2.0, D(x) = D(G(z)) from
-    step 400; with instance norm FID 80.7 against 97.2, benchmarks/RESULTS.md, sessions
-    12-13). Our reading: the paired feature-matching loss lets G match every unnormalised
+    step 400; with instance norm FID 80.7 against 97.2, benchmarks/README.md, decisions). Our reading: the paired feature-matching loss lets G match every unnormalised
     activation of the pair, logit included, while normalised ones keep their contrast."""
     image = keras.Input(image_shape, name="image")
     segmentation = keras.Input(image_shape[:2], dtype="int32", name="segmentation")

@@ -28,7 +28,7 @@ StyleGAN2, sec. 2.2 and 4.1), usable by the gan and cgan families (``model.archi
   rate (sec. 2, lr multiplier 0.01). Without it StyleGAN's rates (2e-3) move a 3x3x128
   convolution's weights by about 7% of their scale per step: D sat at D(x) = D(G(z)) = 0.50
   and G collapsed (fashion_mnist_stylegan at its 2 epochs: FID 84.6, recall 0.002; with
-  it 67.0, recall 0.25; benchmarks/RESULTS.md, session 15).
+  it 67.0, recall 0.25; benchmarks/README.md, decisions).
 
 tanh on the output, as every generator here (the exports promise images in [-1, 1]).
 """

@@ -107,7 +107,7 @@ class DiscriminatorWinsWatch:
     for ``patience`` steps: D's loss, the log window's mean, was under ``separated_below``
     (the loss's level for that, ``losses.AdversarialLoss.separated_below``) in at least
     ``share`` of the steps' windows. Not in all of them: one step where D misjudges a
-    batch lifts its window's mean (in session 28's failed R3GAN run, 2 windows of 16).
+    batch lifts its window's mean (in an R3GAN run at gamma 0.05 that D won, 2 windows of 16).
 
     Training seldom recovers from there: G's updates push its samples to the extremes of
     its output range (black images, in that run at too small an R1/R2 weight). Shorter
