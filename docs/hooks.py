@@ -10,10 +10,8 @@ drift from it. A page asks for a generated part with an HTML comment on a line o
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
-import io
 import json
 import os
 import re
@@ -141,30 +139,31 @@ def families_table() -> str:
     return "\n".join(rows)
 
 
-def _help_of(main, argv: list[str]) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
-        main(argv)
-    return out.getvalue().rstrip()
-
-
 COMMANDS = [
-    ("train", "tfgan_app.train", []), ("export", "tfgan_app.export.__main__", []),
-    ("generate", "tfgan_app.generate", []), ("evaluate", "tfgan_app.evaluate", []),
-    ("evaluate train-classifier", "tfgan_app.evaluate", ["train-classifier"]),
-    ("evaluate score", "tfgan_app.evaluate", ["score"]),
-    ("data fetch", "tfgan_app.data.__main__", ["fetch"]), ("data inspect", "tfgan_app.data.__main__", ["inspect"]),
-    ("data prepare", "tfgan_app.data.__main__", ["prepare"]),
+    ("tfgan", "tfgan_app.cli", "build_parser"), ("tfgan train", "tfgan_app.train", "build_parser"),
+    ("tfgan export", "tfgan_app.export.__main__", "build_parser"),
+    ("tfgan generate", "tfgan_app.generate", "build_parser"), ("tfgan evaluate", "tfgan_app.evaluate", "build_parser"),
+    ("tfgan evaluate train-classifier", "tfgan_app.evaluate", "build_train_classifier_parser"),
+    ("tfgan evaluate score", "tfgan_app.evaluate", "build_score_parser"),
+    ("tfgan data", "tfgan_app.data.__main__", "build_parser"),
 ]
 
 
 def cli_reference() -> str:
+    """Every command's --help, from the parsers themselves (``python -m tfgan_app.MODULE``
+    takes the same flags as ``tfgan MODULE``)."""
+    import argparse
     import importlib
 
     parts = []
-    for title, module, prefix in COMMANDS:
-        main = importlib.import_module(module).main
-        parts.append(f"### `{title}`\n\n```text\n{_help_of(main, [*prefix, '--help'])}\n```")
+    for title, module, builder in COMMANDS:
+        build = getattr(importlib.import_module(module), builder)
+        parser = build() if title == "tfgan" else build(title)
+        parts.append(f"### `{title}`\n\n```text\n{parser.format_help().rstrip()}\n```")
+        for action in parser._actions:  # the data command's own subcommands
+            if isinstance(action, argparse._SubParsersAction) and title != "tfgan":
+                for name, sub in action.choices.items():
+                    parts.append(f"### `{title} {name}`\n\n```text\n{sub.format_help().rstrip()}\n```")
     return "\n\n".join(parts)
 
 

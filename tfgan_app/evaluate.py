@@ -26,13 +26,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 class EvaluateError(ValueError):
@@ -176,18 +174,28 @@ def evaluate(args) -> dict:
     return result
 
 
-def train_classifier_command(argv: list[str]) -> int:
+def build_train_classifier_parser(prog: str = "python -m tfgan_app.evaluate train-classifier") -> argparse.ArgumentParser:
+    from tfgan_app.config import DataConfig
+
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Train a self-trained domain classifier (feature extractor) for a dataset without "
+        "a pinned one; Fashion-MNIST and the emoji ship with theirs.",
+        epilog="example:\n  %(prog)s --dataset mnist --epochs 5", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--dataset", default="fashion_mnist", help="data.name of the dataset, or emoji (default fashion_mnist)")
+    parser.add_argument("--idx-dir", default=DataConfig.idx_dir, help="where IDX files are looked for (data.idx_dir)")
+    parser.add_argument("--data-dir", default="", help="TFDS data directory (data.data_dir)")
+    parser.add_argument("--epochs", type=int, default=5, help="passes over the train split (default 5)")
+    parser.add_argument("--out", type=Path, help="default: the cache folder for the dataset")
+    return parser
+
+
+def train_classifier_command(argv: list[str], prog: str = "python -m tfgan_app.evaluate train-classifier") -> int:
     from tfgan_app.config import DataConfig
     from tfgan_app.data import DataError, load_source
     from tfgan_app.metrics.features import CLASSIFIER_THREADS, classifier_folder, pin_training_threads, train_classifier
 
-    parser = argparse.ArgumentParser(prog="python -m tfgan_app.evaluate train-classifier")
-    parser.add_argument("--dataset", default="fashion_mnist")
-    parser.add_argument("--idx-dir", default=DataConfig.idx_dir)
-    parser.add_argument("--data-dir", default="")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--out", type=Path, help="default: the cache folder for the dataset")
-    args = parser.parse_args(argv)
+    args = build_train_classifier_parser(prog).parse_args(argv)
     if not pin_training_threads():
         print(f"warning: TensorFlow was already running on other thread settings, so this classifier is not "
               f"trained on {CLASSIFIER_THREADS} threads and may differ from one trained by the command alone",
@@ -229,19 +237,27 @@ def _emoji_classifier_split(split: str):
     return google
 
 
-def score_command(argv: list[str]) -> int:
+def build_score_parser(prog: str = "python -m tfgan_app.evaluate score") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Anomaly scores of every image in a folder with an exported scorer, as CSV.",
+        epilog="example:\n  %(prog)s --model saved_models/fashion_mnist_anomaly --input photos/ --csv scores.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", type=Path, required=True, help="an exported anomaly scorer: saved_models/NAME")
+    parser.add_argument("--version", type=int, help="the version to read (default: the newest)")
+    parser.add_argument("--runtime", choices=("tf", "onnx"), default="tf", help="tf: the SavedModel; onnx: ONNX Runtime (default tf)")
+    parser.add_argument("--input", type=Path, required=True, help="an image file or a folder of images")
+    parser.add_argument("--csv", type=Path, help="write file,score rows here (default: print them)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
+    return parser
+
+
+def score_command(argv: list[str], prog: str = "python -m tfgan_app.evaluate score") -> int:
     """Anomaly scores of every image in a folder with an exported scorer, as CSV."""
     from tfgan_app.data.folder import ImageFolderError
     from tfgan_app.generate import GenerateError, resolve_version, translate
 
-    parser = argparse.ArgumentParser(prog="python -m tfgan_app.evaluate score")
-    parser.add_argument("--model", type=Path, required=True, help="an exported anomaly scorer: saved_models/NAME")
-    parser.add_argument("--version", type=int)
-    parser.add_argument("--runtime", choices=("tf", "onnx"), default="tf")
-    parser.add_argument("--input", type=Path, required=True, help="an image file or a folder of images")
-    parser.add_argument("--csv", type=Path, help="write file,score rows here (default: print them)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
-    args = parser.parse_args(argv)
+    args = build_score_parser(prog).parse_args(argv)
     from tfgan_app.outputs import OutputExistsError, refuse_existing
 
     try:
@@ -265,27 +281,46 @@ def score_command(argv: list[str]) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["train-classifier"]:
-        return train_classifier_command(argv[1:])
-    if argv[:1] == ["score"]:
-        return score_command(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m tfgan_app.evaluate", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m tfgan_app.evaluate") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Measure a generator, offline: FID, KID, precision/recall, class agreement, modes.",
+        epilog=(
+            "examples:\n"
+            f"  {prog} --run runs/cgan --real-floor\n"
+            f"  {prog} --model saved_models/fashion_mnist_biggan --truncation 0.5 --json biggan.json\n\n"
+            "two more commands:\n"
+            f"  {prog} train-classifier --dataset NAME    a self-trained extractor for other data\n"
+            f"  {prog} score --model M --input FOLDER     anomaly scores of images (--help for each)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--run", type=Path, help="a run directory (its latest checkpoint)")
     what.add_argument("--model", type=Path, help="an export: saved_models/NAME")
-    parser.add_argument("--version", type=int)
+    parser.add_argument("--version", type=int, help="with --model: the version to read (default: the newest)")
     parser.add_argument("--num", type=int, help="samples (default 10000 images, 2500 toy points)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     parser.add_argument("--truncation", type=float,
                         help="in (0, 1], for an export with a truncation input: measure it at that value (default: its own)")
-    parser.add_argument("--real-split", default="test")
+    parser.add_argument("--real-split", default="test", help="the real split measured against (default test)")
     parser.add_argument("--real-floor", action="store_true", help="also measure train vs test split")
-    parser.add_argument("--classifier", type=Path, help="domain classifier folder (default: the cache)")
+    parser.add_argument("--classifier", type=Path, help="domain classifier folder (default: the pinned one)")
     parser.add_argument("--inception-weights", type=Path, help="InceptionV3 no-top weights (.h5)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.evaluate") -> int:
+    from tfgan_app import quiet
+
+    quiet.install(debug=False)  # before TensorFlow starts: its chatter is not the command's output
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train-classifier"]:
+        return train_classifier_command(argv[1:], f"{prog} train-classifier")
+    if argv[:1] == ["score"]:
+        return score_command(argv[1:], f"{prog} score")
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.num is not None and args.num < 2:
         print(f"error: --num {args.num}: metrics need at least 2 samples (default 10000 images, 2500 toy points)",

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,6 @@ import numpy as np
 
 from tfgan_app.metrics.report import in_batches
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 class GenerateError(ValueError):
@@ -320,13 +318,18 @@ def write_predictions(outputs: np.ndarray, files: list[Path], root: Path, manife
     out.write_text("\n".join(lines) + "\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tfgan_app.generate", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="saved_models/NAME")
-    parser.add_argument("--version", type=int, help="default: the newest version")
-    parser.add_argument("--runtime", choices=("tf", "onnx"), default="tf")
-    parser.add_argument("--num", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+def build_parser(prog: str = "python -m tfgan_app.generate") -> argparse.ArgumentParser:
+    usage_and_examples = __doc__.split("\n\n")[1]
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Samples (or translations, or predictions) from an exported model, no training code.",
+        epilog="examples:\n" + usage_and_examples.replace("python -m tfgan_app.generate", prog),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", type=Path, required=True, help="an exported model folder: saved_models/NAME")
+    parser.add_argument("--version", type=int, help="the version to read (default: the newest)")
+    parser.add_argument("--runtime", choices=("tf", "onnx"), default="tf", help="tf: the SavedModel; onnx: ONNX Runtime (default tf)")
+    parser.add_argument("--num", type=int, default=64, help="samples to draw (default 64)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     parser.add_argument("--label", help="class index or name (export.json's class_names), for conditional generators")
     parser.add_argument("--truncation", type=float,
                         help="in (0, 1], for exports with a truncation input (BigGAN-style): smaller trades variety for fidelity")
@@ -335,6 +338,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True,
                         help="a .png grid, a folder (one PNG per sample), .npz, or .csv/.npy for vector samples")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file or write into a non-empty folder")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.generate") -> int:
+    from tfgan_app import quiet
+
+    quiet.install(debug=False)  # before TensorFlow starts: its chatter is not the command's output
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.num < 1:
         print("error: --num must be >= 1", file=sys.stderr)

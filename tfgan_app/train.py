@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
 
 from tfgan_app.config import DEFAULT_PIPELINE, ConfigError, available_pipelines, load_config  # noqa: E402
 from tfgan_app.training.strategy import STRATEGIES  # noqa: E402
@@ -25,9 +23,10 @@ from tfgan_app.training.strategy import STRATEGIES  # noqa: E402
 EXIT_CODES = {"completed": 0, "non_finite": 1, "interrupted": 130}
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser(prog: str = "python -m tfgan_app.train") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tfgan_app.train", description=__doc__.split("\n")[0],
+        prog=prog, description=__doc__.split("\n")[0].replace("``python -m tfgan_app.train``: ", ""),
+        epilog="examples:" + __doc__.split("Examples::", 1)[1].rstrip().replace("python -m tfgan_app.train", prog),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -45,11 +44,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="run directory (default runs/<pipeline>-<time>)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--seed", type=int, help="random seed (data order, noise, weights)")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="auto")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                        help="auto: MirroredStrategy over several GPUs, else one device; multiworker: across "
+                        "machines from TF_CONFIG (default auto)")
     parser.add_argument("--init-from", type=Path, metavar="RUN_DIR",
                         help="start a new run from another run's trained networks (fine-tuning)")
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None, prog: str = "python -m tfgan_app.train") -> argparse.Namespace:
+    return build_parser(prog).parse_args(argv)
 
 
 def flag_problem(args: argparse.Namespace) -> str | None:
@@ -119,8 +124,11 @@ def _fail(args: argparse.Namespace, error, code: int) -> int:
     return code
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.train") -> int:
+    from tfgan_app import quiet
+
+    quiet.install(debug="--debug" in (sys.argv[1:] if argv is None else argv))  # before TensorFlow starts: its chatter is not the command's output
+    args = parse_args(argv, prog)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     problem = flag_problem(args)
     if problem:

@@ -17,26 +17,40 @@ import sys
 from pathlib import Path
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tfgan_app.data", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def build_parser(prog: str = "python -m tfgan_app.data") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Fetch the emoji data, inspect and prepare image folders.",
+        epilog="examples:\n" + __doc__.split("\n\n")[1].replace("python -m tfgan_app.data", prog)
+        + "\n\n" + __doc__.split("\n\n")[2].strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{fetch,inspect,prepare}")
     fetch = commands.add_parser("fetch", help="fetch a dataset from a package registry")
-    fetch.add_argument("dataset", choices=("emoji",))
+    fetch.add_argument("dataset", choices=("emoji",), help="the dataset to fetch (emoji: Noto and Twemoji from npm)")
     fetch.add_argument("--root", type=Path, help="default: $TFGAN_APP_DATA or ~/.cache/tfgan_app/data")
     inspect = commands.add_parser("inspect", help="what an image folder holds")
-    inspect.add_argument("folder", type=Path)
+    inspect.add_argument("folder", type=Path, help="the folder of images (subfolders are classes)")
     inspect.add_argument("--labels", type=Path, help="CSV (file,label) or JSON ({file: label})")
     inspect.add_argument("--json", type=Path, help="also write the report as JSON")
     inspect.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     prepare = commands.add_parser("prepare", help="convert an image folder once for training")
-    prepare.add_argument("folder", type=Path)
-    prepare.add_argument("--out", type=Path, required=True)
-    prepare.add_argument("--size", type=int, default=64)
-    prepare.add_argument("--channels", type=int, choices=(1, 3), default=3)
-    prepare.add_argument("--square", choices=("crop", "pad"), default="crop")
+    prepare.add_argument("folder", type=Path, help="the folder of images (subfolders are classes)")
+    prepare.add_argument("--out", type=Path, required=True, help="a new or empty folder for the prepared arrays")
+    prepare.add_argument("--size", type=int, default=64, help="side of the square images (default 64)")
+    prepare.add_argument("--channels", type=int, choices=(1, 3), default=3, help="1 (grayscale) or 3 (RGB; default)")
+    prepare.add_argument("--square", choices=("crop", "pad"), default="crop",
+                         help="non-square images: crop the centre or pad with white (default crop)")
     prepare.add_argument("--filter", default="lanczos", help="nearest, bilinear, bicubic, lanczos or box")
-    prepare.add_argument("--labels", type=Path)
-    prepare.add_argument("--keep-duplicates", action="store_true")
+    prepare.add_argument("--labels", type=Path, help="CSV (file,label) or JSON ({file: label}) instead of subfolders")
+    prepare.add_argument("--keep-duplicates", action="store_true", help="keep exact duplicates (skipped by default)")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.data") -> int:
+    from tfgan_app import quiet
+
+    quiet.install(debug=False)  # before TensorFlow starts: its chatter is not the command's output
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
 
     from tfgan_app.data.emoji import EmojiDataError

@@ -8,24 +8,34 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tfgan_app.export", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m tfgan_app.export") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Export a run's generator(s) as a TF Serving SavedModel and an ONNX model, verified.",
+        epilog="examples:\n  %(prog)s --run runs/cgan\n  %(prog)s --run runs/best --checkpoint best --formats savedmodel",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--run", type=Path, required=True, help="run directory with checkpoints")
     parser.add_argument("--name", default="", help="model name (default: the run's pipeline name)")
-    parser.add_argument("--version", type=int, help="version number (default: the next free one)")
-    parser.add_argument("--out", type=Path, default=Path("saved_models"))
-    parser.add_argument("--formats", default="savedmodel,onnx", help="savedmodel, onnx or both")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17)")
+    parser.add_argument("--version", type=int, help="version number to write (default: the next free one)")
+    parser.add_argument("--out", type=Path, default=Path("saved_models"),
+                        help="folder of exported models, TF Serving's model_base_path's parent (default saved_models)")
+    parser.add_argument("--formats", default="savedmodel,onnx", help="savedmodel, onnx or both (default both)")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17; default 17)")
     parser.add_argument("--checkpoint", choices=("latest", "best"), default="latest",
-                        help="best: the checkpoint the run's periodic evaluation kept")
-    args = parser.parse_args(argv)
+                        help="latest, or best: the checkpoint the run's periodic evaluation kept (default latest)")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.export") -> int:
+    from tfgan_app import quiet
+
+    quiet.install(debug=False)  # before TensorFlow starts: its chatter is not the command's output
+    args = build_parser(prog).parse_args(argv)
     if args.opset < 17:
         print(f"error: --opset {args.opset}: the export needs ONNX opset 17 or newer (ONNX Runtime runs 17-21)",
               file=sys.stderr)

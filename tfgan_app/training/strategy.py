@@ -6,8 +6,6 @@ import functools
 import json
 import os
 
-import tensorflow as tf
-
 STRATEGIES = ("auto", "mirrored", "multiworker", "one_device")
 
 
@@ -25,6 +23,8 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     they were split with ``tf.config.set_logical_device_configuration``), which is how the
     multi-replica code is tested on CPU.
     """
+    import tensorflow as tf
+
     if name == "multiworker":  # before anything initialises TensorFlow's context
         if "TF_CONFIG" not in os.environ:
             raise ValueError(
@@ -45,6 +45,8 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
 
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    import tensorflow as tf
+
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
