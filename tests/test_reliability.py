@@ -355,3 +355,34 @@ def test_the_serving_check_uses_the_same_contract(conditional_export):
     with pytest.raises(ContractError, match=r"holds 0.0, outside \(0, 1\]"):
         check_inputs({"z": np.zeros((1, 4)), "truncation": np.zeros((1, 1))}, truncation)
     assert check_inputs({"z": np.zeros((1, 4)), "truncation": np.ones((1, 1))}, truncation)["z"].dtype == np.float32
+
+
+# --- the run's config and the checkpoint evaluate measures --------------------------------------
+
+
+def test_train_leaves_the_callers_config_unchanged(tmp_path):
+    config = ring_config(steps=4, precision="auto", on_non_finite="rollback", non_finite_check_every=1)
+    config.optimizer.generator.learning_rate = config.optimizer.discriminator.learning_rate = 1e30
+    before = json.dumps(config.to_dict(), sort_keys=True)
+    train(config, tmp_path / "run", progress_stream=QUIET)
+    assert json.dumps(config.to_dict(), sort_keys=True) == before
+
+
+def test_evaluate_measures_the_checkpoint_export_would_ship(tmp_path):
+    from tfgan_app.evaluate import generator_samples
+
+    config = tiny_config(
+        data={"name": "ring"}, model={"architecture": "mlp", "latent_dim": 2},
+        train={"steps": 60, "log_every": 20, "checkpoint_every": 20, "batch_size": 128, "keep_checkpoints": 10},
+        sampling={"every": 1000}, evaluation={"every": 20, "num_samples": 500}, export={"checkpoint": "best"},
+    )
+    train(config, tmp_path / "run", progress_stream=QUIET)
+    config.train.steps, config.evaluation.every = 80, 0
+    train(config, tmp_path / "run", resume=True, progress_stream=QUIET)
+    best = json.loads((tmp_path / "run" / "checkpoints" / "best" / "best.json").read_text())["step"]
+    described = {which: generator_samples(tmp_path / "run", None, None, 50, 0, checkpoint=which)[2]
+                 for which in (None, "latest", "40")}
+    assert described[None].endswith(f"step {best}") and described["latest"].endswith("step 80")
+    assert described["40"].endswith("step 40")
+    with pytest.raises(ExportError, match="no checkpoint at step 7"):
+        generator_samples(tmp_path / "run", None, None, 50, 0, checkpoint="7")

@@ -39,6 +39,7 @@ class EvaluateError(ValueError):
 
 def generator_samples(
     run: Path | None, model: Path | None, version: int | None, num: int, seed: int, truncation: float | None = None,
+    checkpoint: str | None = None,
 ):
     """(samples [num, ...] float32, data config, description, conditions) from a run or an
     export; ``conditions`` holds what each sample was generated for: ``label`` (a
@@ -55,7 +56,9 @@ def generator_samples(
     if run is not None:
         from tfgan_app.export.exporter import load_run_model
 
-        model, config, step, _ = load_run_model(run)
+        if checkpoint is None and (Path(run) / "config.json").is_file():  # what `export` ships
+            checkpoint = json.loads((Path(run) / "config.json").read_text()).get("export", {}).get("checkpoint")
+        model, config, step, _ = load_run_model(run, checkpoint or "latest")
         if not hasattr(model, "generate"):
             raise EvaluateError(f"{run} is a {config.model.family} run: evaluate measures noise-to-image generators")
         z = np.random.default_rng(seed).standard_normal((num, model.noise_dim)).astype(np.float32)
@@ -148,7 +151,9 @@ def evaluate(args) -> dict:
 
     toy_default, image_default = 2500, 10000
     num = args.num or image_default
-    samples, config, description, conditions = generator_samples(args.run, args.model, args.version, num, args.seed, args.truncation)
+    samples, config, description, conditions = generator_samples(
+        args.run, args.model, args.version, num, args.seed, args.truncation, args.checkpoint,
+    )
     if config.data.name in TOY_DISTRIBUTIONS:
         import tensorflow as tf
 
@@ -295,9 +300,11 @@ def build_parser(prog: str = "python -m tfgan_app.evaluate") -> argparse.Argumen
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--run", type=Path, help="a run directory (its latest checkpoint)")
+    what.add_argument("--run", type=Path, help="a run directory (the checkpoint its export ships, see --checkpoint)")
     what.add_argument("--model", type=Path, help="an export: saved_models/NAME")
     parser.add_argument("--version", type=int, help="with --model: the version to read (default: the newest)")
+    parser.add_argument("--checkpoint", metavar="latest|best|STEP",
+                        help="with --run: which checkpoint (default: the run's export.checkpoint, what export ships)")
     parser.add_argument("--num", type=int, help="samples (default 10000 images, 2500 toy points)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     parser.add_argument("--truncation", type=float,

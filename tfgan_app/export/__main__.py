@@ -26,8 +26,9 @@ def build_parser(prog: str = "python -m tfgan_app.export") -> argparse.ArgumentP
                         help="folder of exported models, TF Serving's model_base_path's parent (default saved_models)")
     parser.add_argument("--formats", default="savedmodel,onnx", help="savedmodel, onnx or both (default both)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17; default 17)")
-    parser.add_argument("--checkpoint", choices=("latest", "best"), default="latest",
-                        help="latest, or best: the checkpoint the run's periodic evaluation kept (default latest)")
+    parser.add_argument("--checkpoint", default="latest", metavar="latest|best|STEP",
+                        help="latest, best (the checkpoint the run's periodic evaluation kept) or a step number "
+                        "(default latest)")
     return parser
 
 

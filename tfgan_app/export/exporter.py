@@ -64,21 +64,31 @@ def build_run_model(run_dir: Path):
 
 def load_run_model(run_dir: Path, which: str = "latest"):
     """(the run's family model with its deployed networks restored from the latest or best
-    checkpoint, config, step, run info). Only what is exported and sampled is restored."""
+    checkpoint, or the one of a step number, config, step, run info). Only what is exported
+    and sampled is restored."""
     import keras
     import tensorflow as tf
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file() or not (run_dir / "run.json").is_file():
         raise ExportError(f"{run_dir} is not a run directory (no config.json / run.json)")
-    if which not in ("latest", "best"):
-        raise ExportError(f"checkpoint must be 'latest' or 'best', got {which!r}")
+    which = str(which)
+    if which not in ("latest", "best") and not which.isdigit():
+        raise ExportError(f"checkpoint must be 'latest', 'best' or a step number, got {which!r}")
     folder = run_dir / "checkpoints"
     if which == "best":
         from tfgan_app.training.evaluation import BEST_DIR
 
         folder = folder / BEST_DIR
-    checkpoint = tf.train.latest_checkpoint(str(folder))
+    if which.isdigit():
+        checkpoint = str(folder / f"ckpt-{int(which)}")
+        if not Path(checkpoint + ".index").is_file():
+            from tfgan_app.training.rundir import checkpoint_steps
+
+            raise ExportError(f"{run_dir} has no checkpoint at step {int(which)}; it has steps "
+                              f"{sorted(checkpoint_steps(folder)) or 'none'}")
+    else:
+        checkpoint = tf.train.latest_checkpoint(str(folder))
     if checkpoint is None and which == "best":
         raise ExportError(f"{run_dir} has no best checkpoint: it was trained without evaluation.every")
     if checkpoint is None:

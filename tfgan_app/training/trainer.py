@@ -12,6 +12,7 @@ A run directory holds everything needed to inspect, resume or export the run::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -140,6 +141,9 @@ def train(
     written leaves no folder behind.
     """
     run_dir = Path(run_dir)
+    # The run resolves the precision and may lower the learning rates (rollbacks): on its own
+    # copy, so the caller's Config is left as it was given.
+    config = copy.deepcopy(config)
     # First: MultiWorkerMirroredStrategy must configure collectives before TF runs any op.
     strategy = make_strategy(strategy_name)
     chief = is_chief(strategy)
