@@ -16,7 +16,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
-PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
+# The shipped pipelines: package data (a link to the repository's pipelines/ folder in a checkout).
+PIPELINES_DIR = Path(__file__).resolve().parent / "pipelines"
 DEFAULT_PIPELINE = "fashion_mnist_dcgan"
 
 
@@ -424,26 +425,32 @@ def parse_override(text: str) -> dict[str, Any]:
 
 
 def find_pipeline(name_or_path: str) -> Path:
-    """Resolve a pipeline name (``fashion_mnist_dcgan``) or a file path to a file."""
+    """Resolve a pipeline to a file: a name (``fashion_mnist_dcgan``) is a shipped pipeline;
+    a path (it has a folder part or a suffix) is the user's file. A ``pipelines/`` folder in
+    the working directory never stands in for a shipped pipeline: give its files as paths."""
     candidate = Path(name_or_path)
-    if candidate.suffix in (".toml", ".json") and candidate.is_file():
-        return candidate
-    for folder in (Path.cwd() / "pipelines", PIPELINES_DIR):
+    is_path = candidate.suffix != "" or len(candidate.parts) > 1
+    if not is_path:
         for suffix in (".toml", ".json"):
-            path = folder / f"{name_or_path}{suffix}"
+            path = PIPELINES_DIR / f"{name_or_path}{suffix}"
             if path.is_file():
                 return path
+        if candidate.is_dir():
+            raise ConfigError(f"--pipeline {name_or_path}: a folder, not a pipeline file; give a .toml or .json file or a pipeline name")
+        raise ConfigError(
+            f"pipeline {name_or_path!r} is not a shipped pipeline (a file of yours is given as a path, e.g. "
+            f"./{name_or_path}.toml); available: {', '.join(available_pipelines())}"
+        )
     if candidate.is_dir():
         raise ConfigError(f"--pipeline {name_or_path}: a folder, not a pipeline file; give a .toml or .json file or a pipeline name")
-    if candidate.is_file():
+    if not candidate.is_file():
+        raise ConfigError(f"--pipeline {name_or_path}: no such file; available pipeline names: {', '.join(available_pipelines())}")
+    if candidate.suffix not in (".toml", ".json"):
         raise ConfigError(
             f"--pipeline {name_or_path}: a pipeline file is .toml or .json (got {candidate.suffix or 'no suffix'}); "
             "rename it or give a pipeline name"
         )
-    raise ConfigError(
-        f"pipeline {name_or_path!r} not found (no such file, and no pipeline of that name); "
-        f"available: {', '.join(available_pipelines())}"
-    )
+    return candidate
 
 
 def available_pipelines() -> list[str]:
