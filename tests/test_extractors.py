@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 # figure of the zoo, so it is a deliberate act (benchmarks/pin_extractors.py, then the zoo).
 PINNED_WEIGHTS = {
     "fashion_mnist": "2acc08b9acbcd66d2d7091691ad3b553e1510c8c97406e1f11502253778f3a78",
-    "emoji": "EMOJI_WEIGHTS",
+    "emoji": "f7c95a18631764959f15a1bb765f0bb8fd3dd9bd9699d160504302b7f3b694a9",
 }
 
 # One process per thread count: TensorFlow fixes its threads at start-up.
