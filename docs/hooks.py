@@ -176,7 +176,8 @@ def zoo_table() -> str:
     spec.loader.exec_module(zoo)
 
     committed = json.loads(zoo.ZOO_JSON.read_text())
-    return zoo.render_table(committed) + "\n\n" + zoo.render_notes(committed)
+    return (zoo.render_table(committed) + "\n\n" + zoo.render_notes(committed) + "\n\n## Where each figure comes "
+            "from\n\n" + zoo.render_commands(committed))
 
 
 GENERATORS = {

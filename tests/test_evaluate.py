@@ -101,7 +101,7 @@ def test_a_classifier_whose_weights_are_not_the_recorded_ones_is_refused(classif
     (copy / "classifier.json").write_text(json.dumps(meta))
     extractor, loaded = load_domain_classifier(copy)
     assert loaded["weights_sha256"] == weights_sha256(other) != info["weights_sha256"]
-    assert extractor.name.endswith(loaded["weights_sha256"][:12])
+    assert extractor.name.endswith(loaded["weights_sha256"][:8])
 
 
 def test_classifier_training_pins_its_threads_in_a_fresh_process_only():
