@@ -66,13 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         # The weights alone (an uncompiled copy): a third of the archive with Adam's moments.
         import keras
 
-        from tfgan_app.metrics.features import _sha256, build_classifier
+        from tfgan_app.export.contract import sha256_of_file
+        from tfgan_app.metrics.features import build_classifier
 
         trained_model = keras.models.load_model(trained / "classifier.keras")
         shipped = build_classifier(tuple(info["image_shape"]), len(info["class_names"]))
         shipped.set_weights(trained_model.get_weights())
         shipped.save(target / "classifier.keras")
-        info["sha256"] = _sha256(target / "classifier.keras")
+        info["sha256"] = sha256_of_file(target / "classifier.keras")
         info.update(
             pinned=PINNED_VERSION, made_on=f"{cpu_model()}, {os.cpu_count()} cores", made=time.strftime("%Y-%m-%d"),
             command="python -m tfgan_app.evaluate " + " ".join(command[3:]),

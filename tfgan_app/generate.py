@@ -70,6 +70,11 @@ def read_manifest(version_dir: Path) -> dict:
     return manifest
 
 
+def has_runtime(formats: list[str], runtime: str) -> bool:
+    """Whether an export of ``formats`` runs on ``runtime`` ("tf" runs the "savedmodel" format)."""
+    return runtime in formats or (runtime == "tf" and "savedmodel" in formats)
+
+
 def load_runner(version_dir: Path, runtime: str, can_switch: bool = True):
     """(function named inputs -> outputs for the chosen runtime, manifest). The runtime's
     files are checked against the hashes export.json records before anything loads them,
@@ -80,11 +85,10 @@ def load_runner(version_dir: Path, runtime: str, can_switch: bool = True):
 
     manifest = read_manifest(version_dir)
     formats = manifest["formats"]
-    if runtime not in formats and not (runtime == "tf" and "savedmodel" in formats):
+    if not has_runtime(formats, runtime):
         raise GenerateError(f"{version_dir} has no {runtime} export (formats: {formats})")
     other = "tf" if runtime == "onnx" else "onnx"
-    has_other = other in formats or (other == "tf" and "savedmodel" in formats)
-    alternative = f"--runtime {other} or " if can_switch and has_other else ""
+    alternative = f"--runtime {other} or " if can_switch and has_runtime(formats, other) else ""
     if runtime == "onnx" and not (version_dir / artifacts.ONNX_FILE).is_file():
         raise GenerateError(f"{version_dir / artifacts.ONNX_FILE} is missing; use {alternative}export the run again")
     try:

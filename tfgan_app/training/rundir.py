@@ -224,20 +224,22 @@ def restore_newest_good(objects: dict, checkpoint_dir: Path, owner: bool = True)
     problems = []
     for step in steps:
         prefix = str(checkpoint_dir / f"ckpt-{step}")
-        reason = checkpoint_damage(prefix)
-        if reason is None:
-            status = None
-            try:
-                # A fresh Checkpoint per try: a failed restore leaves its object bound to that file.
-                status = tf.train.Checkpoint(**objects).restore(prefix)
-                status.assert_existing_objects_matched()
-            except Exception as error:  # noqa: BLE001 - shape, dtype and structure mismatches raise several types
-                if status is not None:
-                    status.expect_partial()  # no second warning about unrestored values as it is deleted
+        reason, status = None, None
+        try:
+            # A fresh Checkpoint per try: a failed restore leaves its object bound to that file.
+            status = tf.train.Checkpoint(**objects).restore(prefix)
+            status.assert_existing_objects_matched()
+        except Exception as error:  # noqa: BLE001 - damage and mismatches raise several types
+            if status is not None:
+                status.expect_partial()  # no second warning about unrestored values as it is deleted
+            # Only a failed restore reads the files again, to tell damage from a changed config.
+            reason = checkpoint_damage(prefix)
+            if reason is None:
                 raise CheckpointMismatch(
                     f"checkpoint step {step} in {checkpoint_dir} is intact but does not fit the model this config "
                     f"builds ({_mismatch_detail(error)})"
                 ) from None
+        if reason is None:
             bad = non_finite_objects(objects)
             if bad:
                 reason = f"it holds NaN or Inf values in {', '.join(bad)}"
