@@ -57,8 +57,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def train_run(pipeline: str, out: Path, overrides: list[str]) -> tuple[object, dict]:
     """Train ``pipeline`` into ``out`` (replacing it); (the restored model, its run.json)."""
-    from tfgan_app.config import load_config
-    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.gans.registry import load_config
+    from tfgan_app.training.restore import load_run_model
     from tfgan_app.training.trainer import train
 
     shutil.rmtree(out, ignore_errors=True)
@@ -110,7 +110,7 @@ def inpainting(args) -> list[dict]:
 
 
 def model_config(run_dir: Path):
-    from tfgan_app.config import load_config
+    from tfgan_app.gans.registry import load_config
 
     return load_config(str(run_dir / "config.json"))
 

@@ -115,7 +115,7 @@ def train_baseline(images: np.ndarray, seconds: float):
 def generator_table(args) -> list[dict]:
     from tfgan_app.config import DataConfig
     from tfgan_app.data import load_source
-    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.training.restore import load_run_model
     from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
     from tfgan_app.metrics.report import image_rows, in_batches
 
@@ -159,7 +159,7 @@ def translator_table(args) -> list[dict]:
     from tfgan_app.config import DataConfig
     from tfgan_app.data.emoji import load_emoji
     from tfgan_app.data.sources import emoji_root
-    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.training.restore import load_run_model
     from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
     from tfgan_app.metrics.report import in_batches
     from benchmarks.families import fid

@@ -62,11 +62,12 @@ def time_row(row: str, version_dir: Path, run: Path | None, plain_onnx: Path | N
     """Time one runtime (called in its own process) on the export's inputs (``z``, and a
     ``truncation`` of 1 where the export has one)."""
     from tfgan_app.export import artifacts
+    from tfgan_app.inputs import sample_inputs
 
     if row == ROWS[0]:
         import tensorflow as tf
 
-        from tfgan_app.export.exporter import load_run_model
+        from tfgan_app.training.restore import load_run_model
 
         generator = load_run_model(run)[0].sampling_generator
         predict = tf.function(lambda z: generator(z, training=False))
@@ -78,8 +79,8 @@ def time_row(row: str, version_dir: Path, run: Path | None, plain_onnx: Path | N
         session = artifacts.onnx_session(version_dir / artifacts.ONNX_FILE if row == ROWS[2] else plain_onnx)
         function = lambda inputs: artifacts.run_onnx(session, inputs)  # noqa: E731
     rng = np.random.default_rng(0)
-    single = median_seconds(function, artifacts.random_inputs(manifest["inputs"], 1, rng), repeats * 3)
-    batch = median_seconds(function, artifacts.random_inputs(manifest["inputs"], 256, rng), repeats)
+    single = median_seconds(function, sample_inputs(manifest["inputs"], 1, rng), repeats * 3)
+    batch = median_seconds(function, sample_inputs(manifest["inputs"], 256, rng), repeats)
     return {"runtime": row, "batch1_latency_ms": single * 1e3, "batch256_images_per_s": 256 / batch}
 
 
@@ -96,6 +97,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from tfgan_app.export import artifacts
+    from tfgan_app.inputs import sample_inputs
     from tfgan_app.generate import resolve_version
 
     version_dir = resolve_version(args.model, args.version)
@@ -113,7 +115,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         plain = Path(scratch) / "plain.onnx"
         if args.run:
-            from tfgan_app.export.exporter import load_run_model
+            from tfgan_app.training.restore import load_run_model
 
             artifacts.write_onnx(load_run_model(args.run)[0].exports()[""], plain, manifest.get("onnx_opset") or 17, rewrite=False)
             rows = [ROWS[0], *rows, ROWS[3]]

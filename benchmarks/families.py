@@ -100,8 +100,8 @@ class Measurement:
 def load_shipped_model(run_dir: Path):
     """``load_run_model`` at the checkpoint the run's pipeline exports (``export.checkpoint``):
     its last, or the best one its periodic evaluation kept; what a user of the pipeline gets."""
-    from tfgan_app.config import load_config
-    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.gans.registry import load_config
+    from tfgan_app.training.restore import load_run_model
 
     return load_run_model(run_dir, load_config(str(Path(run_dir) / "config.json")).export.checkpoint)
 

@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from tfgan_app.config import load_config
+    from tfgan_app.gans.registry import load_config
     from tfgan_app.data import load_source
     from tfgan_app.gans import build_model
     from tfgan_app.gans.build import FusedAdam

@@ -176,12 +176,12 @@ def main() -> int:
     import keras
     import tensorflow as tf
 
-    from tfgan_app.config import load_config
-    from tfgan_app.data import load_source, make_train_dataset
+    from tfgan_app.gans.registry import family_source, load_config
+    from tfgan_app.data import make_train_dataset
     from tfgan_app.gans import build_model
 
     config = load_config(args.pipeline, args.set)
-    source = load_source(config)
+    source = family_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape, source.num_classes)
     model.steps_per_execution = config.train.steps_per_execution  # as the trainer sets it

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
 
     from tfgan_app.config import DataConfig
     from tfgan_app.data import load_source, to_model_range
-    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.training.restore import load_run_model
     from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
     from tfgan_app.metrics.report import in_batches
     from tfgan_app.metrics.toy import stacked_modes

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def _default_network_sizes() -> tuple[int, int]:
     """(latent size, width) of the default pipeline, so every row trains the networks it ships."""
-    from tfgan_app.config import load_config
+    from tfgan_app.gans.registry import load_config
 
     model = load_config("fashion_mnist_dcgan").model
     if model.generator_width != model.discriminator_width:
@@ -125,7 +125,7 @@ def tfgan_app_rate(
     """``as_shipped``: the default pipeline's own precision, reuse_fakes and steps per call."""
     import keras
 
-    from tfgan_app.config import load_config
+    from tfgan_app.gans.registry import load_config
     from tfgan_app.data import make_train_dataset
     from tfgan_app.gans import build_model
 

@@ -96,7 +96,7 @@ def fid_of(generate, latent: int, num: int, extractor, real_statistics) -> float
 def run_pipeline(name: str, overrides: list[str], minutes: list[float], measurement, real_statistics, num: int) -> dict:
     import keras
 
-    from tfgan_app.config import load_config
+    from tfgan_app.gans.registry import load_config
     from tfgan_app.data import load_source, make_train_dataset
     from tfgan_app.gans import build_model
     from tfgan_app.training.trainer import total_steps

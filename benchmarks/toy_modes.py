@@ -39,9 +39,9 @@ def mean_and_error(values: list[float]) -> tuple[float, float]:
 def run_seed(pipeline: str, seed: int, overrides: list[str], workdir: Path) -> dict:
     import tensorflow as tf
 
-    from tfgan_app.config import load_config
+    from tfgan_app.gans.registry import load_config
     from tfgan_app.data import TOY_DISTRIBUTIONS
-    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.training.restore import load_run_model
     from tfgan_app.metrics import mode_metrics
     from tfgan_app.training.trainer import train
 

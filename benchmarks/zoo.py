@@ -122,7 +122,7 @@ def commit() -> str:
 def reusable(pipeline: str, run_dir: Path, overrides: list[str]) -> bool:
     """Whether ``run_dir`` holds a completed run of exactly what ``train_run(pipeline, run_dir,
     overrides)`` would train: same resolved config, every field."""
-    from tfgan_app.config import load_config
+    from tfgan_app.gans.registry import load_config
     from tfgan_app.gans.build import resolve_precision
 
     run, saved = run_dir / "run.json", run_dir / "config.json"

@@ -45,20 +45,21 @@ def write_idx_dataset(
 def tiny_config(**sections):
     """A Config for fast tests; sections are dicts of overrides per section (a family's
     own section by the family's name, e.g. ``cyclegan={"image_pool": 6}``)."""
-    from tfgan_app.config import Config, _family_sections, _merge, resolve_family_settings
+    from tfgan_app.config import Config, merge_values
+    from tfgan_app.gans.registry import FAMILY_SECTIONS, family_settings
 
     config = Config()
-    _merge(config, {
+    merge_values(config, {
         "model": {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16},
         "train": {"batch_size": 16, "steps": 6, "log_every": 2, "checkpoint_every": 3},
         "sampling": {"every": 3, "num_samples": 16, "toy_points": 200},
     }, "", "test")
-    family_sections = {name: sections.pop(name) for name in list(sections) if name in _family_sections()}
+    family_sections = {name: sections.pop(name) for name in list(sections) if name in FAMILY_SECTIONS}
     for name, values in sections.items():
-        _merge(config, {name: values}, "", "test")
+        merge_values(config, {name: values}, "", "test")
     for name, values in family_sections.items():
         assert name == config.model.family, f"[{name}] given for model.family {config.model.family!r}"
-        _merge(resolve_family_settings(config), values, f"{name}.", "test")
+        merge_values(family_settings(config), values, f"{name}.", "test")
     return config
 
 

@@ -55,7 +55,7 @@ def test_readme_example_trains_and_exports_plain_keras_networks(tmp_path):
     assert moved(g_before, generator) and moved(d_before, discriminator)
     assert export.path == tmp_path / "saved_models" / "mine" / "1"
     manifest = json.loads((export.path / "export.json").read_text())
-    assert manifest["inputs"] == [{"name": "z", "dtype": "float32", "shape": [16]}]
+    assert manifest["inputs"] == [{"name": "z", "dtype": "float32", "shape": [16], "kind": "noise"}]
     assert max(manifest["parity"]["max_abs_difference"]["onnx"].values()) < 1e-4
     samples = generate_cli.generate(export.path, "onnx", 6, seed=0)[0]
     z = np.random.default_rng(0).standard_normal((6, 16)).astype(np.float32)

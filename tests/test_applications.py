@@ -13,7 +13,8 @@ import tensorflow as tf
 
 from tests.helpers import assert_resumes_exactly, tiny_config, write_idx_dataset
 from tfgan_app import evaluate as evaluate_cli
-from tfgan_app.config import ConfigError, load_config
+from tfgan_app.config import ConfigError
+from tfgan_app.gans.registry import family_source, load_config
 from tfgan_app.data import DataError, load_source, make_train_dataset, to_model_range
 from tfgan_app.data.tasks import (
     TaskDataError, blur_fill, cut_holes, downsample, read_csv_series, series_windows, shift_domain, sine_waves,
@@ -164,10 +165,10 @@ def test_application_configs_refuse_what_does_not_fit(tmp_path):
     config = bars(tmp_path, model={"family": "anomaly"}, anomaly={"anomaly_class": "Parachute"})
     config.data.name = "mnist"
     with pytest.raises(DataError, match="not a class of"):
-        load_source(config)
+        family_source(config)
     config = tiny_config(data={"name": "csv", "file": str(tmp_path / "missing.csv")}, model={"family": "sequence"})
     with pytest.raises(DataError, match="missing.csv does not exist"):
-        load_source(config)
+        family_source(config)
 
 
 # --- outcomes ---------------------------------------------------------------------------
@@ -179,7 +180,7 @@ def test_super_resolution_beats_bicubic_in_psnr(tmp_path):
         srgan={"scale": 4, "residual_blocks": 2}, train={"batch_size": 32},
         optimizer={"generator": {"learning_rate": 1e-3, "beta_1": 0.9}},
     )
-    source = load_source(config)
+    source = family_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     fit(model, source, config, 200)
@@ -199,7 +200,7 @@ def test_srgan_perceptual_loss_uses_a_frozen_domain_classifier(tmp_path):
         tmp_path, model={"family": "srgan", "generator_width": 8},
         srgan={"residual_blocks": 1, "perceptual_weight": 1.0, "perceptual_classifier": str(tmp_path / "classifier")},
     )
-    source = load_source(config)
+    source = family_source(config)
     model = build_model(config, source.element_shape)
     before = [weight.numpy().copy() for weight in model.perceptual_network.weights]
     history = fit(model, source, config, 5)
@@ -216,7 +217,7 @@ def test_inpainting_beats_the_blur_fill(tmp_path):
         tmp_path, model={"family": "inpainting", "generator_width": 16}, inpainting={"mask_fraction": 0.4},
         train={"batch_size": 32}, optimizer={"generator": {"learning_rate": 1e-3}},
     )
-    source = load_source(config)
+    source = family_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     fit(model, source, config, 250)
@@ -232,7 +233,7 @@ def test_sequence_gan_is_harder_to_tell_from_real_than_its_untrained_generator()
         train={"batch_size": 64},
         optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
     )
-    source = load_source(config)
+    source = family_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     real = sine_waves(tf.constant([9, 9], tf.int64), 600, 12, 3).numpy()
@@ -254,7 +255,7 @@ def test_anomaly_detector_ranks_a_left_out_class_above_normal_data(tmp_path):
         tmp_path, count=1024, classes=(0, 9), model={"family": "anomaly", "generator_width": 16, "discriminator_width": 16},
         anomaly={"anomaly_class": "9"}, train={"batch_size": 32},
     )
-    source = load_source(config)
+    source = family_source(config)
     assert source.labels is None and source.num_examples < 1024  # class 9 left out
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
@@ -274,8 +275,8 @@ def test_one_class_protocol_trains_on_the_normal_class_and_the_autoencoder_basel
         anomaly={"anomaly_class": "", "normal_class": "2", "method": "autoencoder"}, train={"batch_size": 32},
         optimizer={"generator": {"learning_rate": 1e-3}},
     )
-    source = load_source(config)
-    full = load_source(bars(tmp_path, count=1024))
+    source = family_source(config)
+    full = family_source(bars(tmp_path, count=1024))
     assert source.labels is None and source.num_examples == int((full.labels == 2).sum())
     np.testing.assert_array_equal(source.images, full.images[full.labels == 2])
     keras.utils.set_random_seed(0)
@@ -318,7 +319,7 @@ def test_domain_adaptation_trains_exports_its_classifier_and_keeps_target_labels
         optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
         export={"out": str(tmp_path / "saved_models"), "formats": "savedmodel,onnx"},
     )
-    source = load_source(config)
+    source = family_source(config)
     model = build_model(config, source.element_shape, source.num_classes)
     batch = next(iter(make_train_dataset(source, 8, 1, model.noise_dim, 0, batch_type=model.batch_type)))
     assert batch._fields == ("real", "label", "real_b") and batch.real_b.shape[-1] == 3
@@ -369,7 +370,7 @@ def test_exports_carry_each_applications_signature_and_score_a_folder(tmp_path, 
         if family == "anomaly":  # the scorer is made of the trained encoder, generator and D
             images, _ = held_out_bars(tmp_path, 8)
             run, _ = load_runner(export.path, "tf")
-            trained = restored(tmp_path / family, config, load_source(config))
+            trained = restored(tmp_path / family, config, family_source(config))
             np.testing.assert_allclose(run({"image": images}), trained.score(images).numpy(), rtol=1e-4, atol=1e-5)
         assert max(export.manifest["parity"]["max_abs_difference"]["onnx"].values()) < 1e-4
     folder = tmp_path / "to_score"
@@ -399,7 +400,7 @@ def timegan_config(tmp_path, **train_settings):
 
 def test_timegan_pretrains_its_embedding_before_the_game_then_learns_the_sines(tmp_path):
     config = timegan_config(tmp_path)
-    source = load_source(config)
+    source = family_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     assert {"embedder", "recovery", "supervisor", "generator", "discriminator"} <= set(model.networks())
@@ -435,7 +436,7 @@ def test_timegan_embedding_learns_the_next_step_loss_only_in_the_game(tmp_path):
     where it started until the game, then moves."""
     config = timegan_config(tmp_path)
     config.family_settings.embedding_steps, config.family_settings.reconstruction_weight = 3, 0.0
-    source = load_source(config)
+    source = family_source(config)
     model = build_model(config, source.element_shape)
     snapshot = lambda network: [w.numpy() for w in network.trainable_weights]  # noqa: E731
     embedder, supervisor = snapshot(model.embedder), snapshot(model.supervisor)
@@ -456,7 +457,7 @@ def test_timegan_correlation_matching_moves_only_g_and_s_and_only_in_the_game(tm
     for weight in (0.0, 50.0):
         config = timegan_config(tmp_path)
         config.family_settings.embedding_steps, config.family_settings.correlation_weight = 2, weight
-        source = load_source(config)
+        source = family_source(config)
         keras.utils.set_random_seed(0)
         model = build_model(config, source.element_shape)
         for steps in (2, 1):  # the pretraining, then the first joint step
@@ -494,7 +495,7 @@ def test_timegan_generator_steps_count_as_one_training_step_and_the_threshold_ho
     config = timegan_config(tmp_path)
     config.family_settings.embedding_steps = 2
     config.family_settings.generator_steps, config.family_settings.discriminator_threshold = 2, 1e6
-    source = load_source(config)
+    source = family_source(config)
     model = build_model(config, source.element_shape)
     discriminator = [w.numpy() for w in model.discriminator.trainable_weights]
     generator = [w.numpy() for w in model.generator.trainable_weights]
@@ -541,7 +542,7 @@ def test_dann_beats_source_only_on_the_shifted_fashion_mnist_target(tmp_path):
     for weight in (0.0, 0.1):
         # Its 3,000 steps; in bfloat16 where it is native (1.7x faster here), as users train.
         config = load_config("fashion_mnist_dann", [f"dann.adaptation_weight={weight}", "train.precision=auto"])
-        source = load_source(config)
+        source = family_source(config)
         keras.utils.set_random_seed(0)
         model = build_model(config, source.element_shape, source.num_classes, total_steps=3000)
         fit(model, source, config, 3000)

@@ -2,7 +2,8 @@
 
 import json
 
-from tfgan_app.config import load_config, save_config
+from tfgan_app.config import save_config
+from tfgan_app.gans.registry import load_config
 
 
 def test_the_zoo_reuses_only_a_completed_run_of_exactly_the_pipelines_config(tmp_path):

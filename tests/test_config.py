@@ -2,9 +2,8 @@ import json
 
 import pytest
 
-from tfgan_app.config import (
-    Config, ConfigError, available_pipelines, load_config, parse_override, save_config,
-)
+from tfgan_app.config import Config, ConfigError, available_pipelines, parse_override, save_config
+from tfgan_app.gans.registry import load_config
 
 REQUIRED_PIPELINES = {
     "fashion_mnist_dcgan", "toy_ring_mlp", "toy_grid_mlp", "gaussian_1d", "fashion_mnist_cgan",

@@ -16,6 +16,7 @@ from PIL import Image
 
 from tests.helpers import tiny_config
 from tfgan_app.data import emoji, load_source
+from tfgan_app.gans.registry import family_source
 from tfgan_app.data import __main__ as data_cli
 from tfgan_app.data.folder import ImageFolderError
 from tfgan_app.data.tool import PrepareSettings, inspect_folder, load_prepared, prepare_folder
@@ -190,17 +191,17 @@ def test_emoji_fetch_without_npm_says_how_to_install_it(tmp_path):
 def test_emoji_sources_split_label_pair_and_unpair(fake_npm):
     emoji.fetch()
     train_config = tiny_config(data={"name": "emoji"}, model={"family": "cgan"})
-    source = load_source(train_config)
+    source = family_source(train_config)
     assert source.images.shape == (18, 64, 64, 3) and source.class_names == CATEGORIES
     test_config = tiny_config(data={"name": "emoji", "split": "test"})
     test = load_source(test_config.data)
     assert len(test.images) == 2  # every 10th of the 20 sorted names: indices 0 and 10
     assert (test.images[0, 0, 0] == 255).all()  # transparent corner on white
-    pairs = load_source(tiny_config(data={"name": "emoji", "split": "test"}, model={"family": "pix2pix"},
+    pairs = family_source(tiny_config(data={"name": "emoji", "split": "test"}, model={"family": "pix2pix"},
                                     pix2pix={"pairs": "styles"}))
     google, twitter = pairs.conditions[1, 32, 32], pairs.images[1, 32, 32]
     assert google[0] == twitter[2] == 100  # the same emoji (index 10) in its two styles
-    domains = load_source(tiny_config(data={"name": "emoji"}, model={"family": "cyclegan"}))
+    domains = family_source(tiny_config(data={"name": "emoji"}, model={"family": "cyclegan"}))
     assert domains.images.shape == domains.images_b.shape == (18, 64, 64, 3)
     missing = tiny_config(data={"name": "emoji", "cache_dir": str(fake_npm / "nowhere")})
     with pytest.raises(emoji.EmojiDataError, match="fetch them with"):
@@ -263,6 +264,7 @@ def test_text2image_draws_what_the_name_says(fake_npm):
     import tensorflow as tf
 
     from tfgan_app.data import load_source, make_train_dataset
+    from tfgan_app.gans.registry import family_source
     from tfgan_app.gans import build_model
 
     assert data_cli.main(["fetch", "emoji"]) == 0
@@ -272,7 +274,7 @@ def test_text2image_draws_what_the_name_says(fake_npm):
         optimizer={"generator": {"learning_rate": 2e-3}, "discriminator": {"learning_rate": 2e-3}},
         train={"batch_size": 16},
     )
-    source = load_source(config)
+    source = family_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape, source.num_classes, class_names=source.class_names)
     texts = model.texts

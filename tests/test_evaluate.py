@@ -180,7 +180,7 @@ def test_evaluate_measures_an_export_at_the_truncation_asked_and_refuses_it_else
     capsys.readouterr()
     assert evaluate_cli.main(["--model", str(exported[1] / "tiny_dcgan"), "--classifier", str(classifier[0]),
                               "--truncation", "0.5"]) == 2
-    assert "has no truncation input" in capsys.readouterr().err
+    assert "takes no --truncation" in capsys.readouterr().err
     assert evaluate_cli.main(["--model", str(tmp_path / "models" / "tiny_biggan"), "--truncation", "1.5"]) == 2
     assert "(0, 1]" in capsys.readouterr().err
     assert evaluate_cli.main(["--run", str(tmp_path / "run"), "--truncation", "0.5"]) == 2

@@ -12,7 +12,8 @@ from PIL import Image
 
 from tests.helpers import assert_resumes_exactly, tiny_config, write_idx_dataset
 from tfgan_app import generate as generate_cli
-from tfgan_app.config import ConfigError, load_config
+from tfgan_app.config import ConfigError
+from tfgan_app.gans.registry import family_source, load_config
 from tfgan_app.data import DataError, ImageFolderError, load_source, make_train_dataset
 from tfgan_app.export import export_run
 from tfgan_app.gans import build_model
@@ -50,7 +51,7 @@ def conditional_bars_model(tmp_path, family):
         optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
         train={"batch_size": 32},
     )
-    source = load_source(config)
+    source = family_source(config)
     keras.utils.set_random_seed(0)
     return build_model(config, source.element_shape, source.num_classes), config, source
 
@@ -130,7 +131,7 @@ def test_biggan_draws_the_asked_class_and_its_export_takes_a_truncation(tmp_path
         optimizer={"generator": {"learning_rate": 1e-3}, "discriminator": {"learning_rate": 1e-3}},
         train={"batch_size": 32},
     )
-    source = load_source(config)
+    source = family_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape, source.num_classes)
     assert [layer.name for layer in all_layers(model.generator) if layer.name.endswith("_gain")]  # conditional BN
@@ -186,7 +187,7 @@ def test_semi_supervised_gan_learns_a_classifier_from_two_labels_per_class_and_e
     from tfgan_app.generate import load_runner
 
     config = ssgan_config(tmp_path)
-    source = load_source(config)
+    source = family_source(config)
     assert len(source.images) == 20 and np.bincount(source.labels).tolist() == [2] * 10
     assert len(source.images_b) == 512  # every image, unlabelled
     model = build_model(config, source.element_shape, source.num_classes)
@@ -245,7 +246,7 @@ def test_semi_supervised_mlp_discriminator_is_the_papers_noisy_perceptron(tmp_pa
     """``ssgan.discriminator = "mlp"``: Salimans et al.'s MNIST D, Gaussian noise on the input
     and every hidden layer in training only; the same outputs as the convolutional one."""
     config = ssgan_config(tmp_path, discriminator="mlp")
-    source = load_source(config)
+    source = family_source(config)
     model = build_model(config, source.element_shape, source.num_classes)
     hidden = [layer.units for layer in model.discriminator.layers if isinstance(layer, keras.layers.Dense)][:-1]
     assert hidden == [1000, 500, 250, 250, 250]
@@ -269,14 +270,14 @@ def test_semi_supervised_labelled_subset_is_a_fixed_draw_per_class_and_refuses_t
     assert np.bincount(labels[first]).tolist() == [4, 4, 4] and np.all(np.diff(first) > 0)
     assert not np.array_equal(first, labelled_subset(labels, 4, seed=1, num_classes=3))
     with pytest.raises(DataError, match=r"fewer than ssgan.labels_per_class = 400"):
-        load_source(ssgan_config(tmp_path, labels_per_class=400))
+        family_source(ssgan_config(tmp_path, labels_per_class=400))
 
 
 def test_semi_supervised_baseline_trains_the_classifier_alone(tmp_path):
     """``unsupervised_weight = 0``: the same network on the labelled examples only; G is
     never updated (the baseline row of the benchmark)."""
     config = ssgan_config(tmp_path, unsupervised_weight=0.0)
-    source = load_source(config)
+    source = family_source(config)
     model = build_model(config, source.element_shape, source.num_classes)
     generator_before = [w.numpy().copy() for w in model.generator.trainable_weights]
     discriminator_before = [w.numpy().copy() for w in model.discriminator.trainable_weights]
@@ -293,7 +294,7 @@ def test_infogan_q_recovers_the_categorical_code(tmp_path):
         infogan={"categorical_code": 10, "continuous_codes": 2},
         train={"batch_size": 32},
     )
-    source = load_source(config)
+    source = family_source(config)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
     assert model.noise_dim == config.model.latent_dim + 12
@@ -322,7 +323,7 @@ def edges_config(tmp_path, **sections):
 
 def test_pix2pix_learns_the_mapping_from_edges(tmp_path):
     config = edges_config(tmp_path)
-    source = load_source(config)
+    source = family_source(config)
     batch = next(iter(make_train_dataset(source, 64, 1, 0, seed=5, batch_type=PairBatch)))
     condition, target = batch.condition[:, 0], batch.real[:, 0]
     assert condition.shape == target.shape and set(np.unique(condition.numpy())) <= {-1.0, 1.0}
@@ -358,7 +359,7 @@ def test_cyclegan_learns_to_translate_and_cycle(tmp_path):
     root = domain_folders(tmp_path / "data")
     config = cyclegan_config(root)
     config.optimizer.generator.learning_rate = config.optimizer.discriminator.learning_rate = 2e-3
-    source = load_source(config)
+    source = family_source(config)
     assert source.images.shape[1:] == source.images_b.shape[1:] == (16, 16, 3)
     keras.utils.set_random_seed(0)
     model = build_model(config, source.element_shape)
@@ -666,24 +667,24 @@ def test_stabilisers_train(switch):
 
 def test_conditional_pipeline_on_unlabelled_data_is_refused(tmp_path):
     with pytest.raises(DataError, match="cgan.*labelled"):
-        load_source(tiny_config(data={"name": "ring"}, model={"family": "cgan"}))
+        family_source(tiny_config(data={"name": "ring"}, model={"family": "cgan"}))
     (tmp_path / "flat").mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "flat" / "a.png")
     folder = tiny_config(data={"name": "image_folder", "folder": str(tmp_path / "flat"), "image_size": 8},
                          model={"family": "cgan"})
     with pytest.raises(DataError, match="at least 2 classes"):
-        load_source(folder)
+        family_source(folder)
 
 
 def test_cyclegan_missing_domain_folder_is_named(tmp_path):
     root = domain_folders(tmp_path / "data", names=("trainA",))
     with pytest.raises(DataError, match=r"trainB is missing"):
-        load_source(cyclegan_config(root))
+        family_source(cyclegan_config(root))
     config = tiny_config(model={"family": "cyclegan"}, cyclegan={"domain_a": "Sneaker", "domain_b": "Boots"})
     config.data.idx_dir = str(write_idx_dataset(tmp_path / "idx", 64))
     config.data.data_dir = str(tmp_path / "tfds")
     with pytest.raises(DataError, match=r"'Boots' is not a class.*9=Ankle boot"):
-        load_source(config)
+        family_source(config)
 
 
 def test_pix2pix_unpaired_files_are_named(tmp_path):
@@ -694,9 +695,9 @@ def test_pix2pix_unpaired_files_are_named(tmp_path):
     data = tiny_config(data={"name": "image_folder", "folder": str(tmp_path), "image_size": 8},
                        model={"family": "pix2pix"}, pix2pix={"pairs": "folders"})
     with pytest.raises(ImageFolderError, match=r"unpaired files: 1 in .*trainA.*\['y'\].*\['z'\]"):
-        load_source(data)
+        family_source(data)
     (tmp_path / "trainB" / "z.png").rename(tmp_path / "trainB" / "y.png")
-    source = load_source(data)
+    source = family_source(data)
     assert source.conditions.shape == source.images.shape == (2, 8, 8, 3)
 
 
@@ -707,7 +708,7 @@ def test_pix2pix_side_by_side_pairs(tmp_path):
     Image.fromarray(pair).save(tmp_path / "train" / "p.png")
     data = tiny_config(data={"name": "image_folder", "folder": str(tmp_path), "image_size": 8},
                        model={"family": "pix2pix"}, pix2pix={"pairs": "side_by_side"})
-    source = load_source(data)
+    source = family_source(data)
     assert source.conditions.max() == 0 and source.images.min() == 255
 
 
@@ -821,7 +822,7 @@ def test_top_k_schedule_and_its_refusals(tmp_path):
 def test_standing_statistics_make_inference_samples_match_batch_statistics_and_reach_the_export(tmp_path):
     """Brock et al. 2019: after the re-estimate, G in inference mode matches G on a large
     batch's own statistics, which the moving averages of a fresh G (0 and 1) do not."""
-    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.training.restore import load_run_model
 
     config = bars_config(tmp_path)
     model = build_model(config, (28, 28, 1))
@@ -956,7 +957,7 @@ def test_spade_generates_images_that_respect_their_label_maps_and_exports(tmp_pa
         optimizer={"generator": {"learning_rate": 1e-3, "beta_1": 0.0}, "discriminator": {"learning_rate": 2e-3, "beta_1": 0.0}},
         train={"batch_size": 16},
     )
-    source = load_source(config)
+    source = family_source(config)
     batch = next(iter(make_train_dataset(source, 64, 1, config.model.latent_dim, seed=5, batch_type=SegmentationBatch)))
     segmentation = batch.condition[:, 0]
     assert segmentation.dtype == tf.int32 and segmentation.shape == (64, 28, 28)

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from tests.helpers import tiny_config, write_idx_dataset
-from tfgan_app.config import ConfigError, load_config
-from tfgan_app.data import load_source, make_train_dataset
+from tfgan_app.config import ConfigError
+from tfgan_app.gans.registry import family_source, load_config
+from tfgan_app.data import make_train_dataset
 from tfgan_app.gans import build_model, families
 from tfgan_app.gans.base import AdversarialModel
 from tfgan_app.training.trainer import train
@@ -82,7 +83,7 @@ def test_family_weights_move_alike_in_float32_and_under_float16_loss_scaling(fam
     movements = {}
     for precision in ("float32", "mixed_float16"):
         config = family_config(tmp_path, family, precision)
-        source = load_source(config)
+        source = family_source(config)
         keras.utils.set_random_seed(0)
         steps = FLOAT16_STEPS.get(family, 4)
         model = build_model(config, source.element_shape, source.num_classes, total_steps=steps,
@@ -130,7 +131,7 @@ def test_any_family_with_a_generator_can_keep_an_ema_copy_and_exports_it(family,
     config.train.ema_decay = 0.5
     switch = [f"model.family={family}", "train.ema_decay=0.5", "train.reuse_fakes=false"]
     load_config("fashion_mnist_dcgan", [*switch, "data.name=sines"] if family == "sequence" else switch)  # accepted
-    source = load_source(config)
+    source = family_source(config)
     model = build_model(config, source.element_shape, source.num_classes, total_steps=3)
     dataset = make_train_dataset(source, 8, 1, model.noise_dim, 0, batch_type=model.batch_type)
     model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
@@ -148,7 +149,7 @@ def test_any_family_with_a_generator_can_keep_an_ema_copy_and_exports_it(family,
 
 def test_generator_regularizers_enter_the_generators_loss(tmp_path):
     config = family_config(tmp_path, "pix2pix")
-    source = load_source(config)
+    source = family_source(config)
     histories = []
     for weight in (0.0, 100.0):
         keras.utils.set_random_seed(0)

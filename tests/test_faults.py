@@ -20,7 +20,8 @@ from tests.helpers import tiny_config
 from tfgan_app import evaluate as evaluate_cli
 from tfgan_app import generate as generate_cli
 from tfgan_app import train as train_cli
-from tfgan_app.config import ConfigError, load_config
+from tfgan_app.config import ConfigError
+from tfgan_app.gans.registry import load_config
 from tfgan_app.data.folder import ImageFolderError, load_image_folder
 from tfgan_app.data.tasks import TaskDataError, read_csv_series
 from tfgan_app.export import ExportError, export_run

@@ -104,7 +104,8 @@ def test_r3gan_recipe_learns_the_data_and_exports(tmp_path):
 
 
 def test_ema_half_life_sets_the_decay_and_the_cosine_schedule_ends_at_the_final_fraction():
-    from tfgan_app.config import ConfigError, ema_decay_of, load_config
+    from tfgan_app.config import ConfigError, ema_decay_of
+    from tfgan_app.gans.registry import load_config
     from tfgan_app.gans import build_model
     from tfgan_app.gans.build import LinearDecay
 
@@ -129,7 +130,8 @@ def test_beta_2_and_the_penalty_weights_follow_the_learning_rate_schedule(tmp_pa
     """R3GAN's schedules: beta_2 up from 0.9 to 0.99 and gamma down to a tenth along the
     cosine of the learning rate, as functions of the step (so a resumed run continues them
     exactly)."""
-    from tfgan_app.config import ConfigError, load_config
+    from tfgan_app.config import ConfigError
+    from tfgan_app.gans.registry import family_source, load_config
     from tfgan_app.data import load_source, make_train_dataset
     from tfgan_app.gans import build_model
 
@@ -142,7 +144,7 @@ def test_beta_2_and_the_penalty_weights_follow_the_learning_rate_schedule(tmp_pa
         train={"batch_size": 16, "steps": 8, "learning_rate_decay": "cosine",
                "decay_start": 0.0, "decay_final_fraction": 0.25, "beta_2_final": 0.99, "penalty_final_fraction": 0.1},
     )
-    source = load_source(config)
+    source = family_source(config)
     model = build_model(config, source.element_shape, total_steps=8)
     beta_2 = lambda: float(model.generator_optimizer.beta_2)  # noqa: E731
     assert beta_2() == pytest.approx(0.9) and float(model.penalty_scale()) == pytest.approx(1.0)
@@ -169,7 +171,8 @@ def test_lazy_penalties_apply_n_times_the_weight_in_one_step_of_n_and_none_betwe
     """``loss.penalty_every`` (lazy regularisation, Karras et al. 2020, sec. 3.1): at a step
     whose number divides by N, D's update is the one with N times the R1 and R2 weights;
     at the steps between it is the update without penalties."""
-    from tfgan_app.config import ConfigError, load_config
+    from tfgan_app.config import ConfigError
+    from tfgan_app.gans.registry import family_source, load_config
     from tfgan_app.data import load_source, make_train_dataset
     from tfgan_app.gans import build_model
 
@@ -185,7 +188,7 @@ def test_lazy_penalties_apply_n_times_the_weight_in_one_step_of_n_and_none_betwe
         """D's weights and logged d_loss after one training step from ``start``, the same
         initial weights and batch for every call."""
         config = tiny_config(loss={"name": "relativistic", **loss}, **base)
-        source = load_source(config)
+        source = family_source(config)
         keras.utils.set_random_seed(0)
         model = build_model(config, source.element_shape)
         model.generator_optimizer.iterations.assign(start)

@@ -16,7 +16,8 @@ from tests.helpers import tiny_config, write_idx_dataset
 from tfgan_app import evaluate as evaluate_cli
 from tfgan_app import generate as generate_cli
 from tfgan_app import train as train_cli
-from tfgan_app.config import ConfigError, load_config
+from tfgan_app.config import ConfigError
+from tfgan_app.gans.registry import load_config
 from tfgan_app.data import DataError
 from tfgan_app.export import ExportError, export_run
 from tfgan_app.export import __main__ as export_cli
@@ -384,5 +385,5 @@ def test_evaluate_measures_the_checkpoint_export_would_ship(tmp_path):
                  for which in (None, "latest", "40")}
     assert described[None].endswith(f"step {best}") and described["latest"].endswith("step 80")
     assert described["40"].endswith("step 40")
-    with pytest.raises(ExportError, match="no checkpoint at step 7"):
+    with pytest.raises(RunDirError, match="no checkpoint at step 7"):
         generator_samples(tmp_path / "run", None, None, 50, 0, checkpoint="7")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests import serving_double
-from tfgan_app.export.exporter import load_run_model
+from tfgan_app.training.restore import load_run_model
 from tfgan_app.serving import (
     GrpcClient, RestClient, ServingError, check_inputs, discover_models, models_config_text,
     read_signature_def, write_models_config,

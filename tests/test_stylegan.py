@@ -151,13 +151,14 @@ def test_progressive_growing_sets_the_gates_from_the_step_and_resumes_exactly_mi
     config.export.enabled = False
     config.sampling.every = 100
     whole = assert_resumes_exactly(config, tmp_path, stop_step=3)  # stopped at level 0.5: 14x14 half faded in
-    from tfgan_app.export.exporter import load_run_model
+    from tfgan_app.training.restore import load_run_model
 
     model = load_run_model(whole)[0]
     # The last update ran at step 6 (t = 3 phases): 14x14 fully in, 28x28 about to fade in.
     # The exported (EMA) generator's gates hold that level, restored from the checkpoint.
     assert [float(gate.numpy()) for gate in progressive_gates(model.sampling_generator)] == [1.0, 1.0]
-    from tfgan_app.config import ConfigError, load_config
+    from tfgan_app.config import ConfigError
+    from tfgan_app.gans.registry import load_config
 
     with pytest.raises((ConfigError, ValueError), match="stylegan"):
         from tfgan_app.data import load_source

@@ -3,7 +3,9 @@
 A pipeline file (TOML, in ``pipelines/``) names only what differs from the defaults below.
 Every key is checked: an unknown key or a value of the wrong type is a ``ConfigError`` that
 names the key path (``train.batch_size``) and the file it came from. The resolved config is
-written to each run directory as ``config.json`` and can be loaded back with ``load_config``.
+written to each run directory as ``config.json`` and can be loaded back with
+``gans.registry.load_config``, which adds what only the family's code knows. This module
+imports nothing of the package and no TensorFlow: it is the bottom layer.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import tomllib
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 # The shipped pipelines: package data (a link to the repository's pipelines/ folder in a checkout).
 PIPELINES_DIR = Path(__file__).resolve().parent / "pipelines"
@@ -312,34 +314,48 @@ class Config:
 _LOADER_FIELDS = ("pipeline", "family_settings")  # set by the loader, never by a user
 
 
-def _family_sections() -> dict[str, type]:
-    """Each family's name -> the dataclass of its own section."""
-    from tfgan_app.gans.registry import families
+# What the loader needs to know of the families, from the layer that knows them
+# (``gans.registry.FAMILY_SECTIONS``): family name -> the dataclass of its own section. Looking
+# a name up may import that family's module; ``in`` and iteration over names import nothing.
+FamilySections = Mapping[str, type]
+NO_FAMILY_SECTIONS: FamilySections = {}
 
-    return {name: family.settings for name, family in families().items()}
 
-
-def resolve_family_settings(config: Config) -> Any:
-    """The config's family section, made with its defaults when it is missing or belongs
-    to another family (a Config built in code, or whose model.family was changed)."""
-    sections = _family_sections()
-    family = config.model.family
+def section_type(sections: FamilySections, family: str) -> type:
+    """The dataclass of ``family``'s section; ConfigError when no family has that name or
+    its module does not import (the registry's message names the module)."""
     if family not in sections:
         raise ConfigError(f"model.family = {family!r}; choose one of {sorted(sections)}")
-    if type(config.family_settings) is not sections[family]:
-        config.family_settings = sections[family]()
+    try:
+        return sections[family]
+    except KeyError as error:
+        raise ConfigError(str(error)) from None
+
+
+def with_family_settings(config: Config, sections: FamilySections) -> Any:
+    """The config's family section, made with its defaults when it is missing or belongs
+    to another family (a Config built in code, or whose model.family was changed)."""
+    settings = section_type(sections, config.model.family)
+    if type(config.family_settings) is not settings:
+        config.family_settings = settings()
     return config.family_settings
 
 
-def _moved_key_hint(path: str) -> str:
-    """For a key that left a shared section for a family's: where it lives now."""
+def _moved_key_hint(path: str, sections: FamilySections) -> str:
+    """For a key that left a shared section for a family's: where it lives now (an error's
+    hint: it reads every family's section)."""
     leaf = path.rsplit(".", 1)[-1]
-    homes = [name for name, settings in _family_sections().items()
-             if leaf in {field.name for field in dataclasses.fields(settings)}]
+    homes = []
+    for name in sorted(sections):
+        try:
+            if leaf in {field.name for field in dataclasses.fields(sections[name])}:
+                homes.append(name)
+        except KeyError:  # a family whose module does not import has no fields to offer
+            continue
     if not homes:
         return ""
-    sections = ", ".join(f"[{name}] {leaf}" for name in homes)
-    return f"; it moved to the family's own section: {sections} (e.g. --set {homes[0]}.{leaf}=...)"
+    where = ", ".join(f"[{name}] {leaf}" for name in homes)
+    return f"; it moved to the family's own section: {where} (e.g. --set {homes[0]}.{leaf}=...)"
 
 
 def _coerce(value: Any, expected: type, key: str, origin: str) -> Any:
@@ -355,39 +371,40 @@ def _coerce(value: Any, expected: type, key: str, origin: str) -> Any:
     return value
 
 
-def _merge(target: Any, values: dict[str, Any], prefix: str, origin: str) -> None:
-    """Write `values` into the dataclass `target` in place, checking every key and type."""
+def merge_values(target: Any, values: dict[str, Any], prefix: str, origin: str,
+                 sections: FamilySections = NO_FAMILY_SECTIONS) -> None:
+    """Write ``values`` into the dataclass ``target`` in place, checking every key and type;
+    ``origin`` (a file, ``--set ...``) and ``prefix`` (``train.``) name a wrong key."""
     hints = typing.get_type_hints(type(target))
     fields = {f.name for f in dataclasses.fields(target) if f.name not in _LOADER_FIELDS}
     for key, value in values.items():
         path = f"{prefix}{key}"
         if key not in fields:
             raise ConfigError(
-                f"{origin}: unknown key '{path}'{_moved_key_hint(path) if prefix else ''}; "
+                f"{origin}: unknown key '{path}'{_moved_key_hint(path, sections) if prefix else ''}; "
                 f"known keys here: {', '.join(sorted(fields))}"
             )
         expected = hints[key]
         if dataclasses.is_dataclass(expected):
             if not isinstance(value, dict):
                 raise ConfigError(f"{origin}: '{path}' is a section, got {value!r}")
-            _merge(getattr(target, key), value, f"{path}.", origin)
+            merge_values(getattr(target, key), value, f"{path}.", origin, sections)
         else:
             setattr(target, key, _coerce(value, expected, path, origin))
 
 
-def _field_type(path: str) -> type:
+def _field_type(path: str, sections: FamilySections) -> type:
     """The declared type of a dotted key, or ConfigError if the path names nothing."""
     node: Any = Config
     parts = path.split(".")
-    sections = _family_sections()
     if len(parts) > 1 and parts[0] in sections:
-        node, parts = sections[parts[0]], parts[1:]
+        node, parts = section_type(sections, parts[0]), parts[1:]
     for depth, part in enumerate(parts):
         hints = typing.get_type_hints(node) if dataclasses.is_dataclass(node) else {}
         if part not in hints or part in _LOADER_FIELDS:
             known = ", ".join(sorted(k for k in hints if k not in _LOADER_FIELDS))
             where = ".".join(path.split(".")[: len(path.split(".")) - len(parts) + depth]) or "top level"
-            hint = _moved_key_hint(path) if depth else ""
+            hint = _moved_key_hint(path, sections) if depth else ""
             raise ConfigError(f"--set {path}: unknown key '{part}' in {where}{hint}; known: {known}")
         node = hints[part]
     if dataclasses.is_dataclass(node):
@@ -395,7 +412,7 @@ def _field_type(path: str) -> type:
     return node
 
 
-def parse_override(text: str) -> dict[str, Any]:
+def parse_override(text: str, sections: FamilySections = NO_FAMILY_SECTIONS) -> dict[str, Any]:
     """Turn ``a.b=value`` into ``{"a": {"b": value}}`` with value typed by the field.
 
     Values are read as TOML literals (``10``, ``1e-4``, ``true``, ``"text"``); a bare word
@@ -404,7 +421,7 @@ def parse_override(text: str) -> dict[str, Any]:
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. train.steps=200")
     path, raw = (part.strip() for part in text.split("=", 1))
-    expected = _field_type(path)
+    expected = _field_type(path, sections)
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
@@ -457,8 +474,11 @@ def available_pipelines() -> list[str]:
     return sorted(p.stem for p in PIPELINES_DIR.glob("*.toml"))
 
 
-def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ()) -> Config:
-    """Defaults <- pipeline file <- ``--set`` overrides, each step checked."""
+def read_config(name_or_path: str, overrides: Sequence[str], sections: FamilySections) -> Config:
+    """Defaults <- pipeline file <- ``--set`` overrides, each step checked, with the family's
+    own section from ``sections``. The checks that need the family's code (the switches it
+    honours, its own ``validate``) are the registry's: ``gans.registry.load_config`` is this
+    and those."""
     path = find_pipeline(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -477,7 +497,6 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
     # A run's saved config.json names the pipeline file it was resolved from: keep that.
     origin = values.pop("pipeline", "") or str(path)
     # Family sections are merged once the family is known (a --set may change it).
-    sections = _family_sections()
     family_values: list[tuple[str, dict, str]] = []
 
     def merge(values: dict, where: str) -> None:
@@ -486,13 +505,13 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
             if not isinstance(section, dict):
                 raise ConfigError(f"{where}: '{name}' is a section (the settings of model.family '{name}'), got {section!r}")
             family_values.append((name, section, where))
-        _merge(config, values, "", where)
+        merge_values(config, values, "", where, sections)
 
     merge(values, str(path))
     for text in overrides:
-        merge(parse_override(text), f"--set {text}")
+        merge(parse_override(text, sections), f"--set {text}")
     family = config.model.family
-    resolve_family_settings(config)
+    with_family_settings(config, sections)
     for name, section, where in family_values:
         if name != family and section:
             raise ConfigError(
@@ -500,7 +519,7 @@ def load_config(name_or_path: str = DEFAULT_PIPELINE, overrides: list[str] = ())
                 f"model.family {family!r}; remove the section or change model.family"
             )
         if name == family:
-            _merge(config.family_settings, section, f"{name}.", where)
+            merge_values(config.family_settings, section, f"{name}.", where, sections)
     config.pipeline = origin
     validate(config)
     return config
@@ -656,16 +675,26 @@ def validate(config: Config) -> None:
         optimizer = getattr(config.optimizer, which)
         if optimizer.learning_rate <= 0:
             raise ConfigError(f"optimizer.{which}.learning_rate must be > 0, got {optimizer.learning_rate}")
-    _validate_family(config)
+    train, model = config.train, config.model
+    if train.batch_size % model.packing:
+        raise ConfigError(f"train.batch_size {train.batch_size} is not a multiple of model.packing {model.packing}")
+    if train.reuse_fakes and train.discriminator_steps != 1:
+        raise ConfigError("train.reuse_fakes needs train.discriminator_steps = 1")
+    if not 0.0 < train.top_k_min_fraction <= 1.0:
+        raise ConfigError(f"train.top_k_min_fraction must be in (0, 1] (1 = off; the paper's 0.5), got {train.top_k_min_fraction}")
+    if not 0.0 < train.top_k_decay <= 1.0:
+        raise ConfigError(f"train.top_k_decay must be in (0, 1] per epoch (the paper's 0.99), got {train.top_k_decay}")
+    if dataclasses.is_dataclass(config.family_settings):
+        validate_section(config.family_settings, f"{config.model.family}.")
 
 
-def _validate_section(section: Any, prefix: str) -> None:
+def validate_section(section: Any, prefix: str) -> None:
     """The ranges and choices a family section declares in its fields' metadata
     (``{"min": 0}``, ``{"choices": (...)}``), nested sections included."""
     for field in dataclasses.fields(section):
         value, path = getattr(section, field.name), f"{prefix}{field.name}"
         if dataclasses.is_dataclass(value):
-            _validate_section(value, f"{path}.")
+            validate_section(value, f"{path}.")
             continue
         if "choices" in field.metadata and value not in field.metadata["choices"]:
             raise ConfigError(f"{path} = {value!r}; choose one of {list(field.metadata['choices'])}")
@@ -683,38 +712,6 @@ def parse_augmentations(text: str) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown augmentation(s) {unknown}; choose from {list(AUGMENTATIONS)}")
     return names
-
-
-def _validate_family(config: Config) -> None:
-    """The family's section, the shared switches it does not honour, and its own checks
-    (``Family.validate``); then checks that hold for every family."""
-    from tfgan_app.gans.registry import SWITCHES, get_family
-
-    resolve_family_settings(config)
-    family, model, train = get_family(config.model.family), config.model, config.train
-    _validate_section(config.family_settings, f"{family.name}.")
-    used = [key for key, is_on in SWITCHES.items() if is_on(config) and key not in family.switches]
-    if used:
-        honoured = ", ".join(sorted(family.switches)) or "none of them"
-        raise ConfigError(
-            f"{', '.join(used)}: not available for model.family {family.name!r} (it honours {honoured}); "
-            "switch them off with --set, or start from a pipeline of that family (python -m tfgan_app.train --help lists them)"
-        )
-    if train.batch_size % model.packing:
-        raise ConfigError(f"train.batch_size {train.batch_size} is not a multiple of model.packing {model.packing}")
-    if train.reuse_fakes and train.discriminator_steps != 1:
-        raise ConfigError("train.reuse_fakes needs train.discriminator_steps = 1")
-    if not 0.0 < train.top_k_min_fraction <= 1.0:
-        raise ConfigError(f"train.top_k_min_fraction must be in (0, 1] (1 = off; the paper's 0.5), got {train.top_k_min_fraction}")
-    if not 0.0 < train.top_k_decay <= 1.0:
-        raise ConfigError(f"train.top_k_decay must be in (0, 1] per epoch (the paper's 0.99), got {train.top_k_decay}")
-    if family.data.sequences != (config.data.name in ("sines", "csv")):
-        raise ConfigError(
-            f"data.name {config.data.name!r} with model.family {family.name!r}: the sequence family trains on "
-            "data.name 'sines' or 'csv', and those sources are sequences"
-        )
-    if family.validate is not None:
-        family.validate(config)
 
 
 def save_config(config: Config, path: Path) -> None:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan_app.inputs import kind_of
+
 
 
 class EvaluateError(ValueError):
@@ -47,14 +49,14 @@ def generator_samples(
     fills an export's input of that name (BigGAN-style and style-based exports), so the
     fidelity / variety trade-off a deployment would choose can be measured (Brock et al.
     2019, fig. 4a); a run's checkpoint has no such input."""
-    from tfgan_app.config import load_config
+    from tfgan_app.gans.registry import load_config
     from tfgan_app.metrics.report import in_batches
 
     if run is not None and truncation is not None:
         raise EvaluateError(f"--truncation is an input of an export, not of a run's checkpoint: export {run} "
                             f"(python -m tfgan_app.export --run {run}) and pass --model")
     if run is not None:
-        from tfgan_app.export.exporter import load_run_model
+        from tfgan_app.training.restore import load_run_model
 
         if checkpoint is None and (Path(run) / "config.json").is_file():  # what `export` ships
             checkpoint = json.loads((Path(run) / "config.json").read_text()).get("export", {}).get("checkpoint")
@@ -78,12 +80,8 @@ def generator_samples(
         raise EvaluateError(f"{version_dir}: its source run {manifest['source_run']} is gone; pass --pipeline for the data")
     inputs, _ = noise_inputs(manifest, num, seed, truncation=truncation)
     samples = in_batches(runner, inputs)
-    conditions = {}
-    if "label" in inputs:
-        conditions["label"] = inputs["label"]
-    code_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "code"), None)
-    if code_entry is not None:
-        conditions["category"] = np.argmax(inputs["code"][:, : code_entry["categorical"]], axis=1)
+    # What each sample was conditioned on, as its input's kind reads it (a label; a code's category).
+    conditions = dict(filter(None, (kind_of(entry).condition(inputs[entry["name"]]) for entry in manifest["inputs"])))
     description = f"export {version_dir} step {manifest['step']}" + ("" if truncation is None else f" truncation {truncation:g}")
     return samples, load_config(str(source_config)), description, conditions
 
@@ -166,9 +164,9 @@ def evaluate(args) -> dict:
     real_features = extractor.run(real)[0]
     result = {"source": description, "metrics": image_rows(real_features, samples[: len(real)], extractor)}
     if conditions:
-        from tfgan_app.config import resolve_family_settings
+        from tfgan_app.gans.registry import family_settings
 
-        settings = resolve_family_settings(config)
+        settings = family_settings(config)
         result["metrics"] += conditioning_rows(
             samples, conditions, extractor, classifier_classes, data_classes,
             getattr(settings, "categorical_code", 0),
@@ -339,12 +337,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.evaluat
     from tfgan_app.generate import GenerateError
     from tfgan_app.metrics.features import ExtractorError
     from tfgan_app.outputs import OutputExistsError, refuse_existing
+    from tfgan_app.training.rundir import RunDirError
 
     try:
         if args.json:
             refuse_existing(args.json, "--json", args.overwrite)
         result = evaluate(args)
-    except (EvaluateError, ExportError, GenerateError, ExtractorError, DataError, OutputExistsError) as error:
+    except (EvaluateError, ExportError, GenerateError, ExtractorError, DataError, OutputExistsError, RunDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(format_table(result["metrics"], f"generator: {result['source']}"))

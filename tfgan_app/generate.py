@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from tfgan_app.inputs import InputError, InputKind, kind_of, sample_inputs
 from tfgan_app.metrics.report import in_batches
-
 
 
 class GenerateError(ValueError):
@@ -126,60 +126,46 @@ def input_names(manifest: dict) -> list[str]:
     return [entry["name"] for entry in manifest["inputs"]]
 
 
-def label_index(manifest: dict, label: str | int) -> int:
-    """The class index ``--label`` names: an index, or a class name of the export's manifest
-    (case-insensitive, e.g. ``--label "Animals & Nature"`` for emoji_cgan)."""
-    label_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "label"), None)
-    if label_entry is None:
-        raise GenerateError(f"{manifest['name']} is an unconditional generator: --label does not apply")
-    classes, names = label_entry["classes"], manifest.get("class_names") or []
-    listing = ", ".join(f"{i}={n}" for i, n in enumerate(names)) if names else f"0..{classes - 1}"
-    text = str(label).strip()
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        if not 0 <= index < classes:
-            raise GenerateError(f"--label {index} is outside the {classes} classes of {manifest['name']} ({listing})")
-        return index
-    folded = [name.casefold() for name in names]
-    if text.casefold() in folded:
-        return folded.index(text.casefold())
-    raise GenerateError(f"--label {text!r} is not a class of {manifest['name']}; use an index or a name ({listing})")
+def file_inputs(manifest: dict) -> list[tuple[dict, InputKind]]:
+    """The inputs an export reads from ``--input`` files (images, label maps), with their kinds."""
+    return [(entry, kind) for entry in manifest["inputs"] for kind in [kind_of(entry)] if kind.from_files]
+
+
+def chosen_values(manifest: dict, label: str | int | None = None, truncation: float | None = None,
+                  text: str | None = None) -> dict[str, Any]:
+    """The values a user chose, by input kind, each checked by the kind its option sets; an
+    option no input takes is refused, and an input that needs its option asks for it."""
+    takes = {kind.option: kind for entry in manifest["inputs"] for kind in [kind_of(entry)] if kind.option}
+    chosen = {}
+    for option, value in (("--label", label), ("--truncation", truncation), ("--text", text)):
+        if value is None:
+            continue
+        if option not in takes:
+            raise GenerateError(f"{manifest['name']} takes no {option} (inputs {input_names(manifest)}): omit {option}")
+        try:
+            chosen[takes[option].kind] = takes[option].choose(value, manifest["name"])
+        except InputError as error:
+            raise GenerateError(str(error)) from None
+    for option, kind in takes.items():
+        if kind.required and kind.kind not in chosen:
+            raise GenerateError(f"{manifest['name']} takes a {kind.kind}: pass {option} \"...\"")
+    return chosen
 
 
 def noise_inputs(
     manifest: dict, num: int, seed: int, label: str | int | None = None, truncation: float | None = None,
     text: str | None = None,
 ) -> tuple[dict, int | None]:
-    """(named inputs for ``num`` samples, grid columns). A label (index or class name) is
-    checked against the model's classes; a conditional model without one gets one grid row
-    per class. ``truncation`` fills the input of that name (the export's default when None)."""
-    from tfgan_app.export import artifacts
-
-    if "image" in input_names(manifest):
-        raise GenerateError(f"{manifest['name']} translates images: pass --input FOLDER, not noise options")
-    if truncation is not None:
-        if "truncation" not in input_names(manifest):
-            raise GenerateError(f"{manifest['name']} has no truncation input (inputs {input_names(manifest)}): omit --truncation")
-        if not 0.0 < truncation <= 1.0:
-            raise GenerateError(f"--truncation {truncation}: use a value in (0, 1] (1 = the generator as trained)")
-    label_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "label"), None)
-    if label is not None:
-        label = label_index(manifest, label)
-    inputs = artifacts.random_inputs(manifest["inputs"], num, np.random.default_rng(seed), label, truncation)
-    text_entry = next((entry for entry in manifest["inputs"] if entry["name"] == "text"), None)
-    if (text is not None) != (text_entry is not None):
-        raise GenerateError(f"{manifest['name']} takes a text: pass --text \"...\"" if text_entry else
-                            f"{manifest['name']} takes no text (inputs {input_names(manifest)}): omit --text")
-    if text_entry is not None:
-        if not str(text).strip():
-            raise GenerateError("--text is empty: give the words of the image to draw (e.g. --text \"red apple\")")
-        inputs["text"] = np.array([str(text)] * num)
-    if label_entry is None or label is not None:
-        return inputs, None
-    classes = label_entry["classes"]
-    columns = math.ceil(num / classes)
-    inputs["label"] = np.repeat(np.arange(classes), columns)[:num].astype(np.int32)
-    return inputs, columns
+    """(named inputs for ``num`` samples, grid columns): every input sampled by its kind, with
+    the values chosen by ``--label`` (index or class name), ``--truncation`` and ``--text``. A
+    conditional model without a label gets one grid row per class."""
+    if file_inputs(manifest):
+        entry, kind = file_inputs(manifest)[0]
+        raise GenerateError(f"{manifest['name']} makes its outputs from {kind.files_hint}: pass --input")
+    chosen = chosen_values(manifest, label, truncation, text)
+    inputs = sample_inputs(manifest["inputs"], num, np.random.default_rng(seed), chosen)
+    layouts = [kind.columns(num, chosen.get(kind.kind)) for kind in map(kind_of, manifest["inputs"])]
+    return inputs, next((columns for columns in layouts if columns), None)
 
 
 def generate(
@@ -195,80 +181,38 @@ def generate(
     return samples, manifest, time.perf_counter() - started, columns
 
 
-def translate(version_dir: Path, runtime: str, source: Path) -> tuple[np.ndarray, np.ndarray, list[Path], dict, float]:
-    """(inputs, outputs, files, manifest, seconds): an export with one ``image`` input (a
-    translator, a super-resolution model, a classifier or a scorer) over a file or folder."""
-    from tfgan_app.data.folder import folder_files, load_images
-    from tfgan_app.data.pipeline import to_model_range
-
+def translate(
+    version_dir: Path, runtime: str, source: Path, seed: int = 0, label: str | int | None = None,
+    truncation: float | None = None, text: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[Path], dict, float]:
+    """(the inputs as pictures, outputs, files, manifest, seconds): an export that reads one
+    input from files (a translator, a super-resolution model, a classifier or a scorer from
+    images; SPADE from label maps) over a file or folder, its other inputs sampled by kind
+    (noise from ``seed``)."""
     run, manifest = load_runner(version_dir, runtime)
-    if input_names(manifest) != ["image"]:
-        raise GenerateError(f"{manifest['name']} does not take images alone (inputs {input_names(manifest)}); omit --input")
-    height, width, channels = next(entry["shape"] for entry in manifest["inputs"])
-    if source.is_file():
-        files = [source]
-    else:
-        files = folder_files(source, height, channels)
-    pixels, files, _ = load_images(files, height, channels, on_bad_image="skip")
-    if not files:
-        raise GenerateError(f"no readable images in {source}")
-    images = to_model_range(pixels).numpy()
-    started = time.perf_counter()
-    outputs = in_batches(lambda chunk: run({"image": chunk}), images, 64)
-    return images, outputs, files, manifest, time.perf_counter() - started
-
-
-def read_label_maps(source: Path, entry: dict) -> tuple[np.ndarray, list[Path]]:
-    """int32 [n, H, W] class ids from the PNGs of ``source`` (a file or a folder): single-channel
-    images whose pixel values are the class ids (what ``--input`` takes for a SPADE export).
-    Maps are never resized (interpolated ids would be other classes): a wrong size, a colour
-    image or an id outside the export's classes is refused, naming the file."""
-    from PIL import Image, UnidentifiedImageError
-
-    height, width = entry["shape"]
-    files = [source] if source.is_file() else sorted(
-        path for path in source.rglob("*") if path.suffix.lower() in (".png", ".bmp", ".gif", ".tif", ".tiff")
-    )
-    if not files:
-        raise GenerateError(f"no label maps (.png) in {source}")
-    maps = []
-    for path in files:
-        try:
-            with Image.open(path) as image:
-                if image.mode not in ("L", "P", "I", "I;16"):
-                    raise GenerateError(f"{path}: a label map is a single-channel image of class ids, got mode {image.mode}")
-                values = np.asarray(image).astype(np.int64)
-        except (OSError, UnidentifiedImageError) as error:
-            raise GenerateError(f"{path}: not a readable image ({error})") from None
-        if values.shape != (height, width):
-            raise GenerateError(f"{path}: a {values.shape[0]}x{values.shape[1]} map; {entry.get('name')} takes {height}x{width} (maps are not resized)")
-        if values.max() >= entry["classes"]:
-            names = entry.get("class_names") or []
-            listing = ", ".join(f"{i}={n}" for i, n in enumerate(names)) or f"0..{entry['classes'] - 1}"
-            raise GenerateError(f"{path}: class id {values.max()} is outside the {entry['classes']} classes ({listing})")
-        maps.append(values.astype(np.int32))
-    return np.stack(maps), files
-
-
-def synthesize(version_dir: Path, runtime: str, source: Path, seed: int) -> tuple[np.ndarray, np.ndarray, list[Path], dict, float]:
-    """(maps as images, outputs, files, manifest, seconds): a label-map-to-image export
-    (inputs ``z`` and ``segmentation``) over the maps of ``source``, noise from ``seed``."""
-    from tfgan_app.data.tasks import map_as_image
-    from tfgan_app.export import artifacts
-
-    run, manifest = load_runner(version_dir, runtime)
-    entry = next(entry for entry in manifest["inputs"] if entry["name"] == "segmentation")
-    maps, files = read_label_maps(source, entry)
-    inputs = artifacts.random_inputs(manifest["inputs"], len(maps), np.random.default_rng(seed))
-    inputs["segmentation"] = maps
+    from_files = file_inputs(manifest)
+    if not from_files:
+        raise GenerateError(f"{manifest['name']} reads no files (inputs {input_names(manifest)}); omit --input")
+    if len(from_files) > 1:
+        names = ", ".join(f"{entry['name']} ({kind.kind})" for entry, kind in from_files)
+        raise GenerateError(f"{manifest['name']} takes {names} together and generate reads one --input; send them to "
+                            "the SavedModel (TF Serving's Predict API or tfgan_app.export.artifacts.run_savedmodel)")
+    entry, kind = from_files[0]
+    try:
+        values, files = kind.read(source, tuple(entry["shape"]))
+    except InputError as error:
+        raise GenerateError(str(error)) from None
+    others = [other for other in manifest["inputs"] if other is not entry]
+    inputs = sample_inputs(others, len(files), np.random.default_rng(seed), chosen_values(manifest, label, truncation, text))
+    inputs[entry["name"]] = values
     started = time.perf_counter()
     outputs = in_batches(run, inputs, BATCH)
     seconds = time.perf_counter() - started
-    return map_as_image(maps, entry["classes"], outputs.shape[-1]).numpy(), outputs, files, manifest, seconds
+    return kind.picture(values, outputs.shape[-1]), outputs, files, manifest, seconds
 
 
 def write_samples(samples: np.ndarray, out: Path, columns: int | None = None) -> None:
-    from tfgan_app.training.plots import image_grid, save_png, toy_plot
+    from tfgan_app.plots import image_grid, save_png, toy_plot
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npz":
@@ -298,7 +242,7 @@ def write_samples(samples: np.ndarray, out: Path, columns: int | None = None) ->
 
 def write_translations(inputs: np.ndarray, outputs: np.ndarray, files: list[Path], root: Path, out: Path) -> None:
     """One PNG per input under ``out`` (same relative name), and ``grid.png`` of pairs."""
-    from tfgan_app.training.plots import image_grid, save_png
+    from tfgan_app.plots import image_grid, save_png
 
     for image, path in zip(outputs, files):
         relative = path.name if path == root else path.relative_to(root)
@@ -360,20 +304,19 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.generat
     try:
         refuse_existing(args.out, "--out", args.overwrite)
         version_dir = resolve_version(args.model, args.version)
-        if "segmentation" in input_names(read_manifest(version_dir)):
+        if args.input is not None or file_inputs(read_manifest(version_dir)):
             if args.input is None:
-                raise GenerateError(f"{args.model} draws images from label maps: pass --input MAPS (PNG files of class ids)")
-            inputs, outputs, files, manifest, seconds = synthesize(version_dir, args.runtime, args.input, args.seed)
-            write_translations(inputs, outputs, files, args.input, args.out)
-            what = f"{len(files)} images from label maps"
-        elif args.input is not None:
-            inputs, outputs, files, manifest, seconds = translate(version_dir, args.runtime, args.input)
+                entry, kind = file_inputs(read_manifest(version_dir))[0]
+                raise GenerateError(f"{args.model} makes its outputs from {kind.files_hint}: pass --input")
+            inputs, outputs, files, manifest, seconds = translate(
+                version_dir, args.runtime, args.input, args.seed, args.label, args.truncation, args.text
+            )
             if manifest.get("output") == "probabilities":
                 write_predictions(outputs, files, args.input, manifest, args.out)
                 what = f"classified {len(files)} images"
             else:
                 write_translations(inputs, outputs, files, args.input, args.out)
-                what = f"translated {len(files)} images"
+                what = f"translated {len(files)} files"
         else:
             samples, manifest, seconds, columns = generate(
                 version_dir, args.runtime, args.num, args.seed, args.label, args.truncation, args.text

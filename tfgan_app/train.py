@@ -16,9 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-
-from tfgan_app.config import DEFAULT_PIPELINE, ConfigError, available_pipelines, load_config  # noqa: E402
-from tfgan_app.training.strategy import STRATEGIES  # noqa: E402
+from tfgan_app.config import DEFAULT_PIPELINE, ConfigError, available_pipelines
+from tfgan_app.training.strategy import STRATEGIES
 
 EXIT_CODES = {"completed": 0, "non_finite": 1, "interrupted": 130}
 
@@ -74,6 +73,9 @@ def flag_problem(args: argparse.Namespace) -> str | None:
 
 def resolve_config(args: argparse.Namespace):
     """Pipeline file (or the run's saved config when resuming) <- --set <- flags."""
+    # Imported here, not above: it starts TensorFlow, which must wait for the quiet start-up.
+    from tfgan_app.gans.registry import load_config
+
     overrides = list(args.overrides)
     if args.steps is not None:
         overrides += [f"train.steps={args.steps}", "train.epochs=0"]

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan_app.data.folder import load_images
+
 log = logging.getLogger(__name__)
 
 
@@ -195,8 +197,6 @@ def load_emoji(
     ``names``: these files (the split is then theirs)."""
     if label_by not in ("category", "subcategory"):
         raise EmojiDataError(f"emoji labels by {label_by!r}: choose category or subcategory")
-    from tfgan_app.data.folder import load_images
-
     folder = vendor_dir(root, vendor)
     if not is_fetched(root, vendor):
         raise EmojiDataError(

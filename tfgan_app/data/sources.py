@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.config import Config, DataConfig
+from tfgan_app.config import DataConfig
 from tfgan_app.data.emoji import default_root, load_emoji
 from tfgan_app.data.folder import (
     folder_files, load_image_folder, load_images, load_paired_folders,
@@ -139,29 +139,6 @@ def _known_tfds_names() -> list[str]:
     return tfds.list_builders(with_community_datasets=False)
 
 
-def load_source(config: Config | DataConfig) -> Source:
-    """The data a pipeline trains on: what its family declares it needs
-    (``Family.data``: a loader, labels, images, the family's own preparation), checked.
-    A ``DataConfig`` alone loads one set of examples."""
-    if isinstance(config, DataConfig):
-        return load_single(config)
-    from tfgan_app.config import resolve_family_settings
-    from tfgan_app.gans.registry import get_family
-
-    family = get_family(config.model.family)
-    settings = resolve_family_settings(config)
-    needs = family.data
-    source = needs.load(config.data, settings) if needs.load is not None else load_single(config.data)
-    if needs.labels and (source.labels is None or len(source.class_names) < 2):
-        raise DataError(
-            f"model.family {family.name!r} needs labelled data with at least 2 classes; {source.description} "
-            "has none (image folders get labels from class subfolders)"
-        )
-    if needs.images and source.images is None:
-        raise DataError(f"model.family {family.name!r} needs images, not {source.description}")
-    return needs.prepare(source, config) if needs.prepare is not None else source
-
-
 def anomaly_training_data(source: Source, spec: str, key: str, keep: bool) -> Source:
     """The normal data anomaly detection trains on: class ``spec`` alone (``keep``: the
     one-class protocol, every other class is an anomaly) or every class but ``spec`` (it is
@@ -218,12 +195,16 @@ def _refuse_fixed_size_change(config: DataConfig, shape: tuple, what: str, remed
         )
 
 
-def load_single(config: DataConfig) -> Source:
-    """Load the data a config names, preferring what is already on this machine.
+def load_source(config: DataConfig) -> Source:
+    """Load the examples a data config names, preferring what is already on this machine
+    (a pipeline's data, as its family needs it, is ``gans.registry.family_source``).
 
     Order for TFDS names: a prepared TFDS copy in ``data_dir``; for fashion_mnist / mnist,
     IDX files in ``idx_dir``; a TFDS download only when ``allow_download`` is true.
     """
+    if not isinstance(config, DataConfig):
+        raise TypeError(f"load_source takes a DataConfig (config.data), got {type(config).__name__}; "
+                        "the data a whole pipeline trains on is tfgan_app.gans.registry.family_source(config)")
     name = config.name
     if name == "prepared":
         from tfgan_app.data.tool import load_prepared
@@ -245,7 +226,7 @@ def load_single(config: DataConfig) -> Source:
         log.info("data: %s, %d images of shape %s", source.description, len(images), source.element_shape)
         return source
     if name == "stacked_fashion_mnist":
-        return stacked_source(load_single(dataclasses.replace(config, name="fashion_mnist", limit=0)), config.limit)
+        return stacked_source(load_source(dataclasses.replace(config, name="fashion_mnist", limit=0)), config.limit)
     if name in SEQUENCE_SOURCES:
         raise DataError(f"data.name {name!r} is a source of sequences: train it with model.family 'sequence'")
     if name in TOY_DISTRIBUTIONS:
@@ -351,7 +332,7 @@ def load_unpaired(config: DataConfig, domain_a: str = "", domain_b: str = "") ->
         images_b = _load_tfds(dataclasses.replace(config, split=name_b), data_dir).images
         description = f"TFDS {config.name} splits {name_a!r} and {name_b!r}"
     else:
-        source = load_single(dataclasses.replace(config, limit=0))
+        source = load_source(dataclasses.replace(config, limit=0))
         if source.labels is None or not (domain_a and domain_b):
             raise DataError(
                 f"CycleGAN on {source.description} needs cyclegan.domain_a and cyclegan.domain_b: two of its classes "
@@ -376,7 +357,7 @@ def load_unpaired(config: DataConfig, domain_a: str = "", domain_b: str = "") ->
 def load_derived(config: DataConfig, task: str, what: str, needed_by: str = "") -> Source:
     """Images whose model inputs a task derives per batch from each image (``tasks.make_deriver``):
     pix2pix's edge maps, SPADE's label maps. Labels are dropped: the derived input is the condition."""
-    source = load_single(config)
+    source = load_source(config)
     if source.sampler is not None:
         raise DataError(f"{needed_by or task} needs images, not {source.description}")
     source.labels, source.class_names = None, []

@@ -1,15 +1,16 @@
 """The exported files: a SavedModel for TF Serving and an ONNX model, and how to run each.
 
 Contract (both formats): the inputs are the Keras network's own named inputs, batch
-dynamic:
-- ``z`` float32 [batch, latent_dim]: noise, for the noise-to-image families;
-- ``label`` int32 [batch]: the class, for the conditional GAN;
-- ``code`` float32 [batch, C + K]: InfoGAN's one-hot categorical code then its continuous codes;
-- ``image`` float32 [batch, H, W, C] in [-1, 1]: the input of image-to-image translators,
+dynamic, each of a declared kind (``tfgan_app.inputs``; its name in ``export.json``):
+- ``z`` (noise) float32 [batch, latent_dim], for the noise-to-image families;
+- ``label`` (label) int32 [batch]: the class, for the class-conditional families;
+- ``truncation`` (truncation) float32 [batch] in (0, 1], for BigGAN-style and style-based exports;
+- ``code`` (code) float32 [batch, C + K]: InfoGAN's one-hot categorical code then its continuous codes;
+- ``image`` (image) float32 [batch, H, W, C] in [-1, 1]: the input of image-to-image translators,
   super-resolution (at the low resolution), inpainting and the image classifiers/scorers;
-- ``mask`` float32 [batch, H, W, 1]: inpainting's hole, 1 = missing;
-- ``segmentation`` int32 [batch, H, W]: SPADE's label map (class ids, ``classes`` in the manifest);
-- ``text`` string [batch]: the text-to-image family's prompt, tokenised inside the SavedModel;
+- ``mask`` (mask) float32 [batch, H, W, 1]: inpainting's hole, 1 = missing;
+- ``segmentation`` (label_map) int32 [batch, H, W]: SPADE's label map (class ids, ``classes``);
+- ``text`` (text) string [batch]: the text-to-image family's prompt, tokenised inside the SavedModel.
 The output is ``images`` float32 [batch, H, W, C] in [-1, 1] for image generators,
 ``samples`` [batch, D] for vector generators, ``sequences`` [batch, T, F] in [0, 1] for
 sequence generators, ``probabilities`` [batch, K] for the domain-adapted classifiers and
@@ -23,6 +24,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from tfgan_app.inputs import InputKind, describe
 
 SERVING_SIGNATURE = "serving_default"
 PIXELS_SIGNATURE = "uint8_pixels"
@@ -49,49 +52,15 @@ def output_name(network) -> str:
     return "images" if len(network.output_shape) == 4 else "samples"
 
 
-def describe_inputs(network, details: dict[str, dict] | None = None) -> list[dict]:
+def describe_inputs(network, kinds: dict[str, InputKind], class_names: tuple[str, ...] = ()) -> list[dict]:
     """The manifest's description of a network's inputs: name, dtype, shape without the
-    batch axis, and what a caller must know to fill them (``details`` per input name, from
-    the family model's ``input_details``: the classes of a label, the code layout)."""
-    details = details or {}
-    return [
-        {"name": tensor.name, "dtype": str(tensor.dtype), "shape": [int(d) for d in tensor.shape[1:]],
-         **details.get(tensor.name, {})}
-        for tensor in network.inputs
-    ]
-
-
-def random_inputs(
-    inputs: list[dict], count: int, rng: np.random.Generator, label: int | None = None,
-    truncation: float | None = None,
-) -> dict[str, np.ndarray]:
-    """Inputs for ``count`` samples: normal noise, the given label (or the classes in turn),
-    a random InfoGAN code, the given truncation (or the export's default), or uniform
-    images (for parity checks)."""
-    values = {}
-    for entry in inputs:
-        shape = (count, *entry["shape"])
-        if entry["name"] == "truncation":
-            values["truncation"] = np.full(shape, entry.get("default", 1.0) if truncation is None else truncation, np.float32)
-        elif entry["name"] == "label":
-            labels = np.full(count, label) if label is not None else np.arange(count) % entry["classes"]
-            values["label"] = labels.astype(np.int32)
-        elif entry["name"] == "code":
-            categorical = entry["categorical"]
-            code = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
-            code[:, :categorical] = np.eye(categorical, dtype=np.float32)[rng.integers(0, categorical, count)]
-            values["code"] = code
-        elif entry["name"] == "image":
-            values["image"] = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
-        elif entry["name"] == "text":
-            values["text"] = np.array([entry["examples"][i] for i in rng.integers(0, len(entry["examples"]), count)])
-        elif entry["name"] == "segmentation":
-            values["segmentation"] = rng.integers(0, entry["classes"], shape).astype(np.int32)
-        elif entry["name"] == "mask":
-            values["mask"] = rng.integers(0, 2, shape).astype(np.float32)
-        else:
-            values[entry["name"]] = rng.standard_normal(shape).astype(entry["dtype"])
-    return values
+    batch axis, and the input's kind with the facts a caller needs to fill it (``kinds``: the
+    family model's ``input_kinds``; ``class_names``: the data's, for inputs that take classes)."""
+    missing = [tensor.name for tensor in network.inputs if tensor.name not in kinds]
+    if missing:
+        raise ValueError(f"inputs {missing} of {network.name} have no declared kind (the family's input_kinds)")
+    return [describe(tensor.name, str(tensor.dtype), list(tensor.shape[1:]), kinds[tensor.name].named(tuple(class_names)))
+            for tensor in network.inputs]
 
 
 def _serving_functions(network):

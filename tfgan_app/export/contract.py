@@ -19,6 +19,8 @@ from typing import Mapping
 
 import numpy as np
 
+from tfgan_app.inputs import kind_of
+
 MANIFEST_FILE = "export.json"
 
 
@@ -69,15 +71,8 @@ def runtime_files(runtime: str) -> tuple[str, ...]:
 def signature_of(manifest_inputs: list[dict]) -> dict[str, dict]:
     """The checkable signature of an export's inputs: {name: {"dtype", "shape" with the batch
     axis as -1, and the value range where the manifest gives one}}."""
-    signature = {}
-    for entry in manifest_inputs:
-        spec = {"dtype": entry["dtype"], "shape": [-1, *entry["shape"]]}
-        if entry["name"] in ("label", "segmentation") and "classes" in entry:
-            spec["classes"] = int(entry["classes"])
-        if entry["name"] == "truncation":
-            spec["interval"] = "(0, 1]"
-        signature[entry["name"]] = spec
-    return signature
+    return {entry["name"]: {"dtype": entry["dtype"], "shape": [-1, *entry["shape"]], **kind_of(entry).check()}
+            for entry in manifest_inputs}
 
 
 def check_inputs(inputs: Mapping[str, np.ndarray], signature: Mapping[str, dict]) -> dict[str, np.ndarray]:

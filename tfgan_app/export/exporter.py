@@ -29,8 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tfgan_app.config import EXPORT_FORMATS, Config, export_formats, load_config
+from tfgan_app.config import EXPORT_FORMATS, Config, export_formats
 from tfgan_app.export import artifacts, contract
+from tfgan_app.inputs import sample_inputs
+from tfgan_app.training.restore import load_run_model
+from tfgan_app.training.rundir import RunDirError, RunLock
 
 PARITY_BATCHES = (1, 7)
 VERIFY_SCRIPT = Path(__file__).with_name("verify_savedmodel.py")
@@ -48,90 +51,13 @@ class ExportResult:
     manifest: dict
 
 
-def build_run_model(run_dir: Path):
-    """(a freshly built float32 model of the run's family and networks, its config, its
-    run.json). Weights are float32 whatever the training precision, so exports and
-    fine-tuning start from float32 networks."""
-    from tfgan_app.gans import build_model
-
-    config = load_config(str(Path(run_dir) / "config.json"))
-    info = json.loads((Path(run_dir) / "run.json").read_text())
-    float32 = dataclasses.replace(config, train=dataclasses.replace(config.train, precision="float32"))
-    model = build_model(float32, tuple(info["element_shape"]), info.get("num_classes", 0),
-                        class_names=tuple(info.get("class_names", [])))
-    return model, config, info
-
-
-def load_run_model(run_dir: Path, which: str = "latest"):
-    """(the run's family model with its deployed networks restored from the latest or best
-    checkpoint, or the one of a step number, config, step, run info). Only what is exported
-    and sampled is restored."""
-    import keras
-    import tensorflow as tf
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file() or not (run_dir / "run.json").is_file():
-        raise ExportError(f"{run_dir} is not a run directory (no config.json / run.json)")
-    which = str(which)
-    if which not in ("latest", "best") and not which.isdigit():
-        raise ExportError(f"checkpoint must be 'latest', 'best' or a step number, got {which!r}")
-    folder = run_dir / "checkpoints"
-    if which == "best":
-        from tfgan_app.training.evaluation import BEST_DIR
-
-        folder = folder / BEST_DIR
-    if which.isdigit():
-        checkpoint = str(folder / f"ckpt-{int(which)}")
-        if not Path(checkpoint + ".index").is_file():
-            from tfgan_app.training.rundir import checkpoint_steps
-
-            raise ExportError(f"{run_dir} has no checkpoint at step {int(which)}; it has steps "
-                              f"{sorted(checkpoint_steps(folder)) or 'none'}")
-    else:
-        checkpoint = tf.train.latest_checkpoint(str(folder))
-    if checkpoint is None and which == "best":
-        raise ExportError(f"{run_dir} has no best checkpoint: it was trained without evaluation.every")
-    if checkpoint is None:
-        from tfgan_app.training.rundir import BROKEN, quarantined_steps
-
-        quarantined = quarantined_steps(run_dir / "checkpoints")
-        if quarantined:
-            raise ExportError(
-                f"{run_dir} has no usable checkpoint to export: its checkpoints ({', '.join(quarantined)}) could not be "
-                f"restored and are in {run_dir / 'checkpoints' / BROKEN}; restore them by hand or train a new run"
-            )
-        raise ExportError(f"{run_dir} has no checkpoint to export; train it first")
-    model, config, info = build_run_model(run_dir)
-    # Only the networks that are deployed: the optimizers may differ (a LossScaleOptimizer
-    # under float16), and a change to the discriminator's layers must not block an export.
-    # A deployed network is a checkpointed network, or composed of some (DANN's classifier
-    # = extractor + label classifier; EGBAD's scorer = encoder + generator + discriminator),
-    # or of a checkpointed network's sub-models.
-    parts = [
-        part for network in model.exports().values() for part in [network, *network.layers]
-        if isinstance(part, keras.Model)
-    ]
-    # (A style-based generator's export calls its mapping and synthesis sub-models.)
-    networks = {
-        name: value for name, value in model.checkpoint_objects().items()
-        if any(value is part or (isinstance(value, keras.Model) and part in value.layers) for part in parts)
-    }
-    if not networks:
-        raise ExportError(f"{run_dir}: none of the checkpointed networks is part of what {config.model.family!r} exports")
-    status = tf.train.Checkpoint(**networks).restore(checkpoint)
-    status.assert_existing_objects_matched().expect_partial()
-    if config.export.standing_statistics:
-        model.refresh_sampling_statistics(config.export.standing_statistics, config.train.batch_size, config.seed)
-    return model, config, int(checkpoint.rsplit("-", 1)[1]), info
-
-
 def next_version(model_dir: Path) -> int:
     return max(artifacts.versions(model_dir), default=0) + 1
 
 
 def parity_inputs(inputs: list[dict]) -> dict[str, dict[str, np.ndarray]]:
     rng = np.random.default_rng(1234)
-    return {f"batch_{n}": artifacts.random_inputs(inputs, n, rng) for n in PARITY_BATCHES}
+    return {f"batch_{n}": sample_inputs(inputs, n, rng) for n in PARITY_BATCHES}
 
 
 def max_differences(expected: dict, got: dict) -> dict[str, float]:
@@ -177,8 +103,6 @@ def export_run(
     """Export the run's deployable networks (its latest or best checkpoint) to
     ``out/name/version`` and verify every artifact. One network for most families; CycleGAN
     has two, exported as ``name_a2b`` and ``name_b2a``."""
-    from tfgan_app.training.rundir import RunDirError, RunLock
-
     if not Path(run_dir).is_dir():
         raise ExportError(f"{run_dir} is not a run directory (it does not exist)")
     try:
@@ -223,7 +147,8 @@ def export_model(
                 f"{model_dir / str(number)} already exists; versions are never overwritten (omit --version for the next)"
             )
         targets[model_name] = number
-    details = model.input_details()
+    kinds = model.input_kinds()
+    class_names = tuple((source or {}).get("class_names") or ())
     text_inputs = [tensor.name for network in networks.values() for tensor in network.inputs if tensor.dtype == "string"]
     if "onnx" in formats and text_inputs:
         raise ExportError(
@@ -233,7 +158,7 @@ def export_model(
     return [
         _export_network(
             network, Path(out), model_name, targets[model_name], formats, onnx_opset, tolerance,
-            {**(source or {}), "inputs": artifacts.describe_inputs(network, details)}, take_next=version is None,
+            {**(source or {}), "inputs": artifacts.describe_inputs(network, kinds, class_names)}, take_next=version is None,
         )
         for model_name, network in networks.items()
     ]

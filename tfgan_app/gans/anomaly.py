@@ -29,12 +29,14 @@ import tensorflow as tf
 
 from tfgan_app import losses
 from tfgan_app.config import ConfigError
+from tfgan_app.data.sources import anomaly_training_data
 from tfgan_app.gans.base import (
     AdversarialModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
 )
 from tfgan_app.gans.gan import NoiseBatch
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
-from tfgan_app.networks.anomaly import anomaly_scorer
+from tfgan_app.networks.anomaly import anomaly_scorer, bigan_discriminator, bigan_encoder
+from tfgan_app.networks.dcgan import dcgan_generator
 
 
 @dataclasses.dataclass
@@ -162,9 +164,6 @@ class ReconstructionAutoencoder(EGBAD):
 
 def build_anomaly(context: BuildContext) -> EGBAD:
     """The DCGAN generator, an encoder and (EGBAD) a joint discriminator."""
-    from tfgan_app.networks.anomaly import bigan_discriminator, bigan_encoder
-    from tfgan_app.networks.dcgan import dcgan_generator
-
     model_cfg, shape, settings = context.config.model, context.element_shape, context.settings
     generator = dcgan_generator(model_cfg.latent_dim, shape, model_cfg.generator_width, model_cfg.batch_norm_momentum)
     encoder = bigan_encoder(shape, model_cfg.latent_dim, model_cfg.discriminator_width)
@@ -178,8 +177,6 @@ def build_anomaly(context: BuildContext) -> EGBAD:
 
 
 def _prepare(source, config):
-    from tfgan_app.data.sources import anomaly_training_data
-
     settings: AnomalySettings = config.family_settings
     if settings.normal_class:
         return anomaly_training_data(source, settings.normal_class, "anomaly.normal_class", keep=True)

@@ -22,6 +22,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
+from tfgan_app.data.pipeline import as_batch_type
+from tfgan_app.inputs import Image, InputKind, Noise
+from tfgan_app.networks.layers import all_layers
 
 
 def global_mean(per_example: tf.Tensor) -> tf.Tensor:
@@ -113,8 +116,6 @@ class RandomLayerStates(tf.Module):
 
     @staticmethod
     def of(network: keras.Model) -> list[tf.Variable]:
-        from tfgan_app.networks.layers import all_layers
-
         generators = [getattr(layer, "seed_generator", None) for layer in all_layers(network)]
         return [generator.state for generator in generators if isinstance(generator, keras.random.SeedGenerator)]
 
@@ -187,10 +188,14 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         opts in where its d_loss is the adversarial loss plus non-negative terms."""
         return None
 
-    def input_details(self) -> dict[str, dict]:
-        """Extra manifest facts per exported input name that a caller needs to fill it
-        (the conditional GAN's ``{"label": {"classes": C}}``)."""
-        return {}
+    def input_kinds(self) -> dict[str, InputKind]:
+        """The kind of every input of the exported networks, by input name (see
+        ``tfgan_app.inputs``). By default a vector is noise and an image an image; a family
+        declares what differs (the conditional GAN's ``{"label": Label(classes=C)}``)."""
+        return {
+            tensor.name: (Image() if len(tensor.shape) == 4 else Noise())
+            for network in self.exports().values() for tensor in network.inputs
+        }
 
     # --- shared machinery ----------------------------------------------------------------
 
@@ -239,8 +244,6 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         """A ``batch_type`` batch from what ``fit`` was given: the batch itself, or the
         fields of a dict of the pipeline's streams (``make_train_dataset`` without a type)."""
         if isinstance(batch, dict) and self.batch_type is not tuple:
-            from tfgan_app.data.pipeline import as_batch_type
-
             return as_batch_type(self.batch_type, batch, f"the batches given to {type(self).__name__}.fit")
         return batch
 

@@ -26,6 +26,8 @@ from tfgan_app import losses
 from tfgan_app.gans.conditional import ConditionalGAN, validate_conditional
 from tfgan_app.gans.gan import compile_noise_model, noise_model_options
 from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, DataNeeds, Family
+from tfgan_app.inputs import InputKind, Truncation
+from tfgan_app.networks.biggan import biggan_discriminator, biggan_generator, with_truncation
 
 
 @dataclasses.dataclass
@@ -40,12 +42,10 @@ class BigGAN(ConditionalGAN):
     export_input_names = ("z", "label", "truncation")
 
     def exports(self) -> dict[str, keras.Model]:
-        from tfgan_app.networks.biggan import with_truncation
-
         return {"": with_truncation(self.sampling_generator)}
 
-    def input_details(self) -> dict[str, dict]:
-        return {**super().input_details(), "truncation": {"default": 1.0}}
+    def input_kinds(self) -> dict[str, InputKind]:
+        return {**super().input_kinds(), "truncation": Truncation()}
 
 
 def orthogonal_regularizer(generator: keras.Model, weight: float):
@@ -61,8 +61,6 @@ def orthogonal_regularizer(generator: keras.Model, weight: float):
 
 
 def build_biggan(context: BuildContext) -> BigGAN:
-    from tfgan_app.networks.biggan import biggan_discriminator, biggan_generator
-
     if context.num_classes < 2:
         raise ValueError(f"BigGAN needs labelled data with at least 2 classes, got {context.num_classes}")
     settings: BigGANSettings = context.settings

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import keras
 
-from tfgan_app.config import Config, OptimizerConfig, ema_decay_of, resolve_family_settings
-from tfgan_app.gans.registry import BuildContext, get_family
+from tfgan_app.config import Config, OptimizerConfig, ema_decay_of
+from tfgan_app.gans.registry import BuildContext, family_settings, get_family
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -210,6 +210,6 @@ def build_model(
     generator_optimizer, discriminator_optimizer = _optimizers(config, total_steps)
     family = get_family(config.model.family)
     return family.build(BuildContext(
-        config, resolve_family_settings(config), tuple(element_shape), num_classes, replicas, total_steps,
+        config, family_settings(config), tuple(element_shape), num_classes, replicas, total_steps,
         generator_optimizer, discriminator_optimizer, tuple(class_names), steps_per_epoch,
     ))

@@ -18,6 +18,7 @@ from tfgan_app.gans.gan import (
     GAN, LabelledNoiseBatch, compile_noise_model, image_networks, noise_model_options, validate_noise_family,
 )
 from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, DataNeeds, Family
+from tfgan_app.inputs import InputKind, Label
 
 
 class ConditionalGAN(GAN):
@@ -38,8 +39,8 @@ class ConditionalGAN(GAN):
             raise ValueError("the conditional generator needs a label per example")
         return [z, label]
 
-    def input_details(self) -> dict[str, dict]:
-        return {**super().input_details(), "label": {"classes": self.num_classes}}
+    def input_kinds(self) -> dict[str, InputKind]:
+        return {**super().input_kinds(), "label": Label(classes=self.num_classes)}
 
     def sample_labels(self, z):
         """Classes in turn (0, 1, ..., C-1, 0, ...): balanced samples for evaluation."""

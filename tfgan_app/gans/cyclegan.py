@@ -25,11 +25,13 @@ import tensorflow as tf
 
 from tfgan_app import losses
 from tfgan_app.config import ConfigError
+from tfgan_app.data.sources import load_unpaired
 from tfgan_app.gans.base import (
     AdversarialModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
 )
 from tfgan_app.gans.gan import uniform_from_normal
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
+from tfgan_app.networks.translation import patchgan_discriminator, resnet_generator
 
 
 @dataclasses.dataclass
@@ -233,8 +235,6 @@ class CycleGAN(AdversarialModel):
 
 
 def build_cyclegan(context: BuildContext) -> CycleGAN:
-    from tfgan_app.networks.translation import patchgan_discriminator, resnet_generator
-
     settings: CycleGANSettings = context.settings
     shape, model = context.element_shape, context.config.model
 
@@ -256,8 +256,6 @@ def build_cyclegan(context: BuildContext) -> CycleGAN:
 
 
 def _load(data, settings: CycleGANSettings):
-    from tfgan_app.data.sources import load_unpaired
-
     return load_unpaired(data, settings.domain_a, settings.domain_b)
 
 

@@ -27,9 +27,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.config import ConfigError, OptimizerConfig
+from tfgan_app.data.tasks import make_deriver
 from tfgan_app.gans.base import AdversarialModel, global_mean, logit_of, optimizer_step
+from tfgan_app.gans.build import make_optimizer, resolve_precision
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
-from tfgan_app.networks.adaptation import deployed_classifier
+from tfgan_app.networks.adaptation import deployed_classifier, domain_discriminator, feature_extractor, label_classifier
 
 
 @dataclasses.dataclass
@@ -243,8 +245,6 @@ class ADDA(_Adaptation):
 
 def _networks(context: BuildContext):
     """(feature extractor, label classifier, domain discriminator) for RGB images."""
-    from tfgan_app.networks.adaptation import domain_discriminator, feature_extractor, label_classifier
-
     width, units = context.config.model.discriminator_width, context.config.model.hidden_units
     extractor = feature_extractor(context.element_shape, width)
     feature_dim = extractor.output_shape[-1]
@@ -259,9 +259,6 @@ def build_dann(context: BuildContext) -> DANN:
 
 
 def build_adda(context: BuildContext) -> ADDA:
-    from tfgan_app.gans.build import make_optimizer, resolve_precision
-    from tfgan_app.networks.adaptation import feature_extractor
-
     if context.replicas > 1:
         raise ValueError(
             f"ADDA switches from its source phase to its adversarial phase inside the step (tf.cond "
@@ -282,8 +279,6 @@ def build_adda(context: BuildContext) -> ADDA:
 def _prepare(source, config):
     """The target domain is made from the same images in their own order, blended with
     colour backgrounds; its labels are never put in a batch (they serve the evaluation)."""
-    from tfgan_app.data.tasks import make_deriver
-
     source.images_b = source.images
     source.derive = make_deriver("domain_shift")
     source.element_shape = (*source.element_shape[:2], 3)

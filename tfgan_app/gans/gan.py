@@ -33,13 +33,19 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
+from tfgan_app.config import ConfigError, parse_augmentations
 from tfgan_app.data.pipeline import step_randomness, to_model_range
 from tfgan_app.gans.augment import AdaptiveAugment, diff_augment
 from tfgan_app.gans.base import (
     GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
 )
+from tfgan_app.gans.build import penalty_schedule
+from tfgan_app.gans.progressive import ProgressiveGrowing
 from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, Family
-from tfgan_app.networks.layers import MinibatchStddev, SpectralNorm, all_layers
+from tfgan_app.inputs import InputKind, Truncation
+from tfgan_app.networks import build_networks
+from tfgan_app.networks.layers import MinibatchStddev, SpectralNorm, all_layers, freeze_first_layers
+from tfgan_app.networks.stylegan import is_style_based, progressive_gates, with_style_truncation
 
 
 class NoiseBatch(NamedTuple):
@@ -141,9 +147,6 @@ class GAN(GeneratorDiscriminatorModel):
         # its gates and of the real images, from the step.
         self.progressive = None
         if progressive_steps:
-            from tfgan_app.gans.progressive import ProgressiveGrowing
-            from tfgan_app.networks.stylegan import progressive_gates
-
             gates = progressive_gates(generator)
             if not gates:
                 raise ValueError("progressive growing needs a generator with resolution gates: model.architecture = 'stylegan'")
@@ -292,16 +295,12 @@ class GAN(GeneratorDiscriminatorModel):
     export_input_names: tuple[str, ...] = ("z",)
 
     def exports(self) -> dict[str, keras.Model]:
-        from tfgan_app.networks.stylegan import is_style_based, with_style_truncation
-
         if is_style_based(self.sampling_generator):  # the truncation trick as an input
             return {"": with_style_truncation(self.sampling_generator)}
         return {"": named_inputs(self.sampling_generator, self.export_input_names)}
 
-    def input_details(self) -> dict[str, dict]:
-        from tfgan_app.networks.stylegan import is_style_based
-
-        return {"truncation": {"default": 1.0}} if is_style_based(self.generator) else {}
+    def input_kinds(self) -> dict[str, InputKind]:
+        return {**super().input_kinds(), **({"truncation": Truncation()} if is_style_based(self.generator) else {})}
 
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(self.generator_inputs(z, None), training=training)
@@ -378,8 +377,6 @@ class GAN(GeneratorDiscriminatorModel):
     def grow(self, batch):
         """Progressive growing: set the generators' resolution gates (the EMA copy's too)
         to this step's level, and bring the real images to the same resolution."""
-        from tfgan_app.networks.stylegan import progressive_gates
-
         level = self.progressive.level(self.step)
         for network in [self.generator, *(average.average for average in self.averages.values())]:
             for gate in progressive_gates(network):
@@ -713,8 +710,6 @@ def uniform_from_normal(z: tf.Tensor) -> tf.Tensor:
 
 def noise_model_options(context: BuildContext) -> dict:
     """The switches of Algorithm 1 from the build context's config: the keyword arguments of ``GAN``."""
-    from tfgan_app.config import parse_augmentations
-
     config = context.config
     model, train = config.model, config.train
     return dict(
@@ -730,8 +725,6 @@ def noise_model_options(context: BuildContext) -> dict:
 
 def compile_noise_model(model: GAN, context: BuildContext) -> GAN:
     """Compile a ``GAN`` (or subclass) with the optimizers and the loss section."""
-    from tfgan_app.gans.build import penalty_schedule
-
     loss = context.config.loss
     model.compile(
         generator_optimizer=context.generator_optimizer,
@@ -754,9 +747,6 @@ def image_networks(
 ) -> tuple[keras.Model, keras.Model]:
     """(G, D) of ``model.architecture`` (or the user's builders, ``model.generator`` and
     ``model.discriminator``) for the noise-to-sample families (see ``build_networks``)."""
-    from tfgan_app.networks import build_networks
-    from tfgan_app.networks.layers import freeze_first_layers
-
     generator, discriminator = build_networks(
         context.config.model, context.element_shape, synchronized_batch_norm=context.replicas > 1,
         num_classes=num_classes, code_dim=code_dim, class_head=class_head,
@@ -767,8 +757,6 @@ def image_networks(
 
 def validate_noise_family(config) -> None:
     """Stabilisers that do not combine with the chosen networks."""
-    from tfgan_app.config import ConfigError
-
     model = config.model
     if config.loss.gradient_penalty_weight and model.discriminator_norm == "batch" and not model.spectral_norm \
             and model.architecture == "dcgan":

@@ -25,6 +25,7 @@ from tfgan_app.gans.gan import (
     GAN, Minibatch, compile_noise_model, image_networks, noise_model_options, uniform_from_normal, validate_noise_family,
 )
 from tfgan_app.gans.registry import NOISE_TO_IMAGE_SWITCHES, BuildContext, Family
+from tfgan_app.inputs import Code, InputKind
 
 
 @dataclasses.dataclass
@@ -65,8 +66,8 @@ class InfoGAN(GAN):
     def noise_dim(self) -> int:
         return self.latent_dim + self.categories + self.continuous
 
-    def input_details(self) -> dict[str, dict]:
-        return {"code": {"categorical": self.categories}}
+    def input_kinds(self) -> dict[str, InputKind]:
+        return {**super().input_kinds(), "code": Code(categorical=self.categories)}
 
     def codes(self, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """(one-hot categorical code [m, C], continuous code in [-1, 1] [m, K]) from the noise."""

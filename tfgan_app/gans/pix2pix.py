@@ -21,9 +21,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.gans.base import GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates
+from tfgan_app.data.sources import load_paired
+from tfgan_app.gans.base import (
+    GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates,
+)
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
-from tfgan_app.training.plots import triples_grid
+from tfgan_app.networks.translation import patchgan_discriminator, unet_generator
+from tfgan_app.plots import triples_grid
 
 
 @dataclasses.dataclass
@@ -113,8 +117,6 @@ class Pix2Pix(GeneratorDiscriminatorModel):
 
 
 def build_pix2pix(context: BuildContext) -> Pix2Pix:
-    from tfgan_app.networks.translation import patchgan_discriminator, unet_generator
-
     settings: Pix2PixSettings = context.settings
     shape, model = context.element_shape, context.config.model
     pix2pix = Pix2Pix(
@@ -130,8 +132,6 @@ def build_pix2pix(context: BuildContext) -> Pix2Pix:
 
 
 def _load(data, settings: Pix2PixSettings):
-    from tfgan_app.data.sources import load_paired
-
     return load_paired(data, settings.pairs)
 
 

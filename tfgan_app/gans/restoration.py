@@ -30,9 +30,17 @@ import tensorflow as tf
 
 from tfgan_app import losses
 from tfgan_app.config import ConfigError
-from tfgan_app.gans.base import GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates
+from tfgan_app.data.sources import DataError
+from tfgan_app.data.tasks import make_deriver
+from tfgan_app.gans.base import (
+    GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates,
+)
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
-from tfgan_app.training.plots import triples_grid
+from tfgan_app.inputs import InputKind, Mask
+from tfgan_app.metrics.features import FEATURE_LAYER, classifier_folder, load_domain_classifier
+from tfgan_app.networks.dcgan import dcgan_discriminator
+from tfgan_app.networks.restoration import inpainting_generator, srresnet_generator
+from tfgan_app.plots import triples_grid
 
 
 @dataclasses.dataclass
@@ -118,6 +126,9 @@ class RestorationGAN(GeneratorDiscriminatorModel):
         )
         self.adversarial_weight, self.perceptual_weight = adversarial_weight, perceptual_weight
 
+    def input_kinds(self) -> dict[str, InputKind]:
+        return {**super().input_kinds(), **({"mask": Mask()} if self.masked else {})}
+
     def generator_inputs(self, condition: tf.Tensor, mask: tf.Tensor | None = None) -> list | tf.Tensor:
         """G's inputs: the degraded images, and the mask for the context encoder."""
         return [condition, mask] if self.masked else condition
@@ -175,8 +186,6 @@ class RestorationGAN(GeneratorDiscriminatorModel):
 def perceptual_features(classifier_dir: str | Path, image_shape: tuple[int, ...]) -> keras.Model:
     """The domain classifier's penultimate features, images in [-1, 1] -> [n, 128]: the
     stand-in for SRGAN's VGG features where no ImageNet weights are available."""
-    from tfgan_app.metrics.features import FEATURE_LAYER, load_domain_classifier
-
     extractor, info = load_domain_classifier(classifier_dir)
     if tuple(info["image_shape"]) != tuple(image_shape):
         raise ValueError(
@@ -189,8 +198,6 @@ def perceptual_features(classifier_dir: str | Path, image_shape: tuple[int, ...]
 def _build(context: BuildContext, generator: keras.Model) -> RestorationGAN:
     """SRGAN or the context encoder around ``generator``: a DCGAN discriminator, the
     perceptual network when weighted."""
-    from tfgan_app.networks.dcgan import dcgan_discriminator
-
     settings: RestorationSettings = context.settings
     config = context.config
     discriminator = dcgan_discriminator(
@@ -199,8 +206,6 @@ def _build(context: BuildContext, generator: keras.Model) -> RestorationGAN:
     )
     perceptual = None
     if settings.perceptual_weight:
-        from tfgan_app.metrics.features import classifier_folder
-
         folder = classifier_folder(config.data.name, settings.perceptual_classifier)
         perceptual = perceptual_features(folder, context.element_shape)
     model = RestorationGAN(
@@ -214,8 +219,6 @@ def _build(context: BuildContext, generator: keras.Model) -> RestorationGAN:
 
 
 def build_srgan(context: BuildContext) -> RestorationGAN:
-    from tfgan_app.networks.restoration import srresnet_generator
-
     settings: SuperResolutionSettings = context.settings
     height, width, channels = context.element_shape
     low = (height // settings.scale, width // settings.scale, channels)
@@ -224,16 +227,11 @@ def build_srgan(context: BuildContext) -> RestorationGAN:
 
 
 def build_inpainting(context: BuildContext) -> RestorationGAN:
-    from tfgan_app.networks.restoration import inpainting_generator
-
     settings: InpaintingSettings = context.settings
     return _build(context, inpainting_generator(context.element_shape, context.config.model.generator_width, settings.unet_depth))
 
 
 def _prepare_super_resolution(source, config):
-    from tfgan_app.data.sources import DataError
-    from tfgan_app.data.tasks import make_deriver
-
     scale = config.family_settings.scale
     if source.element_shape[0] % scale or source.element_shape[1] % scale:
         raise DataError(
@@ -246,8 +244,6 @@ def _prepare_super_resolution(source, config):
 
 
 def _prepare_inpainting(source, config):
-    from tfgan_app.data.tasks import make_deriver
-
     source.derive = make_deriver("inpainting", mask_fraction=config.family_settings.mask_fraction)
     source.labels = None
     return source

@@ -38,8 +38,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
+from tfgan_app.data.sources import DataError
 from tfgan_app.gans.base import GeneratorDiscriminatorModel, global_mean, optimizer_step, run_without_state_updates
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
+from tfgan_app.networks.dcgan import dcgan_generator
+from tfgan_app.networks.semi_supervised import (
+    class_probabilities, mlp_semi_supervised_discriminator, semi_supervised_discriminator,
+)
 
 
 @dataclasses.dataclass
@@ -79,8 +84,6 @@ class SemiSupervisedGAN(GeneratorDiscriminatorModel):
         super().__init__(
             generator, discriminator, ("d_loss", "supervised_loss", "labelled_accuracy", *adversarial), **kwargs,
         )
-        from tfgan_app.networks.semi_supervised import class_probabilities
-
         head = discriminator.output.get("class_logits") if isinstance(discriminator.output, dict) else None
         if head is None or head.shape[-1] != num_classes:
             raise ValueError(
@@ -163,9 +166,6 @@ class SemiSupervisedGAN(GeneratorDiscriminatorModel):
 
 
 def build_ssgan(context: BuildContext) -> SemiSupervisedGAN:
-    from tfgan_app.networks.dcgan import dcgan_generator
-    from tfgan_app.networks.semi_supervised import mlp_semi_supervised_discriminator, semi_supervised_discriminator
-
     if context.num_classes < 2:
         raise ValueError(f"the semi-supervised GAN needs labelled data with at least 2 classes, got {context.num_classes}")
     settings: SemiSupervisedSettings = context.settings
@@ -202,8 +202,6 @@ def labelled_subset(labels: np.ndarray, labels_per_class: int, seed: int, num_cl
 
 
 def _prepare(source, config):
-    from tfgan_app.data.sources import DataError
-
     settings: SemiSupervisedSettings = config.family_settings
     try:
         chosen = labelled_subset(source.labels, settings.labels_per_class, settings.labelled_seed, source.num_classes)

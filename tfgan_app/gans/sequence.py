@@ -48,9 +48,14 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
+from tfgan_app.config import ConfigError
+from tfgan_app.data.sources import load_sequences
 from tfgan_app.gans.base import global_mean, logit_of, optimizer_step, readout
+from tfgan_app.gans.build import make_optimizer, resolve_precision
 from tfgan_app.gans.gan import GAN, compile_noise_model, noise_model_options
 from tfgan_app.gans.registry import SWITCHES, BuildContext, DataNeeds, Family
+from tfgan_app.networks.sequence import recurrent_discriminator, recurrent_generator, recurrent_network
+from tfgan_app.plots import sequence_plot
 
 
 @dataclasses.dataclass
@@ -101,8 +106,6 @@ class SequenceGAN(GAN):
 
     def preview(self, inputs: dict) -> tuple[np.ndarray, int]:
         """One picture: each feature of a few generated sequences over time."""
-        from tfgan_app.training.plots import sequence_plot
-
         picture = sequence_plot(self.generate(inputs["z"]).numpy()[:6])
         return picture[None].astype(np.float32) / 127.5 - 1.0, 1
 
@@ -258,8 +261,6 @@ def root(mean_square: tf.Tensor) -> tf.Tensor:
 
 
 def build_sequence(context: BuildContext) -> SequenceGAN:
-    from tfgan_app.networks.sequence import recurrent_discriminator, recurrent_generator, recurrent_network
-
     settings: SequenceSettings = context.settings
     length, features = context.element_shape
     cell = (settings.recurrent_units, settings.recurrent_layers, settings.cell)
@@ -268,8 +269,6 @@ def build_sequence(context: BuildContext) -> SequenceGAN:
         generator = recurrent_generator(length, context.config.model.latent_dim, features, *cell)
         discriminator = recurrent_discriminator(length, features, *cell, context.config.model.minibatch_stddev)
         return compile_noise_model(SequenceGAN(generator, discriminator, **options), context)
-    from tfgan_app.gans.build import make_optimizer, resolve_precision
-
     hidden, layers = settings.recurrent_units, settings.recurrent_layers
     network = lambda inputs, outputs, depth, name, input_name, output_name: recurrent_network(  # noqa: E731
         length, inputs, outputs, hidden, depth, settings.cell, name, input_name, output_name,
@@ -294,8 +293,6 @@ PLAIN_SETTINGS = frozenset({"cell", "recurrent_units", "recurrent_layers", "time
 
 
 def _validate(config) -> None:
-    from tfgan_app.config import ConfigError
-
     settings: SequenceSettings = config.family_settings
     if not settings.timegan:
         # The TimeGAN settings would be silently ignored by the plain recurrent GAN.
@@ -325,8 +322,6 @@ def _validate(config) -> None:
 
 
 def _load(data, settings):
-    from tfgan_app.data.sources import load_sequences
-
     return load_sequences(data)
 
 

@@ -30,10 +30,15 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.data.tasks import map_as_image
-from tfgan_app.gans.base import GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates
+from tfgan_app.data.sources import load_derived
+from tfgan_app.data.tasks import SEGMENT_NAMES, map_as_image
+from tfgan_app.gans.base import (
+    GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, run_without_state_updates,
+)
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
-from tfgan_app.training.plots import triples_grid
+from tfgan_app.inputs import InputKind, LabelMap
+from tfgan_app.networks.spade import spade_discriminator, spade_generator
+from tfgan_app.plots import triples_grid
 
 
 @dataclasses.dataclass
@@ -111,11 +116,9 @@ class SPADEGAN(GeneratorDiscriminatorModel):
         """Images for label maps: the (averaged) generator in inference mode."""
         return self.averaged()([tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(segmentation, tf.int32)], training=False)
 
-    def input_details(self) -> dict[str, dict]:
-        from tfgan_app.data.tasks import SEGMENT_NAMES
-
-        names = list(SEGMENT_NAMES) if len(SEGMENT_NAMES) == self.classes else []
-        return {"segmentation": {"classes": self.classes, "class_names": names}}
+    def input_kinds(self) -> dict[str, InputKind]:
+        names = tuple(SEGMENT_NAMES) if len(SEGMENT_NAMES) == self.classes else ()
+        return {**super().input_kinds(), "segmentation": LabelMap(classes=self.classes, class_names=names)}
 
     def preview_inputs(self, count: int, seed: tf.Tensor, examples: dict | None = None) -> dict:
         z = tf.random.stateless_normal([count, self.noise_dim], seed)
@@ -131,9 +134,6 @@ class SPADEGAN(GeneratorDiscriminatorModel):
 
 
 def build_spade(context: BuildContext) -> SPADEGAN:
-    from tfgan_app.data.tasks import SEGMENT_NAMES
-    from tfgan_app.networks.spade import spade_discriminator, spade_generator
-
     settings: SpadeSettings = context.settings
     config, shape = context.config, context.element_shape
     classes = len(SEGMENT_NAMES)
@@ -150,8 +150,6 @@ def build_spade(context: BuildContext) -> SPADEGAN:
 
 
 def _load(data, settings: SpadeSettings):
-    from tfgan_app.data.sources import load_derived
-
     return load_derived(data, "segmentation", "inputs = their label maps (background, the silhouette's four quadrants)")
 
 

@@ -39,11 +39,17 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
+from tfgan_app.data.emoji import emoji_texts, load_emoji
+from tfgan_app.data.sources import DataError, Source, emoji_root, load_source
 from tfgan_app.gans.base import (
     GeneratorDiscriminatorModel, global_mean, logit_of, optimizer_step, readout, run_without_state_updates,
 )
 from tfgan_app.gans.gan import LabelledNoiseBatch
 from tfgan_app.gans.registry import BuildContext, DataNeeds, Family
+from tfgan_app.inputs import InputKind, Text
+from tfgan_app.networks.text2image import (
+    conditioned_discriminator, conditioned_generator, conditioning_augmentation, text_encoder, text_vectorizer,
+)
 
 PREVIEW_ROWS = 8  # texts in the sample grids written during training
 # What keras.layers.TextVectorization's "lower_and_strip_punctuation" removes.
@@ -89,8 +95,6 @@ class TextToImageGAN(GeneratorDiscriminatorModel):
         discriminator_steps: int = 1, ema_decay: float = 0.0, **kwargs,
     ):
         super().__init__(generator, discriminator, ("d_loss", "g_loss", "kl", "d_real", "d_fake", "d_wrong"), ema_decay, **kwargs)
-        from tfgan_app.networks.text2image import text_vectorizer
-
         # The distinct texts of the data (its class names), indexed by the batch's labels.
         self.text_encoder, self.conditioning, self.texts = text_encoder, conditioning, list(texts)
         self.kl_weight, self.discriminator_steps = kl_weight, discriminator_steps
@@ -181,8 +185,8 @@ class TextToImageGAN(GeneratorDiscriminatorModel):
         condition = self.conditioning(self.text_encoder(tokens, training=False), training=False)["mean"]
         return self.averaged()([tf.convert_to_tensor(z, tf.float32), condition], training=False)
 
-    def input_details(self) -> dict[str, dict]:
-        return {"text": {"examples": self.texts[:: max(1, len(self.texts) // 20)][:20]}}
+    def input_kinds(self) -> dict[str, InputKind]:
+        return {**super().input_kinds(), "text": Text(examples=tuple(self.texts[:: max(1, len(self.texts) // 20)][:20]))}
 
     def preview_inputs(self, count: int, seed: tf.Tensor, examples: dict | None = None) -> dict:
         """``PREVIEW_ROWS`` of the texts, one per row, the same noise down each column."""
@@ -199,10 +203,6 @@ class TextToImageGAN(GeneratorDiscriminatorModel):
 
 
 def build_text2image(context: BuildContext) -> TextToImageGAN:
-    from tfgan_app.networks.text2image import (
-        conditioned_discriminator, conditioned_generator, conditioning_augmentation, text_encoder,
-    )
-
     settings: TextToImageSettings = context.settings
     config, shape = context.config, context.element_shape
     texts = list(context.class_names)
@@ -228,11 +228,8 @@ def build_text2image(context: BuildContext) -> TextToImageGAN:
 def _load(data, settings: TextToImageSettings):
     """The emoji with their names, or any labelled images with their class names, as
     (image, text) pairs: the label is the index of the text in the source's class names."""
-    from tfgan_app.data.emoji import emoji_texts, load_emoji
-    from tfgan_app.data.sources import DataError, Source, emoji_root, load_single
-
     if data.name != "emoji":
-        source = load_single(data)
+        source = load_source(data)
         if source.labels is None or len(source.class_names) < 2:
             raise DataError(f"text2image needs a text per image: {source.description} has no class names to use; "
                             "use data.name = 'emoji' (their names) or labelled data")

@@ -17,6 +17,9 @@ from typing import Callable
 
 import numpy as np
 
+from tfgan_app.data.pipeline import to_model_range
+from tfgan_app.data.tasks import as_rgb, bicubic_upsample, blur_fill, cut_holes, downsample, shift_domain, square_masks
+
 
 def _batched(function: Callable, arrays: tuple[np.ndarray, ...], batch_size: int = 500) -> np.ndarray:
     return np.concatenate([
@@ -38,8 +41,6 @@ def psnr_ssim(reference: np.ndarray, images: np.ndarray) -> tuple[float, float]:
 
 def super_resolution_scores(restore: Callable[[np.ndarray], np.ndarray], images: np.ndarray, scale: int) -> dict:
     """PSNR/SSIM of ``restore(low resolution)`` and of bicubic upsampling, vs ``images``."""
-    from tfgan_app.data.tasks import bicubic_upsample, downsample
-
     low = downsample(images, scale).numpy()
     model = psnr_ssim(images, _batched(restore, (low,)))
     bicubic = psnr_ssim(images, bicubic_upsample(low, scale).numpy())
@@ -59,7 +60,6 @@ def inpainting_scores(
     """Hole L1/PSNR of ``fill(holed images, masks)`` and of ``blur_fill`` on the same holes."""
     import tensorflow as tf
 
-    from tfgan_app.data.tasks import blur_fill, cut_holes, square_masks
 
     masks = square_masks(tf.constant([seed, 1], tf.int64), len(images), images.shape[1], mask_fraction).numpy()
     holed = np.asarray(cut_holes(images, masks))
@@ -72,9 +72,6 @@ def shifted_test_set(images: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.
     """(source images made RGB, their target-domain versions) in [-1, 1], for uint8 or
     model-range images: the evaluation split of the domain-adaptation demo."""
     import tensorflow as tf
-
-    from tfgan_app.data.pipeline import to_model_range
-    from tfgan_app.data.tasks import as_rgb, shift_domain
 
     source = to_model_range(images).numpy()
     return np.asarray(as_rgb(source)), _batched(lambda x: shift_domain(x, tf.constant([seed, 2], tf.int64)), (source,), 10_000)

@@ -27,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan_app.data import to_model_range
+from tfgan_app.networks import weights_sha256
+
 FEATURE_LAYER = "features"
 # Threads a classifier trains on, whatever the machine's cores: one thread and two give
 # different classifiers (the kernels sum in another order), two runs on two give the same.
@@ -110,9 +113,6 @@ def train_classifier(
     import keras
     import tensorflow as tf
 
-    from tfgan_app.data import to_model_range
-    from tfgan_app.networks import weights_sha256
-
     keras.utils.set_random_seed(seed)
     (train_x, train_y), (test_x, test_y) = train, test
     model = build_classifier(tuple(train_x.shape[1:]), len(class_names))
@@ -191,7 +191,6 @@ def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
     ``extractor_name``."""
     import keras
 
-    from tfgan_app.networks import weights_sha256
 
     folder = Path(folder)
     meta_path, weights = folder / "classifier.json", folder / "classifier.keras"

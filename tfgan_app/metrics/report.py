@@ -30,6 +30,7 @@ def in_batches(generate, inputs: np.ndarray | dict[str, np.ndarray], batch: int 
 
 def real_subset(images: np.ndarray, count: int, seed: int) -> np.ndarray:
     """``count`` random uint8 images of a source, scaled to the generator's [-1, 1]."""
+    # TensorFlow on use only: the commands import this module before their quiet start-up.
     from tfgan_app.data.pipeline import to_model_range
 
     order = np.random.default_rng(seed).permutation(len(images))[:count]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfgan_app.losses import batch_correlations
+
 
 def _gru_network(length: int, features: int, per_step: bool):
     import keras
@@ -81,8 +83,6 @@ def feature_correlation(sequences: np.ndarray) -> float:
     the real data's when the generated marginals are right: the post-hoc GRU reads the last
     feature from the others, which works only where they are related (TimeGAN's sines have
     independent features, 0.02)."""
-    from tfgan_app.losses import batch_correlations
-
     features = sequences.shape[2]
     if features < 2:
         raise ValueError("feature correlation needs at least 2 features")

@@ -41,6 +41,7 @@ import keras
 from keras import ops
 
 from tfgan_app.networks.dcgan import resolution_plan
+from tfgan_app.networks.layers import all_layers
 
 SLOPE = 0.2
 W_AVERAGE_DECAY = 0.995  # StyleGAN's w_avg_beta
@@ -402,8 +403,6 @@ def is_style_based(generator: keras.Model) -> bool:
 
 def progressive_gates(generator: keras.Model) -> list:
     """The ``level`` variables of a style-based generator's gates (one per resolution above the base)."""
-    from tfgan_app.networks.layers import all_layers
-
     return [layer.level for layer in all_layers(generator) if isinstance(layer, ProgressiveGate)]
 
 

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.training.plots import save_png
+from tfgan_app.plots import image_grid, save_png
 from tfgan_app.training.rundir import non_finite_objects
 
 LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
@@ -342,8 +342,6 @@ def training_callbacks(
     models): progress line, ``metrics.jsonl`` and TensorBoard logs, checkpoints of
     ``model.checkpoint_objects()`` and sample grids from fixed noise, in ``run_dir``.
     Pass ``steps`` = the steps ``fit`` will run."""
-    from tfgan_app.training.plots import image_grid
-
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = int(model.step.numpy())

@@ -16,9 +16,8 @@ import tensorflow as tf
 from tfgan_app.config import Config
 from tfgan_app.data import TOY_DISTRIBUTIONS, Source
 from tfgan_app.data.pipeline import stream_seed
-from tfgan_app.metrics.report import (
-    LOWER_IS_BETTER, image_rows, in_batches, real_subset, toy_measure_name, toy_rows,
-)
+from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
+from tfgan_app.metrics.report import LOWER_IS_BETTER, image_rows, in_batches, real_subset, toy_measure_name, toy_rows
 from tfgan_app.training.callbacks import RunState, StepCallback
 
 _EVALUATION_NOISE, _EVALUATION_REAL = 5, 6
@@ -44,8 +43,6 @@ class GeneratorEvaluator:
         if self.toy is not None:
             self.reference = source.sampler(stream_seed(config.seed, _EVALUATION_REAL, 0), 20_000).numpy()
             return
-        from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
-
         folder = classifier_folder(config.data.name, config.evaluation.classifier)
         self.extractor, _ = load_domain_classifier(folder)
         self.real_features = self.extractor.run(real_subset(source.images, count, config.seed))[0]

@@ -31,15 +31,18 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.config import Config, save_config
-from tfgan_app.data import Source, load_source, make_train_dataset, steps_per_epoch
+from tfgan_app.data import Source, make_train_dataset, steps_per_epoch
 from tfgan_app.data.pipeline import example_batch, stream_seed
 from tfgan_app.gans import build_model
 from tfgan_app.gans.build import resolve_precision
+from tfgan_app.gans.registry import family_source
 from tfgan_app.networks import weights_sha256
+from tfgan_app.plots import image_grid, toy_plot
 from tfgan_app.training import rundir
 from tfgan_app.training.callbacks import DiscriminatorWinsWatch, RunState, run_callbacks
-from tfgan_app.training.rundir import RunDirError  # noqa: F401 (part of this module's API)
-from tfgan_app.training.plots import image_grid, toy_plot
+from tfgan_app.training.evaluation import BEST_DIR, GeneratorEvaluator, PeriodicEvaluation
+from tfgan_app.training.restore import build_run_model
+from tfgan_app.training.rundir import RunDirError
 from tfgan_app.training.strategy import is_chief, is_multi_worker, make_strategy, task_name, worker_count
 
 log = logging.getLogger(__name__)
@@ -184,7 +187,7 @@ def _train(
     config.train.precision = resolve_precision(config.train.precision)  # recorded as resolved
     if config.data.image_size:  # before loading: resizing to a giant size would exhaust memory first
         check_batch_fits(config, (config.data.image_size, config.data.image_size, config.data.channels or 3))
-    source = load_source(config)
+    source = family_source(config)
     steps = total_steps(config, source)
     check_batch_fits(config, source.element_shape)
     with strategy.scope():
@@ -433,8 +436,6 @@ def init_networks(model: keras.Model, other_run: Path) -> None:
     StudioGAN users do most with small data): every network and EMA copy of ``model`` takes
     the weights of ``other_run``'s latest checkpoint; the optimizers and the step start
     fresh. Networks that differ are refused with the first mismatching layer named."""
-    from tfgan_app.export.exporter import build_run_model
-
     other_run = Path(other_run)
     checkpoint = tf.train.latest_checkpoint(str(other_run / "checkpoints"))
     if not (other_run / "config.json").is_file() or not (other_run / "run.json").is_file() or checkpoint is None:
@@ -532,16 +533,12 @@ def fit_multi_worker(
 def _make_evaluator(config: Config, source: Source, noise_dim: int):
     if not config.evaluation.every:
         return None
-    from tfgan_app.training.evaluation import GeneratorEvaluator
-
     return GeneratorEvaluator(config, source, noise_dim)
 
 
 def _evaluation_callbacks(config, evaluator, state, checkpoint, writer, run_dir) -> list:
     if evaluator is None:
         return []
-    from tfgan_app.training.evaluation import BEST_DIR, PeriodicEvaluation
-
     best = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints" / BEST_DIR), max_to_keep=1)
     return [PeriodicEvaluation(
         state, evaluator, config.evaluation.every, writer, run_dir / "metrics.jsonl", best,
