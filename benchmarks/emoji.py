@@ -112,33 +112,77 @@ def train_baseline(images: np.ndarray, seconds: float):
     return (lambda z: model.generator(z, training=False).numpy()), steps, trained
 
 
+def reference_emoji(vendor: str, classifier: Path | None = None):
+    """(the emoji extractor (the pinned one unless ``classifier``), its info, every emoji of
+    ``vendor`` as a Source, their features)."""
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import load_source
+    from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
+
+    extractor, info = load_domain_classifier(classifier_folder("emoji", classifier))
+    every = load_source(DataConfig(name="emoji", vendor=vendor, split="all"))
+    return extractor, info, every, extractor.run(every.images.astype(np.float32) / 127.5 - 1.0)[0]
+
+
+def generated_emoji(model, num: int, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``num`` samples of a generator run's model; a conditional one's labels are drawn from
+    ``labels`` (the categories' own frequencies: cycling through them uniformly would score
+    the mix, Flags as often as People & Body, not the images)."""
+    from tfgan_app.metrics.report import in_batches
+
+    z = rng.standard_normal((num, model.noise_dim)).astype(np.float32)
+    if not getattr(model, "num_classes", 0):
+        return in_batches(lambda chunk: model.generate(chunk).numpy(), z)
+    chosen, network = rng.choice(labels, num).astype(np.int32), model.averaged()
+    return np.concatenate([
+        network(model.generator_inputs(z[start : start + 256], chosen[start : start + 256]), training=False).numpy()
+        for start in range(0, num, 256)
+    ])
+
+
+def translation_pairs():
+    """(Google test emoji, their Twitter versions) in [-1, 1]: the translators' test split."""
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data.emoji import load_emoji
+    from tfgan_app.data.sources import emoji_root
+
+    root = emoji_root(DataConfig())
+    inputs, names, _, _ = load_emoji(root, "google", "test")
+    targets = load_emoji(root, "twitter", "test", names=names)[0]
+    return tuple(array.astype(np.float32) / 127.5 - 1.0 for array in (inputs, targets))
+
+
+def translation_scores(extractor, targets: np.ndarray, outputs: np.ndarray) -> dict:
+    """PSNR, SSIM, L1 and FID of translated images against their targets."""
+    import tensorflow as tf
+
+    from benchmarks.families import fid
+
+    outputs = np.clip(outputs, -1.0, 1.0)
+    return {"psnr": float(tf.reduce_mean(tf.image.psnr(targets, outputs, 2.0))),
+            "ssim": float(tf.reduce_mean(tf.image.ssim(targets, outputs, 2.0))),
+            "l1": float(np.abs(outputs - targets).mean()), "fid": fid(extractor, targets, outputs)}
+
+
+def translated(model, inputs: np.ndarray) -> np.ndarray:
+    """A pix2pix or CycleGAN (its A -> B generator) run's outputs for ``inputs``."""
+    from tfgan_app.metrics.report import in_batches
+
+    translator = model.exports().get("a2b") or model.averaged()  # CycleGAN: A (Google) -> B (Twitter)
+    return in_batches(lambda chunk: translator(chunk, training=False).numpy(), inputs)
+
+
 def generator_table(args) -> list[dict]:
     from tfgan_app.config import DataConfig
     from tfgan_app.data import load_source
-    from tfgan_app.training.restore import load_run_model
-    from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
     from tfgan_app.metrics.report import image_rows, in_batches
+    from tfgan_app.training.restore import load_run_model
 
-    extractor, info = load_domain_classifier(classifier_folder("emoji", args.classifier))
-    every = load_source(DataConfig(name="emoji", vendor=args.reference, split="all"))
-    real = every.images.astype(np.float32) / 127.5 - 1.0
-    real_features = extractor.run(real)[0]
-    rng = np.random.default_rng(0)
-    rows = []
+    extractor, info, every, real_features = reference_emoji(args.reference, args.classifier)
+    rng, rows = np.random.default_rng(0), []
     if args.run:
         model, config, step, run = load_run_model(args.run)
-        z = rng.standard_normal((args.num, model.noise_dim)).astype(np.float32)
-        if getattr(model, "num_classes", 0):
-            # The categories' own frequencies: cycling through them uniformly would score
-            # the mix (Flags as often as People & Body), not the images.
-            labels = rng.choice(every.labels, args.num).astype(np.int32)
-            network = model.averaged()
-            fake = np.concatenate([
-                network(model.generator_inputs(z[start : start + 256], labels[start : start + 256]), training=False).numpy()
-                for start in range(0, args.num, 256)
-            ])
-        else:
-            fake = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
+        fake = generated_emoji(model, args.num, every.labels, rng)
         rows.append({"row": Path(config.pipeline).stem, "steps": step, "train_seconds": run.get("wall_time_s"),
                      **{r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, True)}})
     if args.baseline_seconds:
@@ -149,40 +193,22 @@ def generator_table(args) -> list[dict]:
         rows.append({"row": "DCGAN-64 baseline (plain Keras, mixed_bfloat16)", "steps": steps, "train_seconds": round(seconds, 1),
                      **{r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, True)}})
     print(f"extractor: {extractor.name} / {extractor.layer} (test accuracy {info.get('test_accuracy', float('nan')):.3f}); "
-          f"{args.num} samples against all {len(real)} {args.reference} emoji")
+          f"{args.num} samples against all {len(every.images)} {args.reference} emoji")
     return rows
 
 
 def translator_table(args) -> list[dict]:
-    import tensorflow as tf
-
-    from tfgan_app.config import DataConfig
-    from tfgan_app.data.emoji import load_emoji
-    from tfgan_app.data.sources import emoji_root
-    from tfgan_app.training.restore import load_run_model
     from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
-    from tfgan_app.metrics.report import in_batches
-    from benchmarks.families import fid
+    from tfgan_app.training.restore import load_run_model
 
-    root = emoji_root(DataConfig())
-    inputs, names, _, _ = load_emoji(root, "google", "test")
-    targets = load_emoji(root, "twitter", "test", names=names)[0]
-    inputs, targets = (array.astype(np.float32) / 127.5 - 1.0 for array in (inputs, targets))
+    inputs, targets = translation_pairs()
     extractor, _ = load_domain_classifier(classifier_folder("emoji", args.classifier))
-
-    def scores(label, outputs):
-        outputs = np.clip(outputs, -1.0, 1.0)
-        return {"row": label, "psnr": float(tf.reduce_mean(tf.image.psnr(targets, outputs, 2.0))),
-                "ssim": float(tf.reduce_mean(tf.image.ssim(targets, outputs, 2.0))),
-                "l1": float(np.abs(outputs - targets).mean()), "fid": fid(extractor, targets, outputs)}
-
-    rows = [scores("identity (the Google image)", inputs)]
+    rows = [{"row": "identity (the Google image)", **translation_scores(extractor, targets, inputs)}]
     for run in [args.run, args.run_l1]:
         if run:
             model, config, step, _ = load_run_model(run)
-            translator = model.exports().get("a2b") or model.averaged()  # CycleGAN: A (Google) -> B (Twitter)
-            outputs = in_batches(lambda chunk: translator(chunk, training=False).numpy(), inputs)
-            rows.append({**scores(f"{Path(config.pipeline).stem} ({run.name}, step {step})", outputs)})
+            rows.append({"row": f"{Path(config.pipeline).stem} ({run.name}, step {step})",
+                         **translation_scores(extractor, targets, translated(model, inputs))})
     print(f"test split: {len(targets)} Google -> Twitter pairs")
     return rows
 

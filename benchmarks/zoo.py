@@ -12,11 +12,16 @@ config is measured without training again), then is measured at the checkpoint i
   split on the pinned Fashion-MNIST classifier (KID beside it in the JSON);
 - pix2pix: FID of its outputs for the test edge maps; CycleGAN: FID of A -> B;
 - the semi-supervised GAN: its classifier's test accuracy;
+- the applications, as ``benchmarks/applications.py`` measures them (with their baselines
+  there): super-resolution PSNR, inpainting's PSNR inside the holes, domain adaptation's
+  target accuracy, anomaly AUROC, SPADE's FID from the test maps, the sequences' TimeGAN
+  discriminative score, the modes of 1,000 on Stacked Fashion-MNIST;
 - the toy pipelines: the PacGAN mode counts (ring, grid) or the KS statistic (1-D), which
   need no extractor.
-The applications and the emoji pipelines have their own scripts (``benchmarks/applications.py``,
-``benchmarks/emoji.py``); their rows name that command until their figures are measured on
-the pinned extractors and entered here.
+- the emoji generators: FID of 5,000 samples against all 3,786 Google emoji, and the
+  translators: PSNR on the Google -> Twitter test pairs, on the pinned emoji extractor
+  (``benchmarks/emoji.py`` measures them the same way, with the DCGAN-64 baseline).
+Text to image is judged by retrieval (``benchmarks/applications.py text2image``).
 
 Each measured row records the extractor, the machine (CPU model, cores), the date and the
 commit; ``zoo.md`` and the README's table are rendered from ``zoo.json`` alone, and the test
@@ -33,6 +38,8 @@ import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
+
+import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
@@ -68,39 +75,35 @@ ENTRIES: dict[str, Entry] = {
     "fashion_mnist_hinge_sn": Entry("28x28 garments", "Miyato et al. 2018", "fid", "", "z"),
     "fashion_mnist_pix2pix": Entry("garments from edge maps", "Isola et al. 2017", "fid", "", "image"),
     "fashion_mnist_cyclegan": Entry("sneakers <-> ankle boots", "Zhu et al. 2017", "fid_a2b", "", "image (a2b, b2a)"),
-    "fashion_mnist_spade": Entry("garments from label maps", "Park et al. 2019", "fid",
-                            "python benchmarks/applications.py spade", "z, segmentation"),
-    "fashion_mnist_srgan": Entry("x4 super-resolution", "Ledig et al. 2017", "psnr",
-                            "python benchmarks/applications.py srgan", "image"),
-    "fashion_mnist_inpainting": Entry("filled holes", "Pathak et al. 2016", "hole_psnr",
-                                 "python benchmarks/applications.py inpainting", "image, mask"),
-    "fashion_mnist_dann": Entry("a classifier for a shifted domain", "Ganin et al. 2016", "target_accuracy",
-                           "python benchmarks/applications.py dann", "image"),
-    "fashion_mnist_adda": Entry("a classifier for a shifted domain", "Tzeng et al. 2017", "target_accuracy",
-                           "python benchmarks/applications.py adda", "image"),
-    "fashion_mnist_anomaly": Entry("anomaly scores", "Zenati et al. 2018", "auroc",
-                              "python benchmarks/applications.py anomaly", "image"),
-    "stacked_fashion_mnist_best": Entry("3-channel stacked garments", "Huang et al. 2024", "modes",
-                                   "python benchmarks/stacked_modes.py --run RUN", "z"),
-    "sines_sequence": Entry("5-feature time series", "Yoon et al. 2019 (baseline)", "discriminative_score",
-                       "python benchmarks/applications.py sequence", "z"),
-    "sines_timegan": Entry("5-feature time series", "Yoon et al. 2019", "discriminative_score",
-                      "python benchmarks/applications.py timegan", "z"),
-    "emoji_dcgan": Entry("64x64 colour emoji", "Radford et al. 2016", "fid", "python benchmarks/emoji.py", "z"),
-    "emoji_r3gan": Entry("64x64 colour emoji", "Huang et al. 2024", "fid", "python benchmarks/emoji.py", "z"),
-    "emoji_cgan": Entry("emoji of a chosen category", "Mirza & Osindero 2014", "fid", "python benchmarks/emoji.py", "z, label"),
-    "emoji_pix2pix": Entry("Google -> Twitter emoji style", "Isola et al. 2017", "psnr", "python benchmarks/emoji.py", "image"),
-    "emoji_cyclegan": Entry("Google <-> Twitter style, unpaired", "Zhu et al. 2017", "fid", "python benchmarks/emoji.py", "image (a2b, b2a)"),
-    "emoji_text2image": Entry("emoji from their names", "Reed et al. 2016; Zhang et al. 2017", "fid",
-                         "python benchmarks/emoji.py", "text, z"),
+    "fashion_mnist_spade": Entry("garments from label maps", "Park et al. 2019", "fid", "", "z, segmentation"),
+    "fashion_mnist_srgan": Entry("x4 super-resolution", "Ledig et al. 2017", "psnr", "", "image"),
+    "fashion_mnist_inpainting": Entry("filled holes", "Pathak et al. 2016", "hole_psnr", "", "image, mask"),
+    "fashion_mnist_dann": Entry("a classifier for a shifted domain", "Ganin et al. 2016", "target_accuracy", "", "image"),
+    "fashion_mnist_adda": Entry("a classifier for a shifted domain", "Tzeng et al. 2017", "target_accuracy", "", "image"),
+    "fashion_mnist_anomaly": Entry("anomaly scores", "Zenati et al. 2018", "auroc", "", "image"),
+    "stacked_fashion_mnist_best": Entry("3-channel stacked garments", "Huang et al. 2024", "modes", "", "z"),
+    "sines_sequence": Entry("5-feature time series", "Yoon et al. 2019 (baseline)", "discriminative_score", "", "z"),
+    "sines_timegan": Entry("5-feature time series", "Yoon et al. 2019", "discriminative_score", "", "z"),
+    "emoji_dcgan": Entry("64x64 colour emoji", "Radford et al. 2016", "fid", "", "z"),
+    "emoji_r3gan": Entry("64x64 colour emoji", "Huang et al. 2024", "fid", "", "z"),
+    "emoji_cgan": Entry("emoji of a chosen category", "Mirza & Osindero 2014", "fid", "", "z, label"),
+    "emoji_pix2pix": Entry("Google -> Twitter emoji style", "Isola et al. 2017", "psnr", "", "image"),
+    "emoji_cyclegan": Entry("Google <-> Twitter style, unpaired", "Zhu et al. 2017", "fid", "", "image (a2b, b2a)"),
+    "emoji_text2image": Entry("emoji from their names", "Reed et al. 2016; Zhang et al. 2017", "top5",
+                         "python benchmarks/applications.py text2image", "text, z"),
     "toy_ring_mlp": Entry("points on a ring of 8 Gaussians", "Goodfellow et al. 2014", "modes_covered", "", "z"),
     "toy_grid_mlp": Entry("points on a 5x5 grid of Gaussians", "Lin et al. 2018", "modes_covered", "", "z"),
     "toy_ring_template": Entry("points on a ring (template family)", "Goodfellow et al. 2014", "modes_covered", "", "z"),
     "gaussian_1d": Entry("samples of N(4, 0.5)", "Goodfellow et al. 2014", "ks_statistic", "", "z"),
 }
-FASHION = {name for name, entry in ENTRIES.items() if name.startswith("fashion_mnist") and not entry.other_command}
+APPLICATIONS = {"fashion_mnist_spade", "fashion_mnist_srgan", "fashion_mnist_inpainting", "fashion_mnist_dann",
+                "fashion_mnist_adda", "fashion_mnist_anomaly", "sines_sequence", "sines_timegan",
+                "stacked_fashion_mnist_best"}
+FASHION = {name for name, entry in ENTRIES.items()
+           if name.startswith("fashion_mnist") and not entry.other_command and name not in APPLICATIONS}
+EMOJI = {"emoji_dcgan", "emoji_r3gan", "emoji_cgan", "emoji_pix2pix", "emoji_cyclegan"}
 TOYS = {"toy_ring_mlp", "toy_grid_mlp", "toy_ring_template", "gaussian_1d"}
-MEASURABLE = FASHION | TOYS
+MEASURABLE = FASHION | TOYS | APPLICATIONS | EMOJI
 # For the table: lower is better for these figures.
 LOWER_IS_BETTER = ("fid", "fid_a2b", "ks_statistic", "reverse_kl", "discriminative_score")
 
@@ -151,8 +154,98 @@ def fashion_figure(pipeline: str, run_dir: Path, measurement, num: int) -> dict:
     return {key: row[key] for key in (metric, "kid") if key in row}
 
 
+def application_figure(pipeline: str, run_dir: Path, measurement, num: int) -> dict:
+    """{metric: value, the baseline's beside it, extractor} of an application's run, measured
+    as ``benchmarks/applications.py`` measures it, on the test split."""
+    import tensorflow as tf
+
+    from benchmarks.families import fid, load_shipped_model
+    from tfgan_app.data.pipeline import to_model_range
+    from tfgan_app.metrics import applications as metrics
+    from tfgan_app.metrics.report import in_batches
+
+    model, config, _, _ = load_shipped_model(run_dir)
+    settings, none = config.family_settings, "none (the task's own measure)"
+    if pipeline in ("sines_sequence", "sines_timegan"):
+        from tfgan_app.data.tasks import sine_waves
+        from tfgan_app.metrics.sequence import discriminative_score
+
+        noise = tf.random.stateless_normal([3000, model.noise_dim], tf.constant([5, 6], tf.int64))
+        fake = model.generate(noise).numpy()
+        real = sine_waves(tf.constant([123, 4], tf.int64), 3000, *fake.shape[1:]).numpy()
+        scores = [discriminative_score(real, fake, seed=seed) for seed in range(3)]
+        return {"discriminative_score": float(np.mean(scores)), "extractor": none}
+    test = measurement.test_source
+    images = to_model_range(test.images).numpy()
+    if pipeline == "stacked_fashion_mnist_best":
+        from benchmarks.stacked_modes import channel_classes
+        from tfgan_app.metrics.toy import stacked_modes
+
+        z = np.random.default_rng(0).standard_normal((26_000, model.noise_dim)).astype(np.float32)
+        samples = np.clip(in_batches(lambda chunk: model.generate(chunk).numpy(), z), -1, 1)
+        modes = stacked_modes(channel_classes(measurement.extractor, samples))
+        return {"modes": modes.modes_covered, "reverse_kl": modes.reverse_kl, "extractor": measurement.extractor.name}
+    if pipeline == "fashion_mnist_srgan":
+        scores = metrics.super_resolution_scores(lambda low: model.generator(low, training=False), images, settings.scale)
+        return {"psnr": scores["psnr"], "baseline_psnr": scores["bicubic_psnr"], "extractor": none}
+    if pipeline == "fashion_mnist_inpainting":
+        scores = metrics.inpainting_scores(lambda holed, masks: model.generator([holed, masks], training=False),
+                                           images, settings.mask_fraction)
+        return {"hole_psnr": scores["hole_psnr"], "baseline_hole_psnr": scores["blur_psnr"], "extractor": none}
+    if pipeline in ("fashion_mnist_dann", "fashion_mnist_adda"):
+        source, target = metrics.shifted_test_set(images)
+        classify = lambda batch: model.deployed(batch, training=False)  # noqa: E731
+        return {"target_accuracy": metrics.accuracy(classify, target, test.labels),
+                "source_accuracy": metrics.accuracy(classify, source, test.labels), "extractor": none}
+    if pipeline == "fashion_mnist_anomaly":
+        def index(spec: str) -> int:
+            return test.class_names.index(spec) if spec in test.class_names else int(spec)
+
+        # Trained without one class (it is the anomaly), or on one class alone (the others are).
+        is_anomaly = (test.labels == index(settings.anomaly_class)) if settings.anomaly_class \
+            else (test.labels != index(settings.normal_class))
+        scores = in_batches(lambda chunk: model.score(chunk).numpy(), images, batch=1000)
+        return {"auroc": metrics.auroc(scores, is_anomaly), "extractor": none}
+    if pipeline == "fashion_mnist_spade":
+        from tfgan_app.data.tasks import segmentation_maps
+
+        maps = segmentation_maps(images).numpy()
+        z = np.random.default_rng(0).standard_normal((len(images), model.noise_dim)).astype(np.float32)
+        outputs = in_batches(lambda chunk: model.generate(chunk["z"], chunk["segmentation"]).numpy(),
+                             {"z": z, "segmentation": maps})
+        agreement = metrics.map_agreement(maps, segmentation_maps(outputs).numpy(), model.classes)
+        return {"fid": fid(measurement.extractor, images, outputs), **agreement, "extractor": measurement.extractor.name}
+    raise ValueError(f"{pipeline}: not an application measured here")
+
+
+def emoji_figure(pipeline: str, run_dir: Path, num: int) -> dict:
+    """{metric: value, extractor} of an emoji run on the pinned emoji extractor, as
+    ``benchmarks/emoji.py`` measures it: a generator's FID (KID beside it) against all Google
+    emoji; a translator's PSNR (FID beside it) on the Google -> Twitter test pairs."""
+    from benchmarks.emoji import generated_emoji, reference_emoji, translated, translation_pairs, translation_scores
+    from benchmarks.families import load_shipped_model
+    from tfgan_app.metrics.report import image_rows
+
+    model = load_shipped_model(run_dir)[0]
+    if pipeline in ("emoji_pix2pix", "emoji_cyclegan"):
+        from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
+
+        extractor = load_domain_classifier(classifier_folder("emoji"))[0]
+        inputs, targets = translation_pairs()
+        scores = translation_scores(extractor, targets, translated(model, inputs))
+        return {"psnr": scores["psnr"], "fid": scores["fid"], "extractor": extractor.name}
+    extractor, _, every, real_features = reference_emoji("google")
+    fake = generated_emoji(model, min(num, 5000), every.labels, np.random.default_rng(0))
+    rows = {row["metric"]: row["value"] for row in image_rows(real_features, fake, extractor, True)}
+    return {"fid": rows["fid"], "kid": rows["kid"], "extractor": extractor.name}
+
+
 def measure(pipeline: str, run_dir: Path, num: int, measurement) -> dict:
     """{metric: value, extractor, ...} of a trained run, as the module docstring says."""
+    if pipeline in EMOJI:
+        return emoji_figure(pipeline, run_dir, num)
+    if pipeline in APPLICATIONS:
+        return application_figure(pipeline, run_dir, measurement, num)
     if pipeline in TOYS:
         out = run_dir / "zoo_evaluation.json"
         out.unlink(missing_ok=True)
@@ -177,7 +270,7 @@ def images_per_second(run_dir: Path) -> int | None:
 LABELS = {
     "fid": "FID", "fid_a2b": "FID A->B", "test_accuracy": "accuracy", "modes_covered": "modes", "modes": "modes",
     "ks_statistic": "KS", "psnr": "PSNR", "hole_psnr": "hole PSNR", "target_accuracy": "target accuracy",
-    "auroc": "AUROC", "discriminative_score": "discriminative score",
+    "auroc": "AUROC", "discriminative_score": "discriminative score", "top5": "top-5 retrieval",
 }
 
 
@@ -203,11 +296,12 @@ def render_notes(zoo: dict) -> str:
     extractors = sorted({row["extractor"] for row in zoo["rows"].values() if row.get("extractor", "").startswith("pinned")})
     floor = zoo.get("real_floor", {})
     notes = [f"Features: {', '.join(extractors) or 'none measured yet'}; trained and measured on "
-             f"{'; '.join(machines) or '-'}, alone."]
+             f"{'; '.join(machines) or '-'}."]
     default = zoo["rows"].get("fashion_mnist_dcgan", {})
     if default.get("images_per_sec"):
-        notes.append(f"Minutes depend on the machine's speed: it trained the default at {default['images_per_sec']:,} "
-                     "images/s (the same CPU model has run it at about 2,000).")
+        notes.append(f"Minutes are wall time as trained, so they depend on the machine's speed and load (each row's "
+                     f"images/s is in zoo.json): this machine trained the default at {default['images_per_sec']:,} "
+                     "images/s alone (the same CPU model has run it at about 2,000).")
     if floor:
         notes.append(f"Real floor (test vs train split, {floor['num']:,} images each): FID {floor['fid']:.3g}.")
     notes.append("A row without a figure is not yet measured on the pinned extractors: `python benchmarks/zoo.py "
@@ -264,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.families import Measurement, fid
     from tfgan_app.metrics.report import real_subset
 
-    measurement = Measurement() if set(pipelines) & FASHION else None
+    needs_images = set(pipelines) & (FASHION | APPLICATIONS) - {"sines_sequence", "sines_timegan"}
+    measurement = Measurement() if needs_images else None
     if measurement is not None:
         floor = fid(measurement.extractor, real_subset(measurement.test_source.images, args.num, 0),
                     real_subset(measurement.train_source.images, args.num, 1))

@@ -406,7 +406,7 @@ def test_cyclegan_resumes_exactly_and_exports_both_directions(tmp_path):
     results = export_run(tmp_path / "whole", tmp_path / "models", formats=("savedmodel", "onnx"))
     assert [r.name for r in results] == ["tiny_cyclegan_a2b", "tiny_cyclegan_b2a"]
     for result in results:
-        assert result.manifest["inputs"] == [{"name": "image", "dtype": "float32", "shape": [16, 16, 3]}]
+        assert result.manifest["inputs"] == [{"name": "image", "dtype": "float32", "shape": [16, 16, 3], "kind": "image"}]
         assert result.manifest["output"] == "images"
     inputs, outputs, files, _, _ = generate_cli.translate(results[0].path, "onnx", root / "trainA")
     assert outputs.shape == (24, 16, 16, 3) and len(files) == 24
@@ -471,7 +471,9 @@ def test_conditional_export_takes_a_label(tmp_path):
     manifest = result.manifest
     assert manifest["conditional"] is True
     assert [entry["name"] for entry in manifest["inputs"]] == ["z", "label"]
-    assert manifest["inputs"][1] == {"name": "label", "dtype": "int32", "shape": [], "classes": 10}
+    assert manifest["inputs"][1] == {"name": "label", "dtype": "int32", "shape": [], "kind": "label", "classes": 10,
+                                     "class_names": manifest["class_names"]}
+    assert len(manifest["class_names"]) == 10  # the data's classes name the label's values
     signature = read_signature_def(result.path, "serving_default")  # what TF Serving reads
     assert signature["inputs"] == {"z": {"dtype": "float32", "shape": [-1, 16]},
                                    "label": {"dtype": "int32", "shape": [-1]}}
@@ -496,7 +498,7 @@ def test_infogan_export_takes_a_code(tmp_path):
     config.pipeline = "tiny_infogan.toml"
     train(config, tmp_path / "run", progress_stream=QUIET)
     [result] = export_run(tmp_path / "run", tmp_path / "models", formats=("savedmodel",))
-    assert result.manifest["inputs"][1] == {"name": "code", "dtype": "float32", "shape": [4], "categorical": 3}
+    assert result.manifest["inputs"][1] == {"name": "code", "dtype": "float32", "shape": [4], "kind": "code", "categorical": 3}
     samples = generate_cli.generate(result.path, "tf", 5, seed=0)[0]
     assert samples.shape == (5, 28, 28, 1)
 

@@ -17,6 +17,7 @@ A family is imported when it is named, alone, the way pytorch-CycleGAN-and-pix2p
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import warnings
 from collections.abc import Mapping
@@ -104,7 +105,7 @@ class Family:
 
 
 # The package's own families: name -> the module that declares it. A family is looked up by
-# name and imports its module alone (``tests/test_layers.py`` holds this list to the modules'
+# name and imports its module alone (``tests/test_plugins.py`` holds this list to the modules'
 # ``FAMILIES``). Installed plugins add theirs through the ``tfgan_app.families`` entry-point
 # group (``name = "package.module"``, see docs/adding-a-family.md).
 BUILT_IN: dict[str, str] = {
@@ -136,6 +137,7 @@ class FamilyError(KeyError):
         return str(self.args[0])
 
 
+@functools.cache  # the installed distributions are read once per process
 def family_modules() -> dict[str, str]:
     """Every known family's name -> its module: the built-in ones, then the plugins'
     (a plugin may not take a built-in name)."""
