@@ -6,7 +6,7 @@ FASHION_MNIST = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 # Extra flags for the trainer, e.g. make train ARGS="--pipeline toy_ring_mlp --steps 500"
 ARGS ?=
 
-.PHONY: setup data fashion-mnist emoji train test docs zoo clean
+.PHONY: soundfont notes setup data fashion-mnist emoji train test docs zoo clean
 
 setup: $(VENV)/.installed
 
@@ -17,8 +17,18 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # Fashion-MNIST IDX files from Debian (offline; the same files TFDS's fashion_mnist uses),
-# and the emoji images from the npm registry (npm from Debian when it is missing).
-data: fashion-mnist emoji
+# the emoji images from the npm registry (npm from Debian when it is missing), and fluidsynth
+# with the Fluid R3 SoundFont from Debian (real sampled instruments, for the audio data).
+data: fashion-mnist emoji soundfont
+
+soundfont:
+	@{ command -v fluidsynth >/dev/null && test -f /usr/share/sounds/sf2/FluidR3_GM.sf2; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends fluidsynth fluid-soundfont-gm; }
+
+# The instrument notes (112 General MIDI programs x MIDI 24-84, 1 s at 16 kHz) into the data cache.
+notes: setup soundfont
+	$(VENV)/bin/python -m tfgan_app.data fetch notes
 
 fashion-mnist:
 	@test -f $(FASHION_MNIST) || { \

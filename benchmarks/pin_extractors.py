@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         # The weights alone (an uncompiled copy): a third of the archive with Adam's moments.
         import keras
 
-        from tfgan_app.export.contract import sha256_of_file
+        from tfgan_app.checksums import sha256_of_file
         from tfgan_app.metrics.features import build_classifier
 
         trained_model = keras.models.load_model(trained / "classifier.keras")

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tfgan_app"
 # The package itself (its version; its Python API names, imported by name on first use) is
 # the bottom.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("config schema", ("tfgan_app.config", "tfgan_app.outputs", "tfgan_app.quiet")),
+    ("config schema", ("tfgan_app.config", "tfgan_app.outputs", "tfgan_app.quiet", "tfgan_app.checksums")),
     ("data, networks, losses, plots, input kinds",
      ("tfgan_app.data", "tfgan_app.networks", "tfgan_app.losses", "tfgan_app.plots", "tfgan_app.inputs")),
     ("metrics", ("tfgan_app.metrics",)),

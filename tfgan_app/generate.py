@@ -13,7 +13,8 @@ suffix. Image-to-image models translate every image of --input (a file or a fold
 the --out folder under the same relative names, plus ``grid.png`` (input | output pairs);
 a label-map-to-image model (SPADE) does the same for the label maps of --input
 (single-channel PNGs whose pixel values are class ids).
-Reads the export's manifest (export.json) for the inputs and shapes.
+Reads the export's manifest (export.json) for the inputs, their kinds and shapes: each input
+is filled by its kind (``tfgan_app.inputs``), from the options or from --input files.
 """
 
 from __future__ import annotations
@@ -282,7 +283,9 @@ def build_parser(prog: str = "python -m tfgan_app.generate") -> argparse.Argumen
     parser.add_argument("--truncation", type=float,
                         help="in (0, 1], for exports with a truncation input (BigGAN-style): smaller trades variety for fidelity")
     parser.add_argument("--text", help="the words to draw, for text-to-image exports (e.g. \"red apple\")")
-    parser.add_argument("--input", type=Path, help="image file or folder, for image-to-image models and classifiers")
+    parser.add_argument("--input", type=Path,
+                        help="a file or folder of what the model reads: images (translators, classifiers, scorers) or "
+                        "label maps (SPADE: PNGs of class ids)")
     parser.add_argument("--out", type=Path, required=True,
                         help="a .png grid, a folder (one PNG per sample), .npz, or .csv/.npy for vector samples")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file or write into a non-empty folder")

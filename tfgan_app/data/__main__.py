@@ -1,6 +1,8 @@
-"""``python -m tfgan_app.data``: fetch the emoji data, inspect and prepare image folders.
+"""``python -m tfgan_app.data``: fetch the emoji data, render the instrument notes, inspect and
+prepare image folders.
 
     python -m tfgan_app.data fetch emoji [--root DIR]
+    python -m tfgan_app.data fetch notes [--root DIR]
     python -m tfgan_app.data inspect FOLDER [--labels FILE.csv|FILE.json] [--json F]
     python -m tfgan_app.data prepare FOLDER --out DIR [--size 64] [--channels 3]
                                      [--square crop|pad] [--filter lanczos] [--labels FILE]
@@ -26,7 +28,9 @@ def build_parser(prog: str = "python -m tfgan_app.data") -> argparse.ArgumentPar
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{fetch,inspect,prepare}")
     fetch = commands.add_parser("fetch", help="fetch a dataset from a package registry")
-    fetch.add_argument("dataset", choices=("emoji",), help="the dataset to fetch (emoji: Noto and Twemoji from npm)")
+    fetch.add_argument("dataset", choices=("emoji", "notes"),
+                       help="the dataset to fetch (emoji: Noto and Twemoji from npm; notes: instrument notes rendered "
+                       "by fluidsynth from the Fluid R3 SoundFont)")
     fetch.add_argument("--root", type=Path, help="default: $TFGAN_APP_DATA or ~/.cache/tfgan_app/data")
     inspect = commands.add_parser("inspect", help="what an image folder holds")
     inspect.add_argument("folder", type=Path, help="the folder of images (subfolders are classes)")
@@ -53,12 +57,20 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.data") 
     parser = build_parser(prog)
     args = parser.parse_args(argv)
 
+    from tfgan_app.data.audio import AudioError
     from tfgan_app.data.emoji import EmojiDataError
     from tfgan_app.data.folder import ImageFolderError
     from tfgan_app.outputs import OutputExistsError, refuse_existing
 
     try:
-        if args.command == "fetch":
+        if args.command == "fetch" and args.dataset == "notes":
+            from tfgan_app.data.audio import load_notes, render_notes
+            from tfgan_app.data.emoji import default_root
+
+            folder = render_notes((args.root or default_root()) / "notes")
+            print(f"{folder}: {len(load_notes(folder, 'train').pitch)} train and {len(load_notes(folder, 'test').pitch)} "
+                  "test notes (held-out instruments)")
+        elif args.command == "fetch":
             from tfgan_app.data.emoji import fetch as fetch_emoji
 
             for folder in fetch_emoji(args.root):
@@ -82,7 +94,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.data") 
             for entry in manifest["skipped"][:20]:
                 print(f"  skipped {entry['file']}: {entry['reason']}")
             print(f"train on it: --set data.name=prepared --set data.folder={args.out}")
-    except (EmojiDataError, ImageFolderError, OutputExistsError, OSError) as error:
+    except (EmojiDataError, ImageFolderError, AudioError, OutputExistsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -13,12 +13,12 @@ NumPy only: no TensorFlow, so a serving client can use it.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 
+from tfgan_app.checksums import sha256_of_file
 from tfgan_app.inputs import kind_of
 
 MANIFEST_FILE = "export.json"
@@ -26,14 +26,6 @@ MANIFEST_FILE = "export.json"
 
 class ContractError(ValueError):
     """An export's files or a caller's inputs break the export's contract."""
-
-
-def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_hashes(version_dir: Path) -> dict[str, str]:

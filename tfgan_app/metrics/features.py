@@ -19,7 +19,6 @@ with it are never mistaken for figures on the pinned extractor.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan_app.checksums import sha256_of_file
 from tfgan_app.data import to_model_range
 from tfgan_app.networks import weights_sha256
 
@@ -81,10 +81,6 @@ def build_classifier(image_shape: tuple[int, int, int], num_classes: int):
     return keras.Model(inputs, logits, name="domain_classifier")
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def pin_training_threads(threads: int = CLASSIFIER_THREADS) -> bool:
     """Run TensorFlow's kernels on ``threads`` threads (intra- and inter-op), so the classifier
     trained here is the one trained on any machine with the same instruction set. False when
@@ -137,7 +133,7 @@ def train_classifier(
     info = {
         "dataset": dataset, "test_accuracy": float(accuracy), "train_examples": len(train_x),
         "test_examples": len(test_x), "epochs": epochs, "image_shape": list(train_x.shape[1:]),
-        "class_names": class_names, "feature_layer": FEATURE_LAYER, "sha256": _sha256(weights),
+        "class_names": class_names, "feature_layer": FEATURE_LAYER, "sha256": sha256_of_file(weights),
         "weights_sha256": weights_sha256(model),
         # 0 when not pinned: TensorFlow's default (the cores, or TF_NUM_INTRAOP_THREADS).
         "train_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
@@ -201,7 +197,7 @@ def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
             "(offline, a few minutes)"
         )
     info = json.loads(meta_path.read_text())
-    if _sha256(weights) != info["sha256"]:
+    if sha256_of_file(weights) != info["sha256"]:
         raise ExtractorError(
             f"{weights} does not match the SHA-256 in {meta_path}: the file is damaged; reinstall the package "
             "(pinned classifiers) or retrain it with train-classifier"
