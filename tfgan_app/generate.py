@@ -160,8 +160,9 @@ def noise_inputs(
     """(named inputs for ``num`` samples, grid columns): every input sampled by its kind, with
     the values chosen by ``--label`` (index or class name), ``--truncation`` and ``--text``. A
     conditional model without a label gets one grid row per class."""
-    if file_inputs(manifest):
-        entry, kind = file_inputs(manifest)[0]
+    from_files = file_inputs(manifest)
+    if from_files:
+        entry, kind = from_files[0]
         raise GenerateError(f"{manifest['name']} makes its outputs from {kind.files_hint}: pass --input")
     chosen = chosen_values(manifest, label, truncation, text)
     inputs = sample_inputs(manifest["inputs"], num, np.random.default_rng(seed), chosen)
@@ -307,9 +308,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.generat
     try:
         refuse_existing(args.out, "--out", args.overwrite)
         version_dir = resolve_version(args.model, args.version)
-        if args.input is not None or file_inputs(read_manifest(version_dir)):
+        from_files = file_inputs(read_manifest(version_dir))  # known before a model is loaded
+        if args.input is not None or from_files:
             if args.input is None:
-                entry, kind = file_inputs(read_manifest(version_dir))[0]
+                entry, kind = from_files[0]
                 raise GenerateError(f"{args.model} makes its outputs from {kind.files_hint}: pass --input")
             inputs, outputs, files, manifest, seconds = translate(
                 version_dir, args.runtime, args.input, args.seed, args.label, args.truncation, args.text

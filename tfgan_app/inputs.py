@@ -251,10 +251,6 @@ class Mask(InputKind):
             mask[row, top : top + hole, left : left + hole] = 1.0
         return mask
 
-    def read(self, source, shape):
-        raise InputError("an inpainting model takes an image and its mask together; send both to the SavedModel "
-                         "(TF Serving's Predict API, or tfgan_app.export.artifacts.run_savedmodel)")
-
 
 @input_kind
 @dataclasses.dataclass(frozen=True)
