@@ -42,6 +42,23 @@ def write_idx_dataset(
     return folder
 
 
+def tone(frequency: float, samples: int, rate: int = 16000, amplitude: float = 0.5) -> np.ndarray:
+    """A decaying sine, float32 [samples]."""
+    decay = np.exp(-np.arange(samples) / rate * 3)
+    return (amplitude * decay * np.sin(2 * np.pi * frequency * np.arange(samples) / rate)).astype(np.float32)
+
+
+def write_tone_folder(folder: Path, classes=("high", "low"), per_class: int = 4, rate: int = 8000) -> Path:
+    """A folder of WAV clips, one subfolder of tones per class (each class an octave lower)."""
+    from tfgan_app.data.audio import write_wav
+
+    for index, name in enumerate(classes):
+        (Path(folder) / name).mkdir(parents=True, exist_ok=True)
+        for clip in range(per_class):
+            write_wav(Path(folder) / name / f"{clip}.wav", tone(880.0 / 2**index * (1 + clip / 50), 1200, rate), rate)
+    return Path(folder)
+
+
 def tiny_config(**sections):
     """A Config for fast tests; sections are dicts of overrides per section (a family's
     own section by the family's name, e.g. ``cyclegan={"image_pool": 6}``)."""

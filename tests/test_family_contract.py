@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import tiny_config, write_idx_dataset
+from tests.helpers import tiny_config, write_idx_dataset, write_tone_folder
 from tfgan_app.config import ConfigError
 from tfgan_app.gans.registry import family_source, load_config
 from tfgan_app.data import make_train_dataset
@@ -44,6 +44,9 @@ FAMILY_SETTINGS = {
     "biggan": {"biggan": {"embedding_dim": 8}},
     "spade": {"spade": {"spade_hidden": 8, "patch_layers": 2}, "loss": {"name": "hinge"}},
     "text2image": {"text2image": {"embedding_dim": 8, "condition_dim": 4}},
+    # 1,024 samples: WaveGAN's five x4 steps from 1; GANSynth's 8 x 256 spectrogram.
+    "wavegan": {"data": {"name": "audio_folder", "audio_samples": 1024}, "wavegan": {"width": 2}},
+    "gansynth": {"data": {"name": "audio_folder", "audio_samples": 1024}, "gansynth": {"width": 2}},
 }
 
 
@@ -58,6 +61,8 @@ def family_config(tmp_path, family, precision="float32"):
     idx = write_idx_dataset(tmp_path / "idx", count=128)
     sections = {key: dict(value) for key, value in FAMILY_SETTINGS[family].items()}
     data = {"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds"), **sections.pop("data", {})}
+    if data.get("name") == "audio_folder":  # two classes of tones
+        data["folder"] = str(write_tone_folder(tmp_path / "clips"))
     model = {"family": family, "generator_width": 8, "discriminator_width": 8, **sections.pop("model", {})}
     return tiny_config(
         data=data, model=model, train={"batch_size": 8, "precision": precision},

@@ -30,7 +30,8 @@ class ConfigError(ValueError):
 @dataclasses.dataclass
 class DataConfig:
     # A TFDS name (fashion_mnist, mnist, cifar10, ...), "image_folder", "emoji" (64x64 RGB,
-    # fetched from the npm registry), or a toy distribution ("gaussian_1d", "ring", "grid").
+    # fetched from the npm registry), audio ("notes", "audio_folder"), or a toy distribution
+    # ("gaussian_1d", "ring", "grid").
     name: str = "fashion_mnist"
     split: str = "train"  # the split to train on (TFDS split names; emoji: train or test)
     # TFDS data directory; empty means $TFDS_DATA_DIR or ~/tensorflow_datasets.
@@ -46,7 +47,7 @@ class DataConfig:
     image_size: int = 0
     # 0 keeps the source's channels; 1 converts to grayscale, 3 to RGB.
     channels: int = 0
-    # "error" stops at the first unreadable image; "skip" skips and counts them.
+    # "error" stops at the first unreadable image (or .wav file); "skip" skips and counts them.
     on_bad_image: str = "error"
     # Use only the first N examples (0 = all): quick experiments and tests.
     limit: int = 0
@@ -62,6 +63,12 @@ class DataConfig:
     file: str = ""
     sequence_length: int = 24  # see file
     sequence_features: int = 5  # see file
+    # Audio: name = "notes" (instrument notes rendered by python -m tfgan_app.data fetch notes
+    # into cache_dir; split train or test, the held-out instruments) or "audio_folder" (WAV
+    # files under `folder`, one class per subfolder). Clips are mono at audio_rate, cut or
+    # zero-padded to audio_samples (16,384: WaveGAN's 4^5 x 16, 1.024 s at 16 kHz).
+    audio_samples: int = 16384
+    audio_rate: int = 16000  # see audio_samples
 
 
 @dataclasses.dataclass
@@ -564,7 +571,8 @@ _POSITIVE = (
     "train.batch_size", "train.discriminator_steps", "train.log_every",
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
     "sampling.num_samples", "model.latent_dim", "model.packing",
-    "data.sequence_length", "data.sequence_features", "train.steps_per_execution",
+    "data.sequence_length", "data.sequence_features", "data.audio_samples", "data.audio_rate",
+    "train.steps_per_execution",
     "train.non_finite_check_every", "train.ada_images", "train.ada_interval", "loss.penalty_every",
 )
 _NOT_NEGATIVE = (

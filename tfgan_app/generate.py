@@ -5,6 +5,7 @@
     python -m tfgan_app.generate --model saved_models/fashion_mnist_cyclegan_a2b
         --input photos/ --out translated/
     python -m tfgan_app.generate --model saved_models/fashion_mnist_spade --input maps/ --out images/
+    python -m tfgan_app.generate --model saved_models/notes_gansynth --label C4 --num 8 --out notes/
 
 Noise-to-image models write a PNG grid (a conditional model without --label: one row per
 class), one PNG per sample into a folder (--out without a suffix) or an array (.npz); the
@@ -12,7 +13,8 @@ model runs in batches of 256, so any --num fits in memory; vector generators wri
 suffix. Image-to-image models translate every image of --input (a file or a folder) into
 the --out folder under the same relative names, plus ``grid.png`` (input | output pairs);
 a label-map-to-image model (SPADE) does the same for the label maps of --input
-(single-channel PNGs whose pixel values are class ids).
+(single-channel PNGs whose pixel values are class ids). Sound generators (the notes
+pipelines) write a folder of WAV files with ``spectrograms.png``, one .wav (--num 1) or .npz.
 Reads the export's manifest (export.json) for the inputs, their kinds and shapes: each input
 is filled by its kind (``tfgan_app.inputs``), from the options or from --input files.
 """
@@ -38,6 +40,7 @@ class GenerateError(ValueError):
 
 BATCH = 256  # samples per call of the exported model
 MAX_GRID = 1024  # images in one grid PNG; more go to a folder or an .npz
+MAX_AUDIO_GRID = 64  # spectrograms in a sound folder's spectrograms.png
 
 
 def resolve_version(model: Path, version: int | None) -> Path:
@@ -242,6 +245,35 @@ def write_samples(samples: np.ndarray, out: Path, columns: int | None = None) ->
         raise GenerateError(f"--out {out}: use .png, .csv or .npy for vector samples")
 
 
+def write_audio(samples: np.ndarray, out: Path, columns: int | None, rate: int) -> None:
+    """Sounds [N, samples]: a folder of 16-bit WAV files and ``spectrograms.png`` (the first
+    ``MAX_AUDIO_GRID``, one row per pitch without --label), one .wav for --num 1, or .npz."""
+    from tfgan_app.data.audio import write_wav
+    from tfgan_app.data.spectral import spectrogram_pictures, waveform_to_spectrogram
+    from tfgan_app.plots import image_grid, save_png
+
+    suffix = out.suffix.lower()
+    if suffix == ".npz":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(out, audio=samples, sample_rate=rate)
+    elif suffix == ".wav":
+        if len(samples) != 1:
+            raise GenerateError(f"--out {out}: one .wav holds one sound; write {len(samples)} into a folder "
+                                f"(--out {out.with_suffix('')}) or pass --num 1")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_wav(out, samples[0], rate)
+    elif not suffix:
+        out.mkdir(parents=True, exist_ok=True)
+        for index, sound in enumerate(samples):
+            write_wav(out / f"{index:06d}.wav", sound, rate)
+        shown = samples[:MAX_AUDIO_GRID]
+        pictures = spectrogram_pictures(waveform_to_spectrogram(shown).numpy())
+        save_png(image_grid(pictures, columns if columns and len(shown) == len(samples) else None), out / "spectrograms.png")
+    else:
+        raise GenerateError(f"--out {out}: sounds are written into a folder (WAV files and spectrograms.png), "
+                            "as one .wav (--num 1) or as an .npz")
+
+
 def write_translations(inputs: np.ndarray, outputs: np.ndarray, files: list[Path], root: Path, out: Path) -> None:
     """One PNG per input under ``out`` (same relative name), and ``grid.png`` of pairs."""
     from tfgan_app.plots import image_grid, save_png
@@ -288,7 +320,8 @@ def build_parser(prog: str = "python -m tfgan_app.generate") -> argparse.Argumen
                         help="a file or folder of what the model reads: images (translators, classifiers, scorers) or "
                         "label maps (SPADE: PNGs of class ids)")
     parser.add_argument("--out", type=Path, required=True,
-                        help="a .png grid, a folder (one PNG per sample), .npz, or .csv/.npy for vector samples")
+                        help="a .png grid, a folder (one PNG per sample; sounds: WAV files), .npz, .csv/.npy for vector samples, "
+                        ".wav for one sound")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file or write into a non-empty folder")
     return parser
 
@@ -326,7 +359,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.generat
             samples, manifest, seconds, columns = generate(
                 version_dir, args.runtime, args.num, args.seed, args.label, args.truncation, args.text
             )
-            write_samples(samples, args.out, columns)
+            if manifest.get("output") == "audio":
+                write_audio(samples, args.out, columns, int(manifest.get("sample_rate") or 16000))
+            else:
+                write_samples(samples, args.out, columns)
             what = f"{args.num} samples"
     except (GenerateError, FileNotFoundError, ImageFolderError, OutputExistsError) as error:
         print(f"error: {error}", file=sys.stderr)

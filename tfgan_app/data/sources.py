@@ -33,8 +33,9 @@ FASHION_MNIST_CLASSES = [
 ]
 # Datasets whose TFDS files are the same IDX files the Debian/Yann LeCun archives ship.
 IDX_DATASETS = {"fashion_mnist": FASHION_MNIST_CLASSES, "mnist": [str(d) for d in range(10)]}
-LOCAL_SOURCES = ("image_folder", "prepared", "emoji", "stacked_fashion_mnist", *TOY_DISTRIBUTIONS)
+LOCAL_SOURCES = ("image_folder", "prepared", "emoji", "stacked_fashion_mnist", "notes", "audio_folder", *TOY_DISTRIBUTIONS)
 SEQUENCE_SOURCES = ("sines", "csv")
+AUDIO_SOURCES = ("notes", "audio_folder")
 
 
 class DataError(ValueError):
@@ -179,6 +180,41 @@ def load_sequences(config: DataConfig) -> Source:
     return Source(description, windows.shape[1:], windows)
 
 
+def notes_root(config: DataConfig) -> Path:
+    """Where ``python -m tfgan_app.data fetch notes`` renders the notes for this config."""
+    return (Path(config.cache_dir).expanduser() if config.cache_dir else default_root()) / "notes"
+
+
+def load_audio(config: DataConfig) -> Source:
+    """Mono clips in [-1, 1], float32 [N, audio_samples] at ``audio_rate``, labelled: the
+    rendered notes by pitch (classes "C1" ... "C6"), or a folder of WAV files by subfolder."""
+    from tfgan_app.data.audio import PITCHES, RATE, AudioError, fit_length, load_audio_folder, load_notes, pitch_name, resample
+
+    samples, rate = config.audio_samples, config.audio_rate
+    try:
+        if config.name == "notes":
+            notes = load_notes(notes_root(config), config.split)
+            clips = np.stack([fit_length(resample(clip, RATE, rate), samples) for clip in notes.audio])
+            labels = (notes.pitch - PITCHES.start).astype(np.int32)
+            classes = [pitch_name(pitch) for pitch in PITCHES]
+            description = f"instrument notes (Fluid R3 GM), split {config.split!r}"
+        elif config.name == "audio_folder":
+            if not config.folder:
+                raise DataError("data.name = 'audio_folder' needs data.folder: a folder of .wav files (a subfolder per class)")
+            clips, labels, classes, _, skipped = load_audio_folder(Path(config.folder), rate, samples, config.on_bad_image)
+            if skipped:
+                log.warning("data: %d unreadable .wav files skipped (first: %s)", len(skipped), skipped[0][1])
+            description = f"audio folder {config.folder}"
+        else:
+            raise DataError(f"data.name {config.name!r} is not an audio source; choose one of {', '.join(AUDIO_SOURCES)}")
+    except AudioError as error:
+        raise DataError(str(error)) from None
+    if config.limit:
+        clips, labels = clips[: config.limit], None if labels is None else labels[: config.limit]
+    log.info("data: %s, %d clips of %d samples at %d Hz", description, len(clips), samples, rate)
+    return Source(description, (samples,), clips.astype(np.float32), labels, list(classes) if labels is not None else [])
+
+
 def _refuse_fixed_size_change(config: DataConfig, shape: tuple, what: str, remedy: str) -> None:
     """Sources stored at one size are not resized: a ``data.image_size`` or ``data.channels``
     that differs is refused rather than ignored."""
@@ -229,6 +265,8 @@ def load_source(config: DataConfig) -> Source:
         return stacked_source(load_source(dataclasses.replace(config, name="fashion_mnist", limit=0)), config.limit)
     if name in SEQUENCE_SOURCES:
         raise DataError(f"data.name {name!r} is a source of sequences: train it with model.family 'sequence'")
+    if name in AUDIO_SOURCES:
+        return load_audio(config)
     if name in TOY_DISTRIBUTIONS:
         toy = TOY_DISTRIBUTIONS[name]
         return Source(f"toy distribution {name}", (toy.dim,), sampler=toy.sample)

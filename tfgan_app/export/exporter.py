@@ -158,7 +158,10 @@ def export_model(
     return [
         _export_network(
             network, Path(out), model_name, targets[model_name], formats, onnx_opset, tolerance,
-            {**(source or {}), "inputs": artifacts.describe_inputs(network, kinds, class_names)}, take_next=version is None,
+            {**(source or {}), "inputs": artifacts.describe_inputs(network, kinds, class_names),
+             # Sound: the samples per second of the waveform output.
+             **({"sample_rate": int(model.sample_rate)} if getattr(model, "sample_rate", None) else {})},
+            take_next=version is None,
         )
         for model_name, network in networks.items()
     ]
@@ -217,7 +220,7 @@ def _export_network(
             "name": name, "version": version, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **details,
             "latent_dim": latent,
-            "conditional": any(entry["name"] == "label" for entry in details["inputs"]),
+            "conditional": any(entry.get("kind") == "label" for entry in details["inputs"]),
             "output_shape": [int(d) for d in network.output_shape[1:]],
             "output": artifacts.output_name(network),
             "signatures": [artifacts.SERVING_SIGNATURE] + ([artifacts.PIXELS_SIGNATURE] if output_rank == 4 else []),

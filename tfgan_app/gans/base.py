@@ -137,6 +137,8 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
     noise_dim: int = 0
     # Whether G's update can give the loss D's scores of real examples (relativistic losses).
     scores_real_in_generator_step: bool = False
+    # Samples per second of the sounds a family makes (``preview_audio``); 0: it makes none.
+    sample_rate: int = 0
 
     def __init__(self, metric_names: tuple[str, ...], ema_decay: float = 0.0, ema_warmup: bool = True, **kwargs):
         super().__init__(**kwargs)
@@ -181,6 +183,11 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         """The generator networks by name (a subset of ``networks``): those an EMA copy can
         average. Families without a generator (classifiers, scorers) keep {}."""
         return {}
+
+    def preview_audio(self, inputs: dict) -> np.ndarray | None:
+        """The ``preview_inputs``' samples as sounds [N, samples] in [-1, 1] at
+        ``sample_rate``, for the families that make sound; None for the others."""
+        return None
 
     def discriminator_separated_below(self) -> float | None:
         """The logged ``d_loss`` under which D separates real from generated examples

@@ -125,6 +125,8 @@ BUILT_IN: dict[str, str] = {
     "anomaly": "tfgan_app.gans.anomaly",
     "sequence": "tfgan_app.gans.sequence",
     "text2image": "tfgan_app.gans.text2image",
+    "wavegan": "tfgan_app.gans.audio",
+    "gansynth": "tfgan_app.gans.audio",
     "template": "tfgan_app.gans.template",
 }
 ENTRY_POINT_GROUP = "tfgan_app.families"

@@ -14,12 +14,13 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, NamedTuple, TextIO
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.data.audio import write_wav
 from tfgan_app.plots import image_grid, save_png
 from tfgan_app.training.rundir import non_finite_objects
 
@@ -222,13 +223,28 @@ class NonFiniteGuard(StepCallback):
             stop_if_not_finite(self.state, self.model, read_logs(logs))
 
 
+class Rendered(NamedTuple):
+    """What a sample renderer makes of the fixed preview inputs."""
+
+    picture: np.ndarray  # uint8 [H, W, C]: the grid (or plot) of samples
+    audio: np.ndarray | None = None  # [N, samples] in [-1, 1]: the samples as sounds, for audio families
+    sample_rate: int = 0  # of ``audio``
+
+
+def preview_rendering(model: keras.Model, inputs: dict) -> Rendered:
+    """The family's grid of ``inputs`` (``preview``), with its sounds when it makes sound."""
+    audio = model.preview_audio(inputs)
+    return Rendered(image_grid(*model.preview(inputs)), audio, model.sample_rate if audio is not None else 0)
+
+
 class SampleWriter(StepCallback):
     """Every ``every`` steps and at the end: render samples from a fixed noise batch to
-    ``samples/step_NNNNNNNN.png`` and to TensorBoard."""
+    ``samples/step_NNNNNNNN.png`` and to TensorBoard (sounds also as ``step_NNNNNNNN.wav``,
+    the notes one after another, and as TensorBoard audio)."""
 
     def __init__(
         self, state: RunState, folder: Path, writer, every: int,
-        render: Callable[[keras.Model, int], np.ndarray],
+        render: Callable[[keras.Model, int], Rendered],
     ):
         super().__init__(state)
         self.folder, self.writer, self.every, self.render = folder, writer, every, render
@@ -243,10 +259,16 @@ class SampleWriter(StepCallback):
             self.write(self.state.step)
 
     def write(self, step: int) -> None:
-        picture = self.render(self.model, step)
-        save_png(picture, self.folder / f"step_{step:08d}.png")
+        rendered = self.render(self.model, step)
+        save_png(rendered.picture, self.folder / f"step_{step:08d}.png")
         with self.writer.as_default(step=step):
-            tf.summary.image("samples", picture[None].astype(np.float32) / 255.0)
+            tf.summary.image("samples", rendered.picture[None].astype(np.float32) / 255.0)
+            if rendered.audio is not None:
+                tf.summary.audio("samples", rendered.audio[..., None], rendered.sample_rate, max_outputs=len(rendered.audio))
+        if rendered.audio is not None:
+            gap = np.zeros((len(rendered.audio), rendered.sample_rate // 4), np.float32)
+            write_wav(self.folder / f"step_{step:08d}.wav", np.concatenate([rendered.audio, gap], axis=1).reshape(-1),
+                      rendered.sample_rate)
         self.last_written = step
 
 
@@ -315,7 +337,7 @@ def format_duration(seconds: float) -> str:
 
 def run_callbacks(
     state: RunState, run_dir: Path, writer, manager: tf.train.CheckpointManager,
-    render: Callable[[keras.Model, int], np.ndarray], log_every: int, checkpoint_every: int, sample_every: int,
+    render: Callable[[keras.Model, int], Rendered], log_every: int, checkpoint_every: int, sample_every: int,
     progress_stream: TextIO = sys.stderr, extra: tuple[keras.callbacks.Callback, ...] = (),
     non_finite_check_every: int = 10, watch: DiscriminatorWinsWatch | None = None,
 ) -> list[keras.callbacks.Callback]:
@@ -353,7 +375,7 @@ def training_callbacks(
     inputs = model.preview_inputs(num_samples, tf.constant([0, seed], tf.int64))
 
     def render(model, step):
-        return image_grid(*model.preview(inputs))
+        return preview_rendering(model, inputs)
 
     writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
     return run_callbacks(

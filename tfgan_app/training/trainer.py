@@ -37,9 +37,9 @@ from tfgan_app.gans import build_model
 from tfgan_app.gans.build import resolve_precision
 from tfgan_app.gans.registry import family_source
 from tfgan_app.networks import weights_sha256
-from tfgan_app.plots import image_grid, toy_plot
+from tfgan_app.plots import toy_plot
 from tfgan_app.training import rundir
-from tfgan_app.training.callbacks import DiscriminatorWinsWatch, RunState, run_callbacks
+from tfgan_app.training.callbacks import DiscriminatorWinsWatch, Rendered, RunState, preview_rendering, run_callbacks
 from tfgan_app.training.evaluation import BEST_DIR, GeneratorEvaluator, PeriodicEvaluation
 from tfgan_app.training.restore import build_run_model
 from tfgan_app.training.rundir import RunDirError
@@ -105,13 +105,12 @@ def sample_renderer(config: Config, source: Source, model: keras.Model):
         count = config.sampling.toy_points
         z = model.preview_inputs(count, seed)["z"]
         real = source.sampler(stream_seed(config.seed, _SAMPLE_REAL, 0), count).numpy()
-        return lambda model, step: toy_plot(model.generate(z).numpy(), real, f"step {step}")
+        return lambda model, step: Rendered(toy_plot(model.generate(z).numpy(), real, f"step {step}"))
     examples = example_batch(source, config.sampling.num_samples) if source.images is not None else None
     inputs = model.preview_inputs(config.sampling.num_samples, seed, examples)
 
     def render(model, step):
-        samples, columns = model.preview(inputs)
-        return image_grid(samples, columns)
+        return preview_rendering(model, inputs)
 
     return render
 

@@ -1,0 +1,173 @@
+"""The audio families end to end: the spectral transform and its exported inverse, WaveGAN's
+phase shuffle, and both notes pipelines rendered from real instruments, trained, resumed
+exactly, exported, served and written as WAV files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import wave
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests import serving_double
+from tests.helpers import assert_resumes_exactly, tiny_config, tone, write_tone_folder
+from tfgan_app.data import audio
+from tfgan_app.data.sources import DataError
+from tfgan_app.data.spectral import spectrogram_shape, spectrogram_to_waveform, waveform_to_spectrogram
+from tfgan_app.gans.registry import family_source, load_config
+from tfgan_app.networks.audio import PhaseShuffle, wavegan_discriminator
+from tfgan_app.serving import RestClient
+
+needs_fluidsynth = pytest.mark.skipif(
+    shutil.which("fluidsynth") is None or not audio.SOUNDFONT.is_file(),
+    reason="fluidsynth and fluid-soundfont-gm are not installed (make data installs them)",
+)
+
+
+def test_the_spectrogram_inverts_to_the_waveform_within_a_thousandth():
+    clips = np.stack([tone(frequency, 4096) for frequency in (110.0, 440.0, 1234.5)])
+    spectrogram = waveform_to_spectrogram(tf.constant(clips))
+    assert spectrogram.shape == (3, *spectrogram_shape(4096)) == (3, 32, 256, 2)
+    assert float(tf.reduce_min(spectrogram)) >= -1.0 and float(tf.reduce_max(spectrogram)) <= 1.0
+    rebuilt = spectrogram_to_waveform(spectrogram, 4096).numpy()
+    relative = np.sqrt(np.mean((rebuilt - clips) ** 2)) / np.sqrt(np.mean(clips**2))
+    assert relative < 1e-3, relative
+    # The louder bins of the 440 Hz tone sit at 440 / 31.25 = bin 14.
+    assert int(np.argmax(spectrogram[1, 8, :, 0])) == 14
+
+
+def test_phase_shuffle_shifts_in_training_only_and_its_draws_resume_from_the_checkpoint(tmp_path):
+    layer = PhaseShuffle(2, seed=3)
+    x = tf.reshape(tf.range(2 * 10 * 1, dtype=tf.float32), [2, 10, 1])
+    np.testing.assert_array_equal(layer(x, training=False), x)
+    shifts = set()
+    for _ in range(20):
+        shifted = layer(x, training=True).numpy()[0, :, 0]
+        middle = x.numpy()[0, 2:8, 0]
+        shift = next(s for s in range(-2, 3) if np.array_equal(shifted[2 - s : 8 - s], middle))
+        shifts.add(shift)
+    assert shifts == {-2, -1, 0, 1, 2}
+    # The state is a checkpointed variable: a restored layer draws what the original draws next.
+    discriminator = wavegan_discriminator(1024, 3, width=2, phase_shuffle=2)
+    from tfgan_app.gans.base import RandomLayerStates
+
+    states = RandomLayerStates(discriminator)
+    assert len(states.states) == 4  # one per layer but the last
+    path = tf.train.Checkpoint(states=states).write(str(tmp_path / "ckpt"))
+    data = tf.random.normal([2, 1024], seed=1)
+    expected = discriminator(data, training=True)["logit"].numpy()
+    tf.train.Checkpoint(states=states).read(path).assert_consumed()
+    np.testing.assert_array_equal(discriminator(data, training=True)["logit"].numpy(), expected)
+
+
+def test_a_folder_of_wav_files_trains_wavegan_and_a_broken_file_is_named(tmp_path, capsys):
+    from tfgan_app import train as train_cli
+
+    write_tone_folder(tmp_path / "clips")
+    config = tiny_config(data={"name": "audio_folder", "folder": str(tmp_path / "clips"), "audio_samples": 1024},
+                         model={"family": "wavegan", "latent_dim": 8}, train={"batch_size": 4}, wavegan={"width": 2})
+    source = family_source(config)
+    assert source.element_shape == (1024,) and source.class_names == ["high", "low"] and source.images.shape == (8, 1024)
+    (tmp_path / "clips" / "low" / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
+    with pytest.raises(DataError, match=r"low/broken.wav: not a readable WAV file"):
+        family_source(config)
+    code = train_cli.main(["--pipeline", "notes_wavegan", "--out", str(tmp_path / "run"), "--steps", "1",
+                           "--set", "data.name=audio_folder", "--set", f"data.folder={tmp_path / 'clips'}"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "broken.wav: not a readable WAV file" in error and "Traceback" not in error
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_the_audio_families_refuse_image_data():
+    config = load_config("notes_wavegan", ["data.name=fashion_mnist"])
+    with pytest.raises(DataError, match="the audio families train on notes or audio_folder"):
+        family_source(config)
+
+
+@pytest.fixture(scope="module")
+def notes_cache(tmp_path_factory):
+    """A handful of real notes: 9 programs (0 and 8 held out for test) x 3 pitches, rendered once."""
+    root = tmp_path_factory.mktemp("data")
+    audio.render_notes(root / "notes", programs=range(9), pitches=[48, 60, 72])
+    return root
+
+
+NOTES_SETTINGS = [
+    "train.batch_size=4", "train.epochs=0", "train.steps=4", "train.checkpoint_every=2", "train.log_every=2", "sampling.every=2",
+    "sampling.num_samples=4", "model.latent_dim=8", "train.steps_per_execution=1",
+]
+
+
+@needs_fluidsynth
+@pytest.mark.parametrize("pipeline", ["notes_wavegan", "notes_gansynth"])
+def test_the_notes_pipelines_train_resume_export_serve_and_write_wav_files(notes_cache, pipeline, tmp_path):
+    from tfgan_app import generate as generate_cli
+    from tfgan_app.export import export_run
+
+    family = pipeline.split("_")[1]
+    config = load_config(pipeline, [*NOTES_SETTINGS, f"data.cache_dir={notes_cache}", f"{family}.width=2",
+                                    f"export.out={tmp_path / 'unused'}"])
+    source = family_source(config)
+    assert source.num_examples == 21 and source.num_classes == 61 and source.class_names[36] == "C4"
+    assert sorted(set(source.labels.tolist())) == [24, 36, 48]  # MIDI 48, 60, 72
+    run = assert_resumes_exactly(config, tmp_path / "runs", stop_step=2)
+    assert (run / "samples" / "step_00000004.png").is_file()
+    with wave.open(str(run / "samples" / "step_00000004.wav")) as preview:
+        assert preview.getframerate() == 16000 and preview.getnframes() > 4 * 16384
+    events = [tf.compat.v1.Event.FromString(record.numpy())
+              for path in (run / "tensorboard").rglob("events.out.tfevents.*") for record in tf.data.TFRecordDataset(str(path))]
+    audio_summaries = [value for event in events for value in event.summary.value
+                       if value.tag == "samples" and value.metadata.plugin_data.plugin_name == "audio"]
+    assert audio_summaries, "no TensorBoard audio summary of the samples"
+
+    [export] = export_run(run, tmp_path / "models", formats=("savedmodel", "onnx"))
+    manifest = export.manifest
+    assert manifest["output"] == "audio" and manifest["output_shape"] == [16384] and manifest["sample_rate"] == 16000
+    assert [(entry["name"], entry["kind"]) for entry in manifest["inputs"]] == [("z", "noise"), ("pitch", "label")]
+    assert set(manifest["parity"]["max_abs_difference"]) == {"savedmodel_fresh_process", "onnx"}
+
+    repository = serving_double.ModelRepository({pipeline: tmp_path / "models" / pipeline})
+    server, base_url = serving_double.start_rest(repository)
+    try:
+        z = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+        outputs = RestClient(base_url).predict(pipeline, {"z": z, "pitch": np.array([36, 12], np.int32)},
+                                              output_name="audio")
+    finally:
+        server.shutdown()
+    sounds = outputs["audio"]
+    assert sounds.shape == (2, 16384) and np.abs(sounds).max() <= 1.0
+
+    out = tmp_path / "generated"
+    assert generate_cli.main(["--model", str(tmp_path / "models" / pipeline), "--label", "C4", "--num", "3",
+                              "--out", str(out)]) == 0
+    files = sorted(out.glob("*.wav"))
+    assert len(files) == 3 and (out / "spectrograms.png").is_file()
+    for path in files:
+        with wave.open(str(path)) as handle:  # the standard library's reader
+            assert (handle.getframerate(), handle.getnframes(), handle.getnchannels(), handle.getsampwidth()) == \
+                (16000, 16384, 1, 2)
+    single = tmp_path / "one.wav"
+    assert generate_cli.main(["--model", str(tmp_path / "models" / pipeline), "--runtime", "onnx", "--num", "1",
+                              "--out", str(single)]) == 0
+    assert audio.read_wav(single)[0].shape == (16384,)
+    assert generate_cli.main(["--model", str(tmp_path / "models" / pipeline), "--num", "2",
+                              "--out", str(tmp_path / "two.wav")]) == 2
+
+
+def test_the_gansynth_export_is_its_generator_then_the_inverse_transform(tmp_path):
+    from tfgan_app.gans import build_model
+
+    config = tiny_config(data={"name": "audio_folder", "audio_samples": 1024},
+                         model={"family": "gansynth", "latent_dim": 8}, gansynth={"width": 2})
+    shape = spectrogram_shape(1024)
+    model = build_model(config, shape, 3)
+    export = model.exports()[""]
+    assert [tensor.name for tensor in export.inputs] == ["z", "pitch"] and export.output_shape == (None, 1024)
+    z, pitch = np.random.default_rng(1).standard_normal((2, 8)).astype(np.float32), np.array([0, 2], np.int32)
+    spectrogram = model.sampling_generator([z, pitch], training=False)
+    np.testing.assert_allclose(export([z, pitch]).numpy(),
+                               np.clip(spectrogram_to_waveform(spectrogram, 1024).numpy(), -1, 1), atol=1e-6)
