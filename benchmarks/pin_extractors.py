@@ -3,7 +3,8 @@
     python benchmarks/pin_extractors.py [--datasets fashion_mnist emoji] [--from DIR]
 
 For each dataset, train the domain classifier once (``python -m tfgan_app.evaluate
-train-classifier``: 5 epochs for Fashion-MNIST, 8 for the emoji subcategories, 2 threads)
+train-classifier``: 5 epochs for Fashion-MNIST, 8 for the emoji subcategories, 15 for the
+notes' pitches, 2 threads)
 or take the one already trained in ``--from DIR/<dataset>``, and write into
 ``tfgan_app/metrics/pinned/<dataset>/``:
 
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 PINNED_VERSION = 1
-EPOCHS = {"fashion_mnist": 5, "emoji": 8}
+EPOCHS = {"fashion_mnist": 5, "emoji": 8, "notes": 15}
 
 
 def cpu_model() -> str:

@@ -5,6 +5,7 @@ exactly, exported, served and written as WAV files."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import wave
 
@@ -171,3 +172,48 @@ def test_the_gansynth_export_is_its_generator_then_the_inverse_transform(tmp_pat
     spectrogram = model.sampling_generator([z, pitch], training=False)
     np.testing.assert_allclose(export([z, pitch]).numpy(),
                                np.clip(spectrogram_to_waveform(spectrogram, 1024).numpy(), -1, 1), atol=1e-6)
+
+
+def test_ndb_counts_the_bins_a_generator_over_or_under_fills():
+    from tfgan_app.metrics.audio import different_bins, pitch_entropy
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(10, 4)) * 10
+    real = np.concatenate([centre + rng.normal(size=(100, 4)) for centre in centres])
+    same = np.concatenate([centre + rng.normal(size=(100, 4)) for centre in centres])
+    count, z = different_bins(real, same, bins=10)
+    assert count <= 1 and z.shape == (10,)
+    # Two of the ten clusters missing from the samples: at least their two bins differ.
+    missing = np.concatenate([centre + rng.normal(size=(125, 4)) for centre in centres[2:]])
+    assert different_bins(real, missing, bins=10)[0] >= 2
+    assert pitch_entropy(np.eye(5)) == pytest.approx(0.0, abs=1e-9)
+    assert pitch_entropy(np.full((3, 4), 0.25)) == pytest.approx(np.log(4))
+
+
+def test_evaluate_measures_a_sound_generator_with_a_pitch_classifier(tmp_path, capsys):
+    """A pitch classifier trained on the tone folder judges a few-step WaveGAN run: every
+    audio figure is reported, and the real clips' floor hears their pitch."""
+    from tfgan_app import evaluate as evaluate_cli
+    from tfgan_app.data import load_source
+    from tfgan_app.metrics.features import train_classifier
+    from tfgan_app.training.trainer import train
+
+    folder = write_tone_folder(tmp_path / "clips", per_class=12)
+    config = tiny_config(data={"name": "audio_folder", "folder": str(folder), "audio_samples": 1024},
+                         model={"family": "wavegan", "latent_dim": 8}, train={"batch_size": 4, "steps": 2},
+                         wavegan={"width": 2})
+    source = load_source(config.data)
+    info = train_classifier((source.images, source.labels), (source.images, source.labels), source.class_names,
+                            tmp_path / "classifier", "tones", epochs=30, batch_size=8)
+    assert info["image_shape"] == [1024] and info["test_accuracy"] == 1.0
+    train(config, tmp_path / "run", progress_stream=open(os.devnull, "w"))
+    code = evaluate_cli.main(["--run", str(tmp_path / "run"), "--num", "24", "--real-split", "train", "--real-floor",
+                              "--classifier", str(tmp_path / "classifier"), "--json", str(tmp_path / "m.json")])
+    assert code == 0, capsys.readouterr().err
+    result = json.loads((tmp_path / "m.json").read_text())
+    measured = {row["metric"]: row["value"] for row in result["metrics"]}
+    assert {"fid", "kid", "pitch_accuracy", "pitch_entropy", "ndb", "ndb/k"} <= set(measured)
+    floor = {row["metric"]: row["value"] for row in result["real_floor"]}
+    assert floor["pitch_accuracy"] == 1.0 and floor["pitch_entropy"] < 0.35
+    assert [row["layer"] for row in result["metrics"] if row["metric"] == "ndb"] == ["features, K=2"]
+    assert result["metrics"][0]["extractor"].startswith("self_trained_classifier[tones]#")

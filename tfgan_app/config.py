@@ -27,6 +27,10 @@ class ConfigError(ValueError):
     """A pipeline file or an override is wrong; the message names the key path."""
 
 
+# The data.name values of the sound sources (clips of audio).
+AUDIO_SOURCES = ("notes", "audio_folder")
+
+
 @dataclasses.dataclass
 class DataConfig:
     # A TFDS name (fashion_mnist, mnist, cifar10, ...), "image_folder", "emoji" (64x64 RGB,

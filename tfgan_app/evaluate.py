@@ -5,6 +5,8 @@
     python -m tfgan_app.evaluate train-classifier [--dataset fashion_mnist] [--epochs 8]
     python -m tfgan_app.evaluate score --model saved_models/NAME --input FOLDER [--csv F]
 
+Sound generators (the notes pipelines): pitch accuracy, pitch entropy, FID and NDB (K = 50)
+on the pinned pitch classifier against the real clips (``tfgan_app.metrics.audio``).
 Image generators: FID, KID, classifier score and precision/recall on features of the
 project's domain classifier (or InceptionV3 from a local weights file) against the real
 test split; ``--real-floor`` adds the same metrics between the train and test splits, the
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan_app.config import AUDIO_SOURCES
 from tfgan_app.inputs import kind_of
 
 
@@ -112,13 +115,22 @@ def conditioning_rows(samples: np.ndarray, conditions: dict, extractor, classifi
     return rows
 
 
-def real_images(data_config, split: str, num: int, seed: int) -> tuple[np.ndarray, list[str]]:
-    """(up to ``num`` real images of the split, the data's class names)."""
+def labelled_subset(data_config, split: str, num: int, seed: int) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """(up to ``num`` random real examples of the split in the generator's range, their
+    labels or None, the data's class names)."""
     from tfgan_app.data import load_source
     from tfgan_app.metrics.report import real_subset
 
     source = load_source(dataclasses.replace(data_config, split=split, limit=0))
-    return real_subset(source.images, num, seed), source.class_names
+    order = np.random.default_rng(seed).permutation(len(source.images))[:num]
+    labels = None if source.labels is None else source.labels[order]
+    return real_subset(source.images, num, seed), labels, source.class_names
+
+
+def real_images(data_config, split: str, num: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """(up to ``num`` real images of the split, the data's class names)."""
+    images, _, class_names = labelled_subset(data_config, split, num, seed)
+    return images, class_names
 
 
 def make_extractor(args, dataset: str):
@@ -152,6 +164,8 @@ def evaluate(args) -> dict:
     samples, config, description, conditions = generator_samples(
         args.run, args.model, args.version, num, args.seed, args.truncation, args.checkpoint,
     )
+    if config.data.name in AUDIO_SOURCES:
+        return evaluate_sounds(args, samples, config, description, conditions)
     if config.data.name in TOY_DISTRIBUTIONS:
         import tensorflow as tf
 
@@ -174,6 +188,21 @@ def evaluate(args) -> dict:
     if args.real_floor:
         train, _ = real_images(config.data, "train", len(real), args.seed + 1)
         result["real_floor"] = image_rows(real_features, train, extractor)
+    return result
+
+
+def evaluate_sounds(args, samples: np.ndarray, config, description: str, conditions: dict) -> dict:
+    """A sound generator's table (``metrics.audio``) against the real clips of
+    ``--real-split``; ``--real-floor`` measures those real clips the same way against as
+    many training clips (their pitch accuracy and entropy; FID and NDB between the splits)."""
+    from tfgan_app.metrics.audio import audio_rows
+
+    extractor, _ = make_extractor(args, config.data.name)
+    real, real_labels, _ = labelled_subset(config.data, args.real_split, len(samples), args.seed)
+    result = {"source": description, "metrics": audio_rows(real, samples, conditions.get("label"), extractor)}
+    if args.real_floor:
+        train, _, _ = labelled_subset(config.data, "train", len(real), args.seed + 1)
+        result["real_floor"] = audio_rows(train, real, real_labels, extractor)
     return result
 
 
@@ -303,7 +332,7 @@ def build_parser(prog: str = "python -m tfgan_app.evaluate") -> argparse.Argumen
     parser.add_argument("--version", type=int, help="with --model: the version to read (default: the newest)")
     parser.add_argument("--checkpoint", metavar="latest|best|STEP",
                         help="with --run: which checkpoint (default: the run's export.checkpoint, what export ships)")
-    parser.add_argument("--num", type=int, help="samples (default 10000 images, 2500 toy points)")
+    parser.add_argument("--num", type=int, help="samples (default 10000 images or sounds, 2500 toy points)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     parser.add_argument("--truncation", type=float,
                         help="in (0, 1], for an export with a truncation input: measure it at that value (default: its own)")

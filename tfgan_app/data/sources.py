@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.config import DataConfig
+from tfgan_app.config import AUDIO_SOURCES, DataConfig
 from tfgan_app.data.emoji import default_root, load_emoji
 from tfgan_app.data.folder import (
     folder_files, load_image_folder, load_images, load_paired_folders,
@@ -35,7 +35,6 @@ FASHION_MNIST_CLASSES = [
 IDX_DATASETS = {"fashion_mnist": FASHION_MNIST_CLASSES, "mnist": [str(d) for d in range(10)]}
 LOCAL_SOURCES = ("image_folder", "prepared", "emoji", "stacked_fashion_mnist", "notes", "audio_folder", *TOY_DISTRIBUTIONS)
 SEQUENCE_SOURCES = ("sines", "csv")
-AUDIO_SOURCES = ("notes", "audio_folder")
 
 
 class DataError(ValueError):

@@ -67,6 +67,12 @@ class AudioGAN(ACGAN):
         self.samples, self.sample_rate = samples, sample_rate
         super().__init__(generator, discriminator, num_classes, **kwargs)
 
+    def generate(self, z: tf.Tensor) -> tf.Tensor:
+        """Sounds [N, samples] for noise ``z``, the pitches in turn (``sample_labels``): what
+        ``evaluate`` measures."""
+        z = tf.convert_to_tensor(z, tf.float32)
+        return self.waveforms({"z": z, "label": self.sample_labels(z)})
+
     def waveforms(self, inputs: dict) -> tf.Tensor:
         """[N, samples] from the (averaged) generator for {"z", "label"}."""
         return self.exports()[""]([inputs["z"], inputs["label"]], training=False)

@@ -29,6 +29,8 @@ import numpy as np
 from tfgan_app.checksums import sha256_of_file
 from tfgan_app.data import to_model_range
 from tfgan_app.networks import weights_sha256
+# Also registers the pitch classifier's LogSpectrum layer, which loading its archive needs.
+from tfgan_app.networks.audio import pitch_classifier
 
 FEATURE_LAYER = "features"
 # Threads a classifier trains on, whatever the machine's cores: one thread and two give
@@ -63,9 +65,13 @@ class ExtractorError(ValueError):
     """An extractor cannot be built or loaded; the message says how to provide it."""
 
 
-def build_classifier(image_shape: tuple[int, int, int], num_classes: int):
-    """Conv(32)-Conv(32)-pool, Conv(64)-Conv(64)-pool, Dense(128) "features", Dense(K) logits."""
+def build_classifier(image_shape: tuple[int, ...], num_classes: int):
+    """Conv(32)-Conv(32)-pool, Conv(64)-Conv(64)-pool, Dense(128) "features", Dense(K) logits;
+    for sounds ([samples]), the pitch classifier (``networks.audio.pitch_classifier``)."""
     import keras
+
+    if len(image_shape) == 1:
+        return pitch_classifier(image_shape[0], num_classes, FEATURE_LAYER)
 
     inputs = keras.Input(image_shape, name="image")
     x = inputs
@@ -105,7 +111,8 @@ def train_classifier(
     batch_size: int = 128,
     seed: int = 0,
 ) -> dict:
-    """Train on uint8 images, evaluate on the test split, save weights + metadata in out_dir."""
+    """Train on uint8 images (or float32 sounds), evaluate on the test split, save weights +
+    metadata in out_dir."""
     import keras
     import tensorflow as tf
 
@@ -132,7 +139,7 @@ def train_classifier(
     model.save(weights)
     info = {
         "dataset": dataset, "test_accuracy": float(accuracy), "train_examples": len(train_x),
-        "test_examples": len(test_x), "epochs": epochs, "image_shape": list(train_x.shape[1:]),
+        "test_examples": len(test_x), "epochs": epochs, "image_shape": [int(d) for d in train_x.shape[1:]],
         "class_names": class_names, "feature_layer": FEATURE_LAYER, "sha256": sha256_of_file(weights),
         "weights_sha256": weights_sha256(model),
         # 0 when not pinned: TensorFlow's default (the cores, or TF_NUM_INTRAOP_THREADS).
@@ -218,8 +225,18 @@ def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
 def reference_batch(image_shape: tuple[int, ...], count: int = 32, seed: int = 20261206) -> np.ndarray:
     """A fixed batch of images in [-1, 1]: smooth random blobs drawn from NumPy's PCG64 with
     a fixed seed (the same numbers on every platform), on which the pinned extractors'
-    stored features are checked."""
+    stored features are checked; for sounds ([samples]), decaying tones of random pitch with
+    a few harmonics."""
     rng = np.random.default_rng(seed)
+    if len(image_shape) == 1:
+        time_axis = np.arange(image_shape[0]) / 16000.0
+        sounds = np.zeros((count, image_shape[0]), np.float64)
+        for index in range(count):
+            frequency, decay = 440.0 * 2 ** rng.uniform(-3.75, 1.25), rng.uniform(1, 6)
+            for harmonic in range(1, 5):
+                sounds[index] += rng.uniform(0, 0.3) / harmonic * np.sin(2 * np.pi * harmonic * frequency * time_axis)
+            sounds[index] *= np.exp(-decay * time_axis)
+        return np.clip(sounds, -1.0, 1.0).astype(np.float32)
     height, width, channels = image_shape
     rows, columns = np.mgrid[0:height, 0:width] / max(height, width)
     images = np.zeros((count, height, width, channels), np.float32)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfgan_app.data.spectral import FRAME, HOP, spectrogram_to_waveform
+from tfgan_app.data.spectral import FRAME, HOP, hann, spectrogram_to_waveform
 from tfgan_app.networks.layers import MinibatchStddev, discriminator_heads
 
 WAVEGAN_KERNEL = 25  # the paper's length-25 filters ...
@@ -190,3 +190,50 @@ def waveform_synthesis(generator: keras.Model, samples: int, frame: int = FRAME,
     spectrogram = generator(inputs)
     audio = SpectrogramToWaveform(samples, frame, hop, dtype="float32", name="audio")(spectrogram)
     return keras.Model(inputs, audio, name=f"{generator.name}_waveform")
+
+
+# The pitch classifier's analysis: 2,048-sample frames (7.8 Hz per bin at 16 kHz, finer than
+# a semitone above MIDI 43 and resolving the harmonic comb below) every 512 samples.
+CLASSIFIER_FRAME = 2048
+CLASSIFIER_HOP = 512
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class LogSpectrum(keras.layers.Layer):
+    """Waveforms [N, samples] -> the log magnitude spectrum averaged over time [N, bins, 1]:
+    the pitch classifier's view of a note (its harmonics), independent of when they sound."""
+
+    def __init__(self, frame: int = CLASSIFIER_FRAME, hop: int = CLASSIFIER_HOP, **kwargs):
+        super().__init__(**kwargs)
+        self.frame, self.hop = frame, hop
+
+    def call(self, audio):
+        window = tf.constant(hann(self.frame))
+        frames = tf.signal.frame(tf.cast(audio, tf.float32), self.frame, self.hop, pad_end=True) * window
+        magnitude = tf.abs(tf.signal.rfft(frames))[..., : self.frame // 2]
+        return tf.reduce_mean(tf.math.log(magnitude + 1e-4), axis=1)[..., None]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.frame // 2, 1)
+
+    def get_config(self):
+        return {**super().get_config(), "frame": self.frame, "hop": self.hop}
+
+
+def pitch_classifier(samples: int, num_classes: int, feature_layer: str = "features") -> keras.Model:
+    """audio [samples] -> ``LogSpectrum`` -> [Conv1D(k=9) x 2, max pool] x 3 over frequency ->
+    Dense(128) ``features`` -> Dense(classes) logits: the notes' pitch classifier, whose
+    features the audio FID and NDB are computed on (GANSynth measures with a pitch
+    classifier trained on NSynth, Engel et al. 2019, sec. 4.2)."""
+    audio = keras.Input((samples,), name="audio")
+    x = LogSpectrum(name="log_spectrum")(audio)
+    for filters in (16, 32, 64):
+        for _ in range(2):
+            x = keras.layers.Conv1D(filters, 9, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling1D(4 if filters < 64 else 2)(x)
+    x = keras.layers.Dropout(0.25)(x)
+    x = keras.layers.Flatten()(x)
+    features = keras.layers.Dense(128, activation="relu", name=feature_layer)(x)
+    x = keras.layers.Dropout(0.5)(features)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(audio, logits, name="pitch_classifier")
