@@ -31,6 +31,7 @@ from tfgan_app.data import to_model_range
 from tfgan_app.networks import weights_sha256
 # Also registers the pitch classifier's LogSpectrum layer, which loading its archive needs.
 from tfgan_app.networks.audio import pitch_classifier
+from tfgan_app.networks.layers import classifier_head
 
 FEATURE_LAYER = "features"
 # Threads a classifier trains on, whatever the machine's cores: one thread and two give
@@ -80,11 +81,7 @@ def build_classifier(image_shape: tuple[int, ...], num_classes: int):
             x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = keras.layers.MaxPooling2D()(x)
         x = keras.layers.Dropout(0.25)(x)
-    x = keras.layers.Flatten()(x)
-    features = keras.layers.Dense(128, activation="relu", name=FEATURE_LAYER)(x)
-    x = keras.layers.Dropout(0.5)(features)
-    logits = keras.layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(inputs, logits, name="domain_classifier")
+    return keras.Model(inputs, classifier_head(x, num_classes, FEATURE_LAYER), name="domain_classifier")
 
 
 def pin_training_threads(threads: int = CLASSIFIER_THREADS) -> bool:

@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_app.data.spectral import FRAME, HOP, hann, spectrogram_to_waveform
-from tfgan_app.networks.layers import MinibatchStddev, discriminator_heads
+from tfgan_app.networks.layers import MinibatchStddev, classifier_head, discriminator_heads
 
 WAVEGAN_KERNEL = 25  # the paper's length-25 filters ...
 WAVEGAN_STRIDE = 4  # ... with stride 4 (sec. 3.1)
@@ -232,8 +232,4 @@ def pitch_classifier(samples: int, num_classes: int, feature_layer: str = "featu
             x = keras.layers.Conv1D(filters, 9, padding="same", activation="relu")(x)
         x = keras.layers.MaxPooling1D(4 if filters < 64 else 2)(x)
     x = keras.layers.Dropout(0.25)(x)
-    x = keras.layers.Flatten()(x)
-    features = keras.layers.Dense(128, activation="relu", name=feature_layer)(x)
-    x = keras.layers.Dropout(0.5)(features)
-    logits = keras.layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(audio, logits, name="pitch_classifier")
+    return keras.Model(audio, classifier_head(x, num_classes, feature_layer), name="pitch_classifier")

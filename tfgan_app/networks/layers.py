@@ -256,6 +256,15 @@ def discriminator_heads(
     return outputs
 
 
+def classifier_head(x: keras.KerasTensor, num_classes: int, feature_layer: str = "features") -> keras.KerasTensor:
+    """The metrics' classifiers' top: Flatten -> Dense(128, ReLU) named ``feature_layer`` (the
+    features FID is computed on) -> Dropout(0.5) -> Dense(num_classes) ``logits``."""
+    x = keras.layers.Flatten()(x)
+    features = keras.layers.Dense(128, activation="relu", name=feature_layer)(x)
+    x = keras.layers.Dropout(0.5)(features)
+    return keras.layers.Dense(num_classes, name="logits")(x)
+
+
 def discriminator_inputs(
     data_shape: tuple[int, ...], num_classes: int = 0, packing: int = 1
 ) -> tuple[list[keras.KerasTensor], keras.KerasTensor, keras.KerasTensor | None]:
