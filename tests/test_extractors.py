@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 PINNED_WEIGHTS = {
     "fashion_mnist": "2acc08b9acbcd66d2d7091691ad3b553e1510c8c97406e1f11502253778f3a78",
     "emoji": "f7c95a18631764959f15a1bb765f0bb8fd3dd9bd9699d160504302b7f3b694a9",
+    "notes": "d47fd6f4dcaae1d24544c3a0b194776baca11fce4e31812127396676fe5edbab",
 }
 
 # One process per thread count: TensorFlow fixes its threads at start-up.
