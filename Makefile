@@ -6,7 +6,7 @@ FASHION_MNIST = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 # Extra flags for the trainer, e.g. make train ARGS="--pipeline toy_ring_mlp --steps 500"
 ARGS ?=
 
-.PHONY: soundfont notes setup data fashion-mnist emoji train test docs zoo clean
+.PHONY: soundfont notes web npm browser setup data fashion-mnist emoji train test docs zoo clean
 
 setup: $(VENV)/.installed
 
@@ -18,8 +18,23 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 # Fashion-MNIST IDX files from Debian (offline; the same files TFDS's fashion_mnist uses),
 # the emoji images from the npm registry (npm from Debian when it is missing), and fluidsynth
-# with the Fluid R3 SoundFont from Debian (real sampled instruments, for the audio data).
-data: fashion-mnist emoji soundfont
+# with the Fluid R3 SoundFont from Debian (real sampled instruments, for the audio data),
+# onnxruntime-web from npm (the web export's runtime) and Debian's headless Chromium with its
+# driver (the web page's test runs in a real browser).
+data: fashion-mnist emoji soundfont web browser
+
+web: setup npm
+	$(VENV)/bin/python -m tfgan_app.data fetch web
+
+npm:
+	@command -v npm >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq npm; }
+
+browser:
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
 soundfont:
 	@{ command -v fluidsynth >/dev/null && test -f /usr/share/sounds/sf2/FluidR3_GM.sf2; } || { \
@@ -35,13 +50,10 @@ fashion-mnist:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; }
 
-emoji: setup
-	@command -v npm >/dev/null || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq npm; }
+emoji: setup npm
 	$(VENV)/bin/python -m tfgan_app.data fetch emoji
 
-train: setup fashion-mnist
+train: setup fashion-mnist web
 	$(VENV)/bin/python -m tfgan_app.train $(ARGS)
 
 # Two test processes, each module's tests (and its module-scoped fixtures) in one: much of

@@ -146,6 +146,7 @@ COMMANDS = [
     ("tfgan evaluate train-classifier", "tfgan_app.evaluate", "build_train_classifier_parser"),
     ("tfgan evaluate score", "tfgan_app.evaluate", "build_score_parser"),
     ("tfgan data", "tfgan_app.data.__main__", "build_parser"),
+    ("tfgan serve", "tfgan_app.serving.__main__", "build_parser"),
 ]
 
 

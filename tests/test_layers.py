@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("commands", ("tfgan_app.train", "tfgan_app.generate", "tfgan_app.evaluate", "tfgan_app.cli")),
 ]
 # Commands that live beside the layer they drive; they sit on top like the others.
-COMMAND_MODULES = {"tfgan_app.data.__main__", "tfgan_app.export.__main__"}
+COMMAND_MODULES = {"tfgan_app.data.__main__", "tfgan_app.export.__main__", "tfgan_app.serving.__main__"}
 
 
 def module_name(path: Path) -> str:

@@ -5,6 +5,7 @@
     tfgan generate --model saved_models/fashion_mnist_cgan --label 7 --out sneakers.png
     tfgan evaluate --run runs/cgan --real-floor
     tfgan data inspect photos/
+    tfgan serve --web saved_models/fashion_mnist_cgan
 
 ``python -m tfgan_app.<module>`` runs the same code; ``tfgan SUBCOMMAND --help`` shows every
 flag of a subcommand with its examples.
@@ -19,10 +20,11 @@ import sys
 # subcommand: (module, one line for the listing)
 SUBCOMMANDS = {
     "train": ("tfgan_app.train", "train a pipeline (and export it), resume a run"),
-    "export": ("tfgan_app.export.__main__", "export a run's generator as SavedModel and ONNX, verified"),
+    "export": ("tfgan_app.export.__main__", "export a run's generator as SavedModel, ONNX and a web page, verified"),
     "generate": ("tfgan_app.generate", "samples, translations or predictions from an export"),
     "evaluate": ("tfgan_app.evaluate", "FID, KID, precision/recall, class agreement, modes; train-classifier; score"),
     "data": ("tfgan_app.data.__main__", "fetch the emoji, inspect and prepare image folders"),
+    "serve": ("tfgan_app.serving.__main__", "show an export's web page (the ONNX model in the browser) on 127.0.0.1"),
 }
 
 

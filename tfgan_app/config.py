@@ -281,8 +281,9 @@ class ExportConfig:
     enabled: bool = True
     # Model name under `out`; empty means the pipeline file's name.
     name: str = ""
-    # Comma-separated: "savedmodel", "onnx" or both.
-    formats: str = "savedmodel,onnx"
+    # Comma-separated: "savedmodel", "onnx", "web" (a page that runs the ONNX model in the
+    # browser: needs onnx; its runtime comes from npm once).
+    formats: str = "savedmodel,onnx,web"
     out: str = "saved_models"  # the folder of exported models (TF Serving's model_base_path's parent)
     onnx_opset: int = 17  # ONNX opset of the export (>= 17)
     # "latest" checkpoint, or "best" by the periodic evaluation's metric.
@@ -564,7 +565,7 @@ _CHOICES = {
     "optimizer.discriminator.name": ("adam", "rmsprop", "sgd"),
 }
 
-EXPORT_FORMATS = ("savedmodel", "onnx")
+EXPORT_FORMATS = ("savedmodel", "onnx", "web")
 
 
 def export_formats(text: str) -> tuple[str, ...]:

@@ -28,9 +28,10 @@ def build_parser(prog: str = "python -m tfgan_app.data") -> argparse.ArgumentPar
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{fetch,inspect,prepare}")
     fetch = commands.add_parser("fetch", help="fetch a dataset from a package registry")
-    fetch.add_argument("dataset", choices=("emoji", "notes"),
+    fetch.add_argument("dataset", choices=("emoji", "notes", "web"),
                        help="the dataset to fetch (emoji: Noto and Twemoji from npm; notes: instrument notes rendered "
-                       "by fluidsynth from the Fluid R3 SoundFont)")
+                       "by fluidsynth from the Fluid R3 SoundFont; web: onnxruntime-web from npm, the browser runtime "
+                       "of the web export)")
     fetch.add_argument("--root", type=Path, help="default: $TFGAN_APP_DATA or ~/.cache/tfgan_app/data")
     inspect = commands.add_parser("inspect", help="what an image folder holds")
     inspect.add_argument("folder", type=Path, help="the folder of images (subfolders are classes)")
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.data") 
     from tfgan_app.data.audio import AudioError
     from tfgan_app.data.emoji import EmojiDataError
     from tfgan_app.data.folder import ImageFolderError
+    from tfgan_app.data.npm import NpmError
     from tfgan_app.outputs import OutputExistsError, refuse_existing
 
     try:
@@ -70,6 +72,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.data") 
             folder = render_notes((args.root or default_root()) / "notes")
             print(f"{folder}: {len(load_notes(folder, 'train').pitch)} train and {len(load_notes(folder, 'test').pitch)} "
                   "test notes (held-out instruments)")
+        elif args.command == "fetch" and args.dataset == "web":
+            from tfgan_app.export.web import PACKAGE, VERSION, fetch_runtime
+
+            print(f"{fetch_runtime(args.root)}: {PACKAGE}@{VERSION}")
         elif args.command == "fetch":
             from tfgan_app.data.emoji import fetch as fetch_emoji
 
@@ -94,7 +100,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.data") 
             for entry in manifest["skipped"][:20]:
                 print(f"  skipped {entry['file']}: {entry['reason']}")
             print(f"train on it: --set data.name=prepared --set data.folder={args.out}")
-    except (EmojiDataError, ImageFolderError, AudioError, OutputExistsError, OSError) as error:
+    except (EmojiDataError, NpmError, ImageFolderError, AudioError, OutputExistsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -16,12 +16,10 @@ fetched again. The test split is fixed: the Google file names sorted, every 10th
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
@@ -29,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from tfgan_app.data.folder import load_images
+from tfgan_app.data.npm import NpmError, npm_pack, replace_with, staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -89,40 +88,21 @@ def fetch(root: Path | None = None, vendors: tuple[str, ...] = ("google", "twitt
             continue
         package = PACKAGES[vendor]
         with tempfile.TemporaryDirectory() as scratch:
-            archive = _npm_pack(npm, f"{package.package}@{package.version}", Path(scratch))
-            digest = hashlib.sha1(archive.read_bytes()).hexdigest()
-            if digest != package.sha1:
-                raise EmojiDataError(
-                    f"{archive.name}: SHA-1 {digest} is not the pinned {package.sha1}; the registry served "
-                    "another file. Nothing was unpacked"
-                )
+            try:
+                archive = npm_pack(f"{package.package}@{package.version}", Path(scratch), package.sha1,
+                                   "the emoji data", npm)
+            except NpmError as error:
+                raise EmojiDataError(str(error)) from None
             _unpack(archive, package, folder)
         log.info("%s: fetched %s@%s", folder, package.package, package.version)
         folders.append(folder)
     return folders
 
 
-def _npm_pack(npm: str, spec: str, destination: Path) -> Path:
-    if shutil.which(npm) is None:
-        raise EmojiDataError(
-            f"'{npm}' is not installed: the emoji data comes through the npm client "
-            "(Debian: apt-get install npm; or install Node.js)"
-        )
-    done = subprocess.run(
-        [npm, "pack", spec, "--pack-destination", str(destination), "--silent"],
-        capture_output=True, text=True, cwd=destination,
-    )
-    archives = sorted(destination.glob("*.tgz"))
-    if done.returncode != 0 or not archives:
-        raise EmojiDataError(f"npm pack {spec} failed: {(done.stderr or done.stdout).strip()[-500:]}")
-    return archives[0]
-
-
 def _unpack(archive: Path, package: EmojiPackage, folder: Path) -> None:
     """The 64 px images, emoji.json and the licences, into ``folder`` (atomically)."""
     prefix = f"package/img/{package.vendor}/64/"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{package.vendor}-", dir=folder.parent))
+    staging = staging_folder(folder)
     try:
         (staging / "64").mkdir()
         with tarfile.open(archive, "r:gz") as tar:
@@ -141,9 +121,7 @@ def _unpack(archive: Path, package: EmojiPackage, folder: Path) -> None:
             "(MIT licence, see LICENSE).\n"
         )
         (staging / COMPLETE).write_text(package.sha1 + "\n")
-        if folder.exists():
-            shutil.rmtree(folder)  # an incomplete earlier copy (no matching marker)
-        staging.rename(folder)
+        replace_with(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

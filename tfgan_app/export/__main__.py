@@ -1,7 +1,7 @@
 """``python -m tfgan_app.export``: export a run's generator(s) as SavedModel and ONNX.
 
     python -m tfgan_app.export --run runs/fashion_mnist_dcgan-... [--name NAME] [--version N]
-                               [--out saved_models] [--formats savedmodel,onnx]
+                               [--out saved_models] [--formats savedmodel,onnx,web]
                                [--checkpoint latest|best]
 """
 
@@ -24,7 +24,9 @@ def build_parser(prog: str = "python -m tfgan_app.export") -> argparse.ArgumentP
     parser.add_argument("--version", type=int, help="version number to write (default: the next free one)")
     parser.add_argument("--out", type=Path, default=Path("saved_models"),
                         help="folder of exported models, TF Serving's model_base_path's parent (default saved_models)")
-    parser.add_argument("--formats", default="savedmodel,onnx", help="savedmodel, onnx or both (default both)")
+    parser.add_argument("--formats", default="savedmodel,onnx,web",
+                        help="savedmodel, onnx, web (a page running the ONNX model in the browser; needs onnx), "
+                        "comma-separated (default all three)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17; default 17)")
     parser.add_argument("--checkpoint", default="latest", metavar="latest|best|STEP",
                         help="latest, best (the checkpoint the run's periodic evaluation kept) or a step number "
@@ -69,6 +71,8 @@ def print_results(results) -> None:
         for label, differences in parity.items():
             print(f"  {label}: max |difference| vs Keras {max(differences.values()):.2e}")
         print(f"  TF Serving: --model_name={result.name} --model_base_path={result.path.parent.resolve()}")
+        if "web" in result.manifest:
+            print(f"  in the browser: tfgan serve --web {result.path.parent}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from tfgan_app.config import EXPORT_FORMATS, Config, export_formats
-from tfgan_app.export import artifacts, contract
+from tfgan_app.data.npm import NpmError
+from tfgan_app.export import artifacts, contract, web
 from tfgan_app.inputs import sample_inputs
 from tfgan_app.training.restore import load_run_model
 from tfgan_app.training.rundir import RunDirError, RunLock
@@ -95,7 +96,7 @@ def export_run(
     out: Path = Path("saved_models"),
     name: str = "",
     version: int | None = None,
-    formats: tuple[str, ...] = ("savedmodel", "onnx"),
+    formats: tuple[str, ...] = ("savedmodel", "onnx", "web"),
     onnx_opset: int = 17,
     tolerance: float = 1e-4,
     checkpoint: str = "latest",
@@ -123,7 +124,7 @@ def export_model(
     out: Path,
     name: str,
     version: int | None = None,
-    formats: tuple[str, ...] = ("savedmodel", "onnx"),
+    formats: tuple[str, ...] = ("savedmodel", "onnx", "web"),
     onnx_opset: int = 17,
     tolerance: float = 1e-4,
     source: dict | None = None,
@@ -133,6 +134,9 @@ def export_model(
     unknown = set(formats) - set(EXPORT_FORMATS)
     if unknown or not formats:
         raise ExportError(f"unknown export formats {sorted(unknown) or formats}; use {', '.join(EXPORT_FORMATS)}")
+    if "web" in formats and "onnx" not in formats:
+        raise ExportError("the web format is a page that runs the ONNX model: export with onnx too "
+                          "(--formats savedmodel,onnx,web), or leave web out")
     if not name or "/" in name or name.startswith("."):
         raise ExportError(f"invalid model name {name!r}")
     networks = {f"{name}_{suffix}" if suffix else name: network for suffix, network in model.exports().items()}
@@ -168,7 +172,7 @@ def export_model(
 
 
 def export_generator(
-    model, path: str | Path, version: int | None = None, formats: tuple[str, ...] = ("savedmodel", "onnx"),
+    model, path: str | Path, version: int | None = None, formats: tuple[str, ...] = ("savedmodel", "onnx", "web"),
 ) -> list[ExportResult]:
     """The Python API's export: a model trained with ``fit`` (``tfgan_app.GAN`` or any
     family model) to ``path/<version>`` (``path`` is TF Serving's model_base_path), with the
@@ -234,6 +238,15 @@ def _export_network(
             },
             "export_seconds": round(time.perf_counter() - started, 2),
         }
+        if "web" in formats:
+            try:
+                written = web.write_web(staging, staging / artifacts.ONNX_FILE, manifest)
+            except NpmError as error:
+                raise ExportError(f"{error}; export without the page with --formats savedmodel,onnx "
+                                  "(export.formats = \"savedmodel,onnx\")") from None
+            manifest["files"].append(f"{web.WEB_DIR}/")
+            manifest["web"] = {"files": written, "runtime": f"{web.PACKAGE}@{web.VERSION}",
+                               "serve": f"tfgan serve --web {out / name}"}
         manifest["sha256"] = contract.file_hashes(staging)  # every file but export.json, checked at load
         target.parent.mkdir(parents=True, exist_ok=True)
         mode = 0o777 & ~_umask()  # mkdtemp makes 0700: a serving user must be able to read it
