@@ -196,3 +196,23 @@ def test_serve_prints_the_url_serves_the_page_with_wasm_typed_and_stops_on_ctrl_
         process.send_signal(2)
         assert process.wait(timeout=20) == 0
     assert "stopped" in process.stdout.read()
+
+
+@needs_browser
+@needs_runtime
+def test_a_sound_generator_gets_play_buttons_named_by_pitch(page_url, browser, tmp_path):
+    from tests.helpers import write_tone_folder
+    from tfgan_app.export import export_run
+    from tfgan_app.training.trainer import train
+
+    config = tiny_config(data={"name": "audio_folder", "folder": str(write_tone_folder(tmp_path / "clips")),
+                               "audio_samples": 1024},
+                         model={"family": "wavegan", "latent_dim": 8}, train={"batch_size": 4, "steps": 1},
+                         wavegan={"width": 2})
+    train(config, tmp_path / "run", progress_stream=open("/dev/null", "w"))
+    [result] = export_run(tmp_path / "run", tmp_path / "models", "tiny_wavegan")
+    browser.get(page_url(result.path / "web"))
+    assert wait_for_page(browser) == {"ready": True, "error": ""}
+    buttons = [button.text for button in browser.find_elements("css selector", ".sound button")]
+    assert len(buttons) == 8 and buttons[0] == "Play 1 (high)" and buttons[-1] == "Play 8 (low)"
+    assert browser.execute_script("return window.tfgan.last.output.dims") == [8, 1024]

@@ -161,15 +161,17 @@ function drawImages(output, columns) {
   return { columns, height, width, padding };
 }
 
-function drawSounds(output) {
+function drawSounds(output, values) {
   const [n, samples] = output.dims, rate = state.manifest.sample_rate || 16000, box = $("sounds");
+  const label = state.manifest.inputs.find((input) => input.kind === "label");
+  const name = (k) => (label && label.class_names ? ` (${label.class_names[values[label.name].data[k]]})` : "");
   box.innerHTML = "";
   $("grid").hidden = true;
   for (let k = 0; k < n; k++) {
     const wave = output.data.slice(k * samples, (k + 1) * samples);
     const item = document.createElement("div");
     item.className = "sound";
-    item.innerHTML = `<canvas width="320" height="60"></canvas><button type="button">Play ${k + 1}</button>`;
+    item.innerHTML = `<canvas width="320" height="60"></canvas><button type="button">Play ${k + 1}${name(k)}</button>`;
     const context = item.querySelector("canvas").getContext("2d");
     context.beginPath();
     for (let x = 0; x < 320; x++) context.lineTo(x, 30 - 29 * wave[Math.floor((x * samples) / 320)]);
@@ -205,7 +207,7 @@ async function generate(zOverride, rows) {
     const { values, output, ms } = await run(rows, seed, zOverride);
     let grid = null;
     if (output.dims.length === 4) grid = drawImages(output, zOverride ? 1 : gridColumns(rows));
-    else if (state.manifest.output === "audio") drawSounds(output);
+    else if (state.manifest.output === "audio") drawSounds(output, values);
     else drawOther(output);
     $("timing").textContent = `${rows} samples in ${ms.toFixed(1)} ms in this browser (onnxruntime-web ${ort.env.versions.web})`;
     state.last = { inputs: values, output: { dims: output.dims }, ms, grid, seed };
