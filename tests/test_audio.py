@@ -71,7 +71,7 @@ def test_a_folder_of_clips_becomes_classes_and_a_broken_file_is_named(tmp_path):
     clips, labels, _, files, skipped = audio.load_audio_folder(tmp_path, on_bad="skip")
     assert len(clips) == 4 and [path.name for path, _ in skipped] == ["broken.wav"]
     (tmp_path / "empty").mkdir()
-    with pytest.raises(AudioError, match="empty: no .wav files"):
+    with pytest.raises(AudioError, match="empty: no .wav or .flac files"):
         audio.load_audio_folder(tmp_path / "empty")
     with pytest.raises(AudioError, match="none: no such folder"):
         audio.load_audio_folder(tmp_path / "none")
@@ -114,3 +114,17 @@ def test_rendered_notes_sound_at_their_pitch_split_by_instrument_and_render_the_
     np.testing.assert_array_equal(audio.load_notes(again, "all").audio, notes.audio)
     audio.write_wav(tmp_path / "a4.wav", notes.audio[1])
     assert audio.read_wav(tmp_path / "a4.wav")[0].shape == (audio.RATE,)
+
+
+def test_flac_files_are_read_beside_wav_files_and_a_broken_one_is_named(tmp_path):
+    soundfile = pytest.importorskip("soundfile")
+    tone = 0.4 * np.sin(2 * np.pi * 440 * np.arange(22050) / 22050)
+    (tmp_path / "a").mkdir()
+    soundfile.write(tmp_path / "a" / "tone.flac", np.stack([tone, tone], 1), 22050, subtype="PCM_16")
+    audio.write_wav(tmp_path / "a" / "tone.wav", tone, 22050)
+    clips, labels, classes, files, _ = audio.load_audio_folder(tmp_path, rate=16000, samples=16000)
+    assert [path.name for path in files] == ["tone.flac", "tone.wav"] and clips.shape == (2, 16000)
+    np.testing.assert_allclose(clips[0], clips[1], atol=2e-4)  # the same tone, stereo averaged
+    (tmp_path / "a" / "broken.flac").write_bytes(b"fLaC not really")
+    with pytest.raises(AudioError, match=r"a/broken.flac: not a readable FLAC file"):
+        audio.load_audio_folder(tmp_path)

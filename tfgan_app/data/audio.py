@@ -10,9 +10,10 @@ the fluidsynth version). The test split holds out whole instruments (every 8th p
 NSynth holds out instruments.
 
 **Folders**: ``load_audio_folder`` reads the WAV files (PCM, 8-32 bit, any rate and channel
-count) under a folder, one class per subfolder, as mono clips at the pipeline's rate (band-
-limited resampling), cut or zero-padded to its length. A file that is not a readable WAV is
-named in the error, as the image folders do.
+count) and FLAC files (through the ``soundfile`` package, libsndfile's binding: ``pip
+install tfgan_app[audio]``) under a folder, one class per subfolder, as mono clips at the
+pipeline's rate (band-limited resampling), cut or zero-padded to its length. A file that
+cannot be read is named in the error, as the image folders do.
 """
 
 from __future__ import annotations
@@ -83,6 +84,30 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return values.reshape(-1, channels).mean(axis=1), rate
 
 
+AUDIO_SUFFIXES = (".wav", ".flac")
+
+
+def read_flac(path: Path) -> tuple[np.ndarray, int]:
+    """(float32 mono samples in [-1, 1], sample rate) of a FLAC file, through ``soundfile``."""
+    try:
+        import soundfile
+    except ImportError:
+        raise AudioError(f"{path}: FLAC files are read with the soundfile package (pip install soundfile, or "
+                         "pip install tfgan_app[audio]); or convert them to WAV") from None
+    try:
+        values, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, OSError, ValueError) as error:  # soundfile's LibsndfileError is a RuntimeError
+        raise AudioError(f"{path}: not a readable FLAC file ({error}); fix or remove it") from None
+    if not len(values):
+        raise AudioError(f"{path}: a FLAC file without samples; remove it")
+    return values.mean(axis=1), int(rate)
+
+
+def read_clip(path: Path) -> tuple[np.ndarray, int]:
+    """A WAV or FLAC file by its suffix (see ``read_wav``, ``read_flac``)."""
+    return read_flac(path) if Path(path).suffix.lower() == ".flac" else read_wav(path)
+
+
 def write_wav(path: Path, audio: np.ndarray, rate: int = RATE) -> None:
     """Write mono float samples (clipped to [-1, 1]) as a 16-bit PCM WAV file."""
     pcm = np.round(np.clip(np.asarray(audio, np.float64), -1.0, 1.0) * 32767.0).astype("<i2")
@@ -112,20 +137,20 @@ def fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
 
 def load_audio_folder(folder: Path, rate: int = RATE, samples: int = RATE, on_bad: str = "error"):
     """(clips float32 [N, samples] at ``rate``, labels int32 [N] or None, class names, files)
-    of the WAV files under ``folder``: one class per subfolder (labels only when there are
+    of the WAV and FLAC files under ``folder``: one class per subfolder (labels only when there are
     subfolders). ``on_bad = "skip"`` leaves unreadable files out (they are returned last,
     as a list of (file, reason)); "error" stops at the first, naming it."""
     folder = Path(folder)
     if not folder.is_dir():
         raise AudioError(f"{folder}: no such folder of WAV files")
-    files = sorted(path for path in folder.rglob("*") if path.suffix.lower() == ".wav" and path.is_file())
+    files = sorted(path for path in folder.rglob("*") if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file())
     if not files:
-        raise AudioError(f"{folder}: no .wav files in it (or its subfolders)")
+        raise AudioError(f"{folder}: no .wav or .flac files in it (or its subfolders)")
     classes = sorted({path.relative_to(folder).parts[0] for path in files if len(path.relative_to(folder).parts) > 1})
     clips, labels, kept, skipped = [], [], [], []
     for path in files:
         try:
-            audio, file_rate = read_wav(path)
+            audio, file_rate = read_clip(path)
         except AudioError as error:
             if on_bad != "skip":
                 raise
@@ -136,7 +161,7 @@ def load_audio_folder(folder: Path, rate: int = RATE, samples: int = RATE, on_ba
         labels.append(classes.index(parts[0]) if len(parts) > 1 else -1)
         kept.append(path)
     if not clips:
-        raise AudioError(f"{folder}: none of its {len(files)} .wav files could be read (first: {skipped[0][1]})")
+        raise AudioError(f"{folder}: none of its {len(files)} audio files could be read (first: {skipped[0][1]})")
     labels_array = np.asarray(labels, np.int32) if classes and min(labels) >= 0 else None
     return np.stack(clips), labels_array, classes, kept, skipped
 

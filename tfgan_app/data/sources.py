@@ -199,10 +199,10 @@ def load_audio(config: DataConfig) -> Source:
             description = f"instrument notes (Fluid R3 GM), split {config.split!r}"
         elif config.name == "audio_folder":
             if not config.folder:
-                raise DataError("data.name = 'audio_folder' needs data.folder: a folder of .wav files (a subfolder per class)")
+                raise DataError("data.name = 'audio_folder' needs data.folder: a folder of .wav or .flac files (a subfolder per class)")
             clips, labels, classes, _, skipped = load_audio_folder(Path(config.folder), rate, samples, config.on_bad_image)
             if skipped:
-                log.warning("data: %d unreadable .wav files skipped (first: %s)", len(skipped), skipped[0][1])
+                log.warning("data: %d unreadable audio files skipped (first: %s)", len(skipped), skipped[0][1])
             description = f"audio folder {config.folder}"
         else:
             raise DataError(f"data.name {config.name!r} is not an audio source; choose one of {', '.join(AUDIO_SOURCES)}")

@@ -67,6 +67,7 @@ function buildControls(manifest) {
       }
     } else if (input.kind === "image") {
       $("upload-box").hidden = false;
+      $("count").value = 1;  // one translation of the uploaded image
     } else if (input.kind === "noise") {
       $("interpolate").hidden = false;
     } else if (UNSUPPORTED[input.kind] || input.kind !== "noise") {
