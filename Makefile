@@ -6,7 +6,7 @@ FASHION_MNIST = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 # Extra flags for the trainer, e.g. make train ARGS="--pipeline toy_ring_mlp --steps 500"
 ARGS ?=
 
-.PHONY: soundfont notes web npm browser setup data fashion-mnist emoji train test docs zoo clean
+.PHONY: soundfont notes text web npm browser setup data fashion-mnist emoji train test docs zoo clean
 
 setup: $(VENV)/.installed
 
@@ -19,9 +19,16 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 # Fashion-MNIST IDX files from Debian (offline; the same files TFDS's fashion_mnist uses),
 # the emoji images from the npm registry (npm from Debian when it is missing), and fluidsynth
 # with the Fluid R3 SoundFont from Debian (real sampled instruments, for the audio data),
+# Debian's fortunes and wamerican (English text and a word list),
 # onnxruntime-web from npm (the web export's runtime) and Debian's headless Chromium with its
 # driver (the web page's test runs in a real browser).
-data: fashion-mnist emoji soundfont web browser
+data: fashion-mnist emoji soundfont text web browser
+
+# English text: Debian's fortunes (quotations) and wamerican (a word list).
+text:
+	@{ test -d /usr/share/games/fortunes && test -f /usr/share/dict/american-english; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fortunes wamerican; }
 
 web: setup npm
 	$(VENV)/bin/python -m tfgan_app.data fetch web
