@@ -47,6 +47,8 @@ FAMILY_SETTINGS = {
     # 1,024 samples: WaveGAN's five x4 steps from 1; GANSynth's 8 x 256 spectrogram.
     "wavegan": {"data": {"name": "audio_folder", "audio_samples": 1024}, "wavegan": {"width": 2}},
     "gansynth": {"data": {"name": "audio_folder", "audio_samples": 1024}, "gansynth": {"width": 2}},
+    "text": {"data": {"name": "text_file", "text_length": 8}, "text": {"width": 8, "blocks": 1},
+             "loss": {"name": "wasserstein", "gradient_penalty_weight": 10.0}},
 }
 
 
@@ -63,6 +65,9 @@ def family_config(tmp_path, family, precision="float32"):
     data = {"idx_dir": str(idx), "data_dir": str(tmp_path / "tfds"), **sections.pop("data", {})}
     if data.get("name") == "audio_folder":  # two classes of tones
         data["folder"] = str(write_tone_folder(tmp_path / "clips"))
+    if data.get("name") == "text_file":
+        (tmp_path / "text.txt").write_text("The quick brown fox jumps over the lazy dog. " * 40)
+        data["file"] = str(tmp_path / "text.txt")
     model = {"family": family, "generator_width": 8, "discriminator_width": 8, **sections.pop("model", {})}
     return tiny_config(
         data=data, model=model, train={"batch_size": 8, "precision": precision},

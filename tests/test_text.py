@@ -56,9 +56,9 @@ def test_ngram_jsd_is_zero_for_the_same_text_and_log_2_for_disjoint_alphabets():
 
 
 def test_dictionary_share_counts_the_words_inside_each_window():
-    words = {"the", "cat", "sat"}
-    assert dictionary_share(["xx the cat sat yy"], words) == 1.0
-    assert dictionary_share(["xx the qzx sat yy"], words) == pytest.approx(2 / 3)
+    words = {"the", "cat", "sat", "a"}
+    assert dictionary_share(["xxx the cat sat yyy"], words) == 1.0
+    assert dictionary_share(["xxx the qzx sat a yyy"], words) == pytest.approx(2 / 3)  # "a" is too short to count
 
 
 def test_bleu_and_self_bleu():
@@ -67,3 +67,70 @@ def test_bleu_and_self_bleu():
     assert bleu(["zebra quartz jumps vexingly over fjords"], references) == 0.0
     assert self_bleu(["one two three four five"] * 3) == pytest.approx(1.0)
     assert self_bleu(["one two three four five", "six seven eight nine ten"]) == 0.0
+
+
+def test_the_text_gan_trains_resumes_exports_serves_and_generate_writes_its_lines(tmp_path, capsys):
+    import json
+
+    from tests import serving_double
+    from tests.helpers import assert_resumes_exactly
+    from tfgan_app import generate as generate_cli
+    from tfgan_app.export import export_run
+    from tfgan_app.gans.registry import family_source, load_config
+    from tfgan_app.serving import RestClient
+
+    (tmp_path / "corpus.txt").write_text("Whatever you do, do it well. " * 60)
+    config = load_config("fortunes_wgan_gp_text", [
+        "data.name=text_file", f"data.file={tmp_path / 'corpus.txt'}", "data.text_length=16", "text.width=8",
+        "text.blocks=1", "train.batch_size=4", "train.discriminator_steps=2", "train.steps=4",
+        "train.checkpoint_every=2", "train.log_every=2", "sampling.every=2", "train.steps_per_execution=1",
+        "model.latent_dim=8",
+    ])
+    source = family_source(config)
+    assert source.element_shape == (16, text.VOCABULARY_SIZE) and source.images.shape[1] == 16
+    run = assert_resumes_exactly(config, tmp_path / "runs", stop_step=2)
+    lines = (run / "samples" / "step_00000004.txt").read_text().splitlines()
+    assert len(lines) == 16 and all(len(line) == 16 for line in lines)
+    [export] = export_run(run, tmp_path / "models", formats=("savedmodel", "onnx"))
+    assert export.manifest["output"] == "characters" and export.manifest["vocabulary"] == text.VOCABULARY
+    assert export.manifest["output_shape"] == [16, text.VOCABULARY_SIZE]
+    name = "fortunes_wgan_gp_text"
+    server, url = serving_double.start_rest(serving_double.ModelRepository({name: tmp_path / "models" / name}))
+    try:
+        z = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+        characters = RestClient(url).predict(name, {"z": z}, output_name="characters")["characters"]
+    finally:
+        server.shutdown()
+    assert characters.shape == (2, 16, text.VOCABULARY_SIZE)
+    np.testing.assert_allclose(characters.sum(-1), 1.0, atol=1e-5)
+    out = tmp_path / "samples.txt"
+    for runtime in ("tf", "onnx"):
+        assert generate_cli.main(["--model", str(tmp_path / "models" / name), "--runtime", runtime, "--num", "5",
+                                  "--out", str(out), "--overwrite"]) == 0
+        written = out.read_text(encoding="utf-8").splitlines()
+        assert len(written) == 5 and all(len(line) == 16 for line in written)
+    assert generate_cli.main(["--model", str(tmp_path / "models" / name), "--out", str(tmp_path / "x.png")]) == 2
+    assert "text samples are written to a .txt file" in capsys.readouterr().err
+    assert json.loads((run / "run.json").read_text())["family"] == "text"
+
+
+@needs_fortunes
+def test_evaluate_reports_the_text_measures_and_the_real_floor(tmp_path):
+    import json
+
+    from tfgan_app import evaluate as evaluate_cli
+    from tfgan_app.gans.registry import load_config
+    from tfgan_app.training.trainer import train
+
+    config = load_config("fortunes_wgan_gp_text", ["text.width=8", "text.blocks=1", "train.batch_size=4",
+                                                   "train.discriminator_steps=1", "train.steps=1", "model.latent_dim=8"])
+    train(config, tmp_path / "run", progress_stream=open("/dev/null", "w"))
+    assert evaluate_cli.main(["--run", str(tmp_path / "run"), "--num", "200", "--real-floor",
+                              "--json", str(tmp_path / "m.json")]) == 0
+    result = json.loads((tmp_path / "m.json").read_text())
+    generated = {row["metric"]: row["value"] for row in result["metrics"]}
+    floor = {row["metric"]: row["value"] for row in result["real_floor"]}
+    assert set(generated) == {"jsd_1", "jsd_2", "jsd_3", "jsd_4", "dictionary_share", "bleu_4", "self_bleu_4"}
+    assert floor["jsd_4"] < generated["jsd_4"] <= math.log(2) + 1e-9  # one step of training is far from the text
+    assert floor["dictionary_share"] > 0.9 > generated["dictionary_share"]
+    assert len(result["samples"]) == 10

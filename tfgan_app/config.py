@@ -27,14 +27,16 @@ class ConfigError(ValueError):
     """A pipeline file or an override is wrong; the message names the key path."""
 
 
-# The data.name values of the sound sources (clips of audio).
+# The data.name values of the sound sources (clips of audio) and of the text sources.
 AUDIO_SOURCES = ("notes", "audio_folder")
+TEXT_SOURCES = ("fortunes", "text_file")
 
 
 @dataclasses.dataclass
 class DataConfig:
     # A TFDS name (fashion_mnist, mnist, cifar10, ...), "image_folder", "emoji" (64x64 RGB,
-    # fetched from the npm registry), audio ("notes", "audio_folder"), or a toy distribution
+    # fetched from the npm registry), audio ("notes", "audio_folder"), text ("fortunes",
+    # "text_file"), or a toy distribution
     # ("gaussian_1d", "ring", "grid").
     name: str = "fashion_mnist"
     split: str = "train"  # the split to train on (TFDS split names; emoji: train or test)
@@ -73,6 +75,10 @@ class DataConfig:
     # zero-padded to audio_samples (16,384: WaveGAN's 4^5 x 16, 1.024 s at 16 kHz).
     audio_samples: int = 16384
     audio_rate: int = 16000  # see audio_samples
+    # Text: name = "fortunes" (Debian's quotations; split train or test, held-out collections)
+    # or "text_file" (`file`: a UTF-8 file, or a folder of .txt files), cut into windows of
+    # text_length characters.
+    text_length: int = 32
 
 
 @dataclasses.dataclass
@@ -576,7 +582,7 @@ _POSITIVE = (
     "train.batch_size", "train.discriminator_steps", "train.log_every",
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
     "sampling.num_samples", "model.latent_dim", "model.packing",
-    "data.sequence_length", "data.sequence_features", "data.audio_samples", "data.audio_rate",
+    "data.sequence_length", "data.sequence_features", "data.audio_samples", "data.audio_rate", "data.text_length",
     "train.steps_per_execution",
     "train.non_finite_check_every", "train.ada_images", "train.ada_interval", "loss.penalty_every",
 )

@@ -5,7 +5,8 @@
     python -m tfgan_app.evaluate train-classifier [--dataset fashion_mnist] [--epochs 8]
     python -m tfgan_app.evaluate score --model saved_models/NAME --input FOLDER [--csv F]
 
-Sound generators (the notes pipelines): pitch accuracy, pitch entropy, FID and NDB (K = 50)
+Text generators: the character n-gram JSDs, the dictionary-word share, BLEU-4 and self-BLEU
+(``tfgan_app.metrics.text``). Sound generators (the notes pipelines): pitch accuracy, pitch entropy, FID and NDB (K = 50)
 on the pinned pitch classifier against the real clips (``tfgan_app.metrics.audio``).
 Image generators: FID, KID, classifier score and precision/recall on features of the
 project's domain classifier (or InceptionV3 from a local weights file) against the real
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfgan_app.config import AUDIO_SOURCES
+from tfgan_app.config import AUDIO_SOURCES, TEXT_SOURCES
 from tfgan_app.inputs import kind_of
 
 
@@ -166,6 +167,8 @@ def evaluate(args) -> dict:
     )
     if config.data.name in AUDIO_SOURCES:
         return evaluate_sounds(args, samples, config, description, conditions)
+    if config.data.name in TEXT_SOURCES:
+        return evaluate_text(args, samples, config, description)
     if config.data.name in TOY_DISTRIBUTIONS:
         import tensorflow as tf
 
@@ -203,6 +206,38 @@ def evaluate_sounds(args, samples: np.ndarray, config, description: str, conditi
     if args.real_floor:
         train, _, _ = labelled_subset(config.data, "train", len(real), args.seed + 1)
         result["real_floor"] = audio_rows(train, real, real_labels, extractor)
+    return result
+
+
+def evaluate_text(args, samples: np.ndarray, config, description: str) -> dict:
+    """A text generator's table (``metrics.text``): the n-gram JSDs (n = 1-4), the dictionary
+    share, BLEU-4 against the real windows of ``--real-split`` and self-BLEU (on at most 1,000
+    samples: it compares every pair); ``--real-floor`` measures as many real training
+    windows the same way (the dictionary share's ceiling)."""
+    from tfgan_app.data import load_source
+    from tfgan_app.data.text import decode, dictionary
+    from tfgan_app.metrics.report import row
+    from tfgan_app.metrics.text import bleu, dictionary_share, ngram_jsd, self_bleu
+
+    def texts_of(split: str, seed: int) -> list[str]:
+        ids = load_source(dataclasses.replace(config.data, split=split, limit=0)).images
+        order = np.random.default_rng(seed).permutation(len(ids))[: len(samples)]
+        return [decode(window) for window in ids[order]]
+
+    def rows(texts: list[str], reference: list[str]) -> list[dict]:
+        meta = dict(extractor="none (the text itself)", layer="characters", num_real=len(reference), num_fake=len(texts))
+        measured = [row(f"jsd_{n}", ngram_jsd(texts, reference, n), **meta) for n in range(1, 5)]
+        measured.append(row("dictionary_share", dictionary_share(texts, words), **{**meta, "layer": "wamerican words"}))
+        measured.append(row("bleu_4", bleu(texts[:1000], reference), **{**meta, "layer": "words"}))
+        measured.append(row("self_bleu_4", self_bleu(texts[:1000]), **{**meta, "layer": "words", "num_real": 0}))
+        return measured
+
+    words = dictionary()
+    generated = [decode(row_ids) for row_ids in np.argmax(samples, axis=-1)]
+    real = texts_of(args.real_split, args.seed)
+    result = {"source": description, "metrics": rows(generated, real), "samples": generated[:10]}
+    if args.real_floor:
+        result["real_floor"] = rows(texts_of("train", args.seed + 1)[: len(real)], real)
     return result
 
 

@@ -14,7 +14,8 @@ suffix. Image-to-image models translate every image of --input (a file or a fold
 the --out folder under the same relative names, plus ``grid.png`` (input | output pairs);
 a label-map-to-image model (SPADE) does the same for the label maps of --input
 (single-channel PNGs whose pixel values are class ids). Sound generators (the notes
-pipelines) write a folder of WAV files with ``spectrograms.png``, one .wav (--num 1) or .npz.
+pipelines) write a folder of WAV files with ``spectrograms.png``, one .wav (--num 1) or .npz;
+text generators write a .txt file, one sample per line.
 Reads the export's manifest (export.json) for the inputs, their kinds and shapes: each input
 is filled by its kind (``tfgan_app.inputs``), from the options or from --input files.
 """
@@ -274,6 +275,18 @@ def write_audio(samples: np.ndarray, out: Path, columns: int | None, rate: int) 
                             "as one .wav (--num 1) or as an .npz")
 
 
+def write_text(samples: np.ndarray, out: Path, vocabulary: str) -> list[str]:
+    """Character distributions [N, length, vocabulary + 1] -> the texts (each position's most
+    likely character; id 0, outside the vocabulary, as U+FFFD), one per line in a .txt file."""
+    if out.suffix.lower() != ".txt":
+        raise GenerateError(f"--out {out}: text samples are written to a .txt file, one per line")
+    texts = ["".join(vocabulary[index - 1] if index > 0 else "\ufffd" for index in row)
+             for row in np.argmax(samples, axis=-1).tolist()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    return texts
+
+
 def write_translations(inputs: np.ndarray, outputs: np.ndarray, files: list[Path], root: Path, out: Path) -> None:
     """One PNG per input under ``out`` (same relative name), and ``grid.png`` of pairs."""
     from tfgan_app.plots import image_grid, save_png
@@ -321,7 +334,7 @@ def build_parser(prog: str = "python -m tfgan_app.generate") -> argparse.Argumen
                         "label maps (SPADE: PNGs of class ids)")
     parser.add_argument("--out", type=Path, required=True,
                         help="a .png grid, a folder (one PNG per sample; sounds: WAV files), .npz, .csv/.npy for vector samples, "
-                        ".wav for one sound")
+                        ".wav for one sound, .txt for text")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file or write into a non-empty folder")
     return parser
 
@@ -361,6 +374,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.generat
             )
             if manifest.get("output") == "audio":
                 write_audio(samples, args.out, columns, int(manifest.get("sample_rate") or 16000))
+            elif manifest.get("output") == "characters":
+                write_text(samples, args.out, manifest["vocabulary"])
             else:
                 write_samples(samples, args.out, columns)
             what = f"{args.num} samples"

@@ -87,3 +87,18 @@ def sequence_plot(sequences: np.ndarray, title: str = "") -> np.ndarray:
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+
+
+def text_picture(lines: list[str]) -> np.ndarray:
+    """uint8 [H, W, 1]: the lines in PIL's built-in bitmap font, black on white (the sample
+    grid of text generators)."""
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    left, top, right, bottom = font.getbbox("M" * max(1, max(len(line) for line in lines)))
+    height = bottom + 4
+    image = Image.new("L", (right + 8, height * len(lines) + 8), 255)
+    draw = ImageDraw.Draw(image)
+    for index, line in enumerate(lines):
+        draw.text((4, 4 + index * height), line, fill=0, font=font)
+    return np.asarray(image)[..., None]

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.config import AUDIO_SOURCES, DataConfig
+from tfgan_app.config import AUDIO_SOURCES, TEXT_SOURCES, DataConfig
 from tfgan_app.data.emoji import default_root, load_emoji
 from tfgan_app.data.folder import (
     folder_files, load_image_folder, load_images, load_paired_folders,
@@ -33,7 +33,8 @@ FASHION_MNIST_CLASSES = [
 ]
 # Datasets whose TFDS files are the same IDX files the Debian/Yann LeCun archives ship.
 IDX_DATASETS = {"fashion_mnist": FASHION_MNIST_CLASSES, "mnist": [str(d) for d in range(10)]}
-LOCAL_SOURCES = ("image_folder", "prepared", "emoji", "stacked_fashion_mnist", "notes", "audio_folder", *TOY_DISTRIBUTIONS)
+LOCAL_SOURCES = ("image_folder", "prepared", "emoji", "stacked_fashion_mnist", *AUDIO_SOURCES, *TEXT_SOURCES,
+                 *TOY_DISTRIBUTIONS)
 SEQUENCE_SOURCES = ("sines", "csv")
 
 
@@ -58,6 +59,16 @@ class Source:
     images_b: np.ndarray | None = None
     # (batch, seed) -> batch with the inputs a task derives from the examples (tasks.py).
     derive: Callable[[dict, tf.Tensor], dict] | None = None
+
+    def transform_real(self, element_shape: tuple[int, ...], transform: Callable[[tf.Tensor], tf.Tensor],
+                       note: str = "") -> "Source":
+        """This source with each batch's real examples transformed in the input pipeline
+        (clips to spectrograms, ids to one-hot rows): a family trains on what it models
+        while the source keeps the compact form in memory."""
+        self.element_shape = tuple(element_shape)
+        self.derive = lambda batch, seed: {**batch, "real": transform(batch["real"])}
+        self.description += note
+        return self
 
     @property
     def num_examples(self) -> int | None:
@@ -214,6 +225,27 @@ def load_audio(config: DataConfig) -> Source:
     return Source(description, (samples,), clips.astype(np.float32), labels, list(classes) if labels is not None else [])
 
 
+def load_text(config: DataConfig) -> Source:
+    """Windows of ``text_length`` character ids (int32 [N, length], ``data.text``): the
+    fortunes of ``split``, or the UTF-8 text of ``file``."""
+    from tfgan_app.data.text import TextError, fortune_windows, text_windows
+
+    try:
+        if config.name == "fortunes":
+            ids, description = fortune_windows(config.split, config.text_length), f"fortunes, split {config.split!r}"
+        elif config.name == "text_file":
+            if not config.file:
+                raise DataError("data.name = 'text_file' needs data.file: a UTF-8 text file, or a folder of .txt files")
+            ids, description = text_windows(Path(config.file), config.text_length), f"text {config.file}"
+        else:
+            raise DataError(f"data.name {config.name!r} is not a text source; choose one of {', '.join(TEXT_SOURCES)}")
+    except TextError as error:
+        raise DataError(str(error)) from None
+    ids = ids[: config.limit or None]
+    log.info("data: %s, %d windows of %d characters", description, len(ids), config.text_length)
+    return Source(f"{description}, windows of {config.text_length} characters", (config.text_length,), ids)
+
+
 def _refuse_fixed_size_change(config: DataConfig, shape: tuple, what: str, remedy: str) -> None:
     """Sources stored at one size are not resized: a ``data.image_size`` or ``data.channels``
     that differs is refused rather than ignored."""
@@ -266,6 +298,8 @@ def load_source(config: DataConfig) -> Source:
         raise DataError(f"data.name {name!r} is a source of sequences: train it with model.family 'sequence'")
     if name in AUDIO_SOURCES:
         return load_audio(config)
+    if name in TEXT_SOURCES:
+        return load_text(config)
     if name in TOY_DISTRIBUTIONS:
         toy = TOY_DISTRIBUTIONS[name]
         return Source(f"toy distribution {name}", (toy.dim,), sampler=toy.sample)

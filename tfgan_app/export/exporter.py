@@ -163,8 +163,9 @@ def export_model(
         _export_network(
             network, Path(out), model_name, targets[model_name], formats, onnx_opset, tolerance,
             {**(source or {}), "inputs": artifacts.describe_inputs(network, kinds, class_names),
-             # Sound: the samples per second of the waveform output.
-             **({"sample_rate": int(model.sample_rate)} if getattr(model, "sample_rate", None) else {})},
+             # Sound: the samples per second of the waveform output; text: the characters of ids 1, 2, ...
+             **({"sample_rate": int(model.sample_rate)} if getattr(model, "sample_rate", None) else {}),
+             **({"vocabulary": model.vocabulary} if getattr(model, "vocabulary", None) else {})},
             take_next=version is None,
         )
         for model_name, network in networks.items()

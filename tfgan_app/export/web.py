@@ -31,7 +31,8 @@ WEB_DIR = "web"
 COMPLETE = ".complete"
 NOTICE = "ONNXRUNTIME-NOTICE.txt"  # the runtime's licence, as its package.json states it
 # The manifest's keys the page reads.
-PAGE_KEYS = ("name", "version", "inputs", "output", "output_shape", "sample_rate", "class_names", "family", "step")
+PAGE_KEYS = ("name", "version", "inputs", "output", "output_shape", "sample_rate", "vocabulary", "class_names",
+             "family", "step")
 
 
 def runtime_folder(root: Path | None = None) -> Path:

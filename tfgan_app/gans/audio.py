@@ -28,7 +28,7 @@ from tfgan_app.data.sources import AUDIO_SOURCES, DataError, load_audio
 from tfgan_app.data.spectral import FRAME, HOP, spectrogram_pictures, spectrogram_shape, waveform_to_spectrogram
 from tfgan_app.gans.acgan import ACGAN
 from tfgan_app.gans.gan import compile_noise_model, named_inputs, noise_model_options
-from tfgan_app.gans.registry import SWITCHES, BuildContext, DataNeeds, Family
+from tfgan_app.gans.registry import NOT_IMAGE_SWITCHES, BuildContext, DataNeeds, Family
 from tfgan_app.inputs import InputKind, Label, Noise
 from tfgan_app.networks.audio import (
     spectral_discriminator, spectral_generator, waveform_synthesis, wavegan_discriminator, wavegan_generator,
@@ -161,22 +161,9 @@ def _load(data, settings):
 def _as_spectrograms(source, config):
     """GANSynth trains on spectrograms: the pipeline transforms each batch of real clips."""
     (samples,) = source.element_shape
-    source.element_shape = spectrogram_shape(samples, FRAME, HOP)
-
-    def derive(batch: dict, seed: tf.Tensor) -> dict:
-        return {**batch, "real": waveform_to_spectrogram(batch["real"], FRAME, HOP)}
-
-    source.derive = derive
-    source.description += f", as (log magnitude, IF) spectrograms {'x'.join(map(str, source.element_shape))}"
-    return source
-
-
-# What the audio families do not take: image augmentations, packing (it mixes pitches),
-# progressive growing, unrolling (the mlp networks' only) and the image metrics in training.
-AUDIO_SWITCHES = frozenset(SWITCHES) - {
-    "train.augment", "train.ada_target", "model.packing", "train.progressive_steps", "train.unrolled_steps",
-    "evaluation.every",
-}
+    shape = spectrogram_shape(samples, FRAME, HOP)
+    return source.transform_real(shape, lambda clips: waveform_to_spectrogram(clips, FRAME, HOP),
+                                 f", as (log magnitude, IF) spectrograms {'x'.join(map(str, shape))}")
 
 FAMILIES = (
     Family(
@@ -185,7 +172,7 @@ FAMILIES = (
         build=build_wavegan,
         settings=WaveGANSettings,
         data=DataNeeds(load=_load, labels=True),
-        switches=AUDIO_SWITCHES,
+        switches=NOT_IMAGE_SWITCHES,
     ),
     Family(
         name="gansynth",
@@ -193,6 +180,6 @@ FAMILIES = (
         build=build_gansynth,
         settings=GANSynthSettings,
         data=DataNeeds(load=_load, labels=True, prepare=_as_spectrograms),
-        switches=AUDIO_SWITCHES,
+        switches=NOT_IMAGE_SWITCHES,
     ),
 )

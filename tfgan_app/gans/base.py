@@ -189,6 +189,11 @@ class AdversarialModel(keras.Model, metaclass=abc.ABCMeta):
         ``sample_rate``, for the families that make sound; None for the others."""
         return None
 
+    def preview_text(self, inputs: dict) -> list[str] | None:
+        """The ``preview_inputs``' samples as text, for the families that write text; None
+        for the others."""
+        return None
+
     def discriminator_separated_below(self) -> float | None:
         """The logged ``d_loss`` under which D separates real from generated examples
         (see ``losses.AdversarialLoss.separated_below``), or None: not watched. A family

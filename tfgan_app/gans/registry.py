@@ -59,6 +59,12 @@ SWITCHES: dict[str, Callable[["Config"], Any]] = {
     "loss.penalty_every": lambda config: config.loss.penalty_every > 1,
 }
 NOISE_TO_IMAGE_SWITCHES = frozenset(SWITCHES)
+# What families of sound and text do not take: image augmentations, packing, progressive
+# growing, unrolling (the mlp networks' only) and the image metrics during training.
+NOT_IMAGE_SWITCHES = NOISE_TO_IMAGE_SWITCHES - {
+    "train.augment", "train.ada_target", "model.packing", "train.progressive_steps", "train.unrolled_steps",
+    "evaluation.every",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +133,7 @@ BUILT_IN: dict[str, str] = {
     "text2image": "tfgan_app.gans.text2image",
     "wavegan": "tfgan_app.gans.audio",
     "gansynth": "tfgan_app.gans.audio",
+    "text": "tfgan_app.gans.text",
     "template": "tfgan_app.gans.template",
 }
 ENTRY_POINT_GROUP = "tfgan_app.families"

@@ -3,8 +3,9 @@
 - ``ngram_jsd``: the Jensen-Shannon divergence (nats) between the character n-gram
   distributions of two texts (Rajeswar et al. 2017, "Adversarial Generation of Natural
   Language", sec. 4): 0 for the same distribution, log 2 for disjoint ones;
-- ``dictionary_share``: the share of generated words (runs of letters) that a word list
-  holds, with the real text's share as the ceiling;
+- ``dictionary_share``: the share of generated words (runs of 3 or more letters: the word
+  list holds every letter and most pairs, which random text hits) that a word list holds,
+  with the real text's share as the ceiling;
 - ``bleu``: corpus BLEU-4 (Papineni et al. 2002) of each generated text against the whole
   reference set, as SeqGAN reports it (Yu et al. 2017, sec. 5), over words; with equal-length
   windows the brevity penalty is left out;
@@ -18,7 +19,7 @@ import collections
 import math
 import re
 
-_WORD = re.compile(r"[A-Za-z]+")
+_WORD = re.compile(r"[A-Za-z]{3,}")
 
 
 def ngrams(text: str, n: int) -> list[str]:
@@ -50,11 +51,12 @@ def ngram_jsd(samples: list[str], reference: list[str], n: int) -> float:
 
 
 def words(text: str) -> list[str]:
+    """The lower-cased runs of 3 or more letters."""
     return [word.lower() for word in _WORD.findall(text)]
 
 
 def dictionary_share(texts: list[str], dictionary: set[str]) -> float:
-    """The share of the texts' words (lower-cased runs of letters) found in ``dictionary``.
+    """The share of the texts' words (lower-cased runs of 3+ letters) found in ``dictionary``.
     A window cuts its first and last word: only the words inside it count."""
     found = total = 0
     for text in texts:

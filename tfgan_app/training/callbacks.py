@@ -229,18 +229,21 @@ class Rendered(NamedTuple):
     picture: np.ndarray  # uint8 [H, W, C]: the grid (or plot) of samples
     audio: np.ndarray | None = None  # [N, samples] in [-1, 1]: the samples as sounds, for audio families
     sample_rate: int = 0  # of ``audio``
+    text: list[str] | None = None  # the samples as text, for text families
 
 
 def preview_rendering(model: keras.Model, inputs: dict) -> Rendered:
     """The family's grid of ``inputs`` (``preview``), with its sounds when it makes sound."""
     audio = model.preview_audio(inputs)
-    return Rendered(image_grid(*model.preview(inputs)), audio, model.sample_rate if audio is not None else 0)
+    return Rendered(image_grid(*model.preview(inputs)), audio, model.sample_rate if audio is not None else 0,
+                    model.preview_text(inputs))
 
 
 class SampleWriter(StepCallback):
     """Every ``every`` steps and at the end: render samples from a fixed noise batch to
     ``samples/step_NNNNNNNN.png`` and to TensorBoard (sounds also as ``step_NNNNNNNN.wav``,
-    the notes one after another, and as TensorBoard audio)."""
+    the notes one after another, and as TensorBoard audio; text as ``step_NNNNNNNN.txt``
+    and TensorBoard text)."""
 
     def __init__(
         self, state: RunState, folder: Path, writer, every: int,
@@ -265,6 +268,10 @@ class SampleWriter(StepCallback):
             tf.summary.image("samples", rendered.picture[None].astype(np.float32) / 255.0)
             if rendered.audio is not None:
                 tf.summary.audio("samples", rendered.audio[..., None], rendered.sample_rate, max_outputs=len(rendered.audio))
+            if rendered.text is not None:
+                tf.summary.text("samples", tf.constant(rendered.text))
+        if rendered.text is not None:
+            (self.folder / f"step_{step:08d}.txt").write_text("\n".join(rendered.text) + "\n")
         if rendered.audio is not None:
             gap = np.zeros((len(rendered.audio), rendered.sample_rate // 4), np.float32)
             write_wav(self.folder / f"step_{step:08d}.wav", np.concatenate([rendered.audio, gap], axis=1).reshape(-1),

@@ -189,6 +189,27 @@ function drawSounds(output, values) {
   }
 }
 
+// Character distributions [N, length, vocabulary + 1] -> each position's likeliest character.
+function drawText(output) {
+  const [n, length, size] = output.dims, vocabulary = state.manifest.vocabulary, lines = [];
+  $("grid").hidden = true;
+  for (let k = 0; k < n; k++) {
+    let line = "";
+    for (let p = 0; p < length; p++) {
+      let best = 0;
+      for (let c = 1; c < size; c++) if (output.data[(k * length + p) * size + c] > output.data[(k * length + p) * size + best]) best = c;
+      line += best > 0 ? vocabulary[best - 1] : "\ufffd";
+    }
+    lines.push(line);
+  }
+  $("sounds").innerHTML = "";
+  const block = document.createElement("pre");
+  block.id = "texts";
+  block.textContent = lines.join("\n");
+  $("sounds").appendChild(block);
+  return lines;
+}
+
 function drawOther(output) {
   $("grid").hidden = true;
   const rows = [];
@@ -209,6 +230,7 @@ async function generate(zOverride, rows) {
     let grid = null;
     if (output.dims.length === 4) grid = drawImages(output, zOverride ? 1 : gridColumns(rows));
     else if (state.manifest.output === "audio") drawSounds(output, values);
+    else if (state.manifest.output === "characters") drawText(output);
     else drawOther(output);
     $("timing").textContent = `${rows} samples in ${ms.toFixed(1)} ms in this browser (onnxruntime-web ${ort.env.versions.web})`;
     state.last = { inputs: values, output: { dims: output.dims }, ms, grid, seed };
