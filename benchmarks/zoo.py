@@ -97,6 +97,8 @@ ENTRIES: dict[str, Entry] = {
                            "python benchmarks/audio.py", "z, pitch"),
     "fortunes_wgan_gp_text": Entry("32-character English text", "Gulrajani et al. 2017", "jsd_4",
                                    "tfgan evaluate --run RUN (the text measures)", "z"),
+    "fortunes_char_lm": Entry("32-character English text (baseline)", "maximum likelihood (GRU)", "jsd_4",
+                              "tfgan evaluate --run RUN (the text measures)", "z"),
     "toy_ring_mlp": Entry("points on a ring of 8 Gaussians", "Goodfellow et al. 2014", "modes_covered", "", "z"),
     "toy_grid_mlp": Entry("points on a 5x5 grid of Gaussians", "Lin et al. 2018", "modes_covered", "", "z"),
     "toy_ring_template": Entry("points on a ring (template family)", "Goodfellow et al. 2014", "modes_covered", "", "z"),

@@ -49,6 +49,7 @@ FAMILY_SETTINGS = {
     "gansynth": {"data": {"name": "audio_folder", "audio_samples": 1024}, "gansynth": {"width": 2}},
     "text": {"data": {"name": "text_file", "text_length": 8}, "text": {"width": 8, "blocks": 1},
              "loss": {"name": "wasserstein", "gradient_penalty_weight": 10.0}},
+    "char_lm": {"data": {"name": "text_file", "text_length": 8}, "char_lm": {"units": 8}},
 }
 
 

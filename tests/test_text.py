@@ -69,7 +69,8 @@ def test_bleu_and_self_bleu():
     assert self_bleu(["one two three four five", "six seven eight nine ten"]) == 0.0
 
 
-def test_the_text_gan_trains_resumes_exports_serves_and_generate_writes_its_lines(tmp_path, capsys):
+@pytest.mark.parametrize("pipeline", ["fortunes_wgan_gp_text", "fortunes_char_lm"])
+def test_the_text_pipelines_train_resume_export_serve_and_generate_writes_their_lines(pipeline, tmp_path, capsys):
     import json
 
     from tests import serving_double
@@ -80,11 +81,12 @@ def test_the_text_gan_trains_resumes_exports_serves_and_generate_writes_its_line
     from tfgan_app.serving import RestClient
 
     (tmp_path / "corpus.txt").write_text("Whatever you do, do it well. " * 60)
-    config = load_config("fortunes_wgan_gp_text", [
-        "data.name=text_file", f"data.file={tmp_path / 'corpus.txt'}", "data.text_length=16", "text.width=8",
-        "text.blocks=1", "train.batch_size=4", "train.discriminator_steps=2", "train.steps=4",
-        "train.checkpoint_every=2", "train.log_every=2", "sampling.every=2", "train.steps_per_execution=1",
-        "model.latent_dim=8",
+    small = (["text.width=8", "text.blocks=1", "train.discriminator_steps=2", "model.latent_dim=8"]
+             if pipeline == "fortunes_wgan_gp_text" else ["char_lm.units=8"])
+    config = load_config(pipeline, [
+        "data.name=text_file", f"data.file={tmp_path / 'corpus.txt'}", "data.text_length=16", "train.batch_size=4",
+        "train.steps=4", "train.checkpoint_every=2", "train.log_every=2", "sampling.every=2",
+        "train.steps_per_execution=1", *small,
     ])
     source = family_source(config)
     assert source.element_shape == (16, text.VOCABULARY_SIZE) and source.images.shape[1] == 16
@@ -94,10 +96,11 @@ def test_the_text_gan_trains_resumes_exports_serves_and_generate_writes_its_line
     [export] = export_run(run, tmp_path / "models", formats=("savedmodel", "onnx"))
     assert export.manifest["output"] == "characters" and export.manifest["vocabulary"] == text.VOCABULARY
     assert export.manifest["output_shape"] == [16, text.VOCABULARY_SIZE]
-    name = "fortunes_wgan_gp_text"
+    name = pipeline
+    latent = export.manifest["inputs"][0]["shape"][0]
     server, url = serving_double.start_rest(serving_double.ModelRepository({name: tmp_path / "models" / name}))
     try:
-        z = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+        z = np.random.default_rng(0).standard_normal((2, latent)).astype(np.float32)
         characters = RestClient(url).predict(name, {"z": z}, output_name="characters")["characters"]
     finally:
         server.shutdown()
@@ -111,7 +114,7 @@ def test_the_text_gan_trains_resumes_exports_serves_and_generate_writes_its_line
         assert len(written) == 5 and all(len(line) == 16 for line in written)
     assert generate_cli.main(["--model", str(tmp_path / "models" / name), "--out", str(tmp_path / "x.png")]) == 2
     assert "text samples are written to a .txt file" in capsys.readouterr().err
-    assert json.loads((run / "run.json").read_text())["family"] == "text"
+    assert json.loads((run / "run.json").read_text())["family"] == config.model.family
 
 
 @needs_fortunes

@@ -134,6 +134,7 @@ BUILT_IN: dict[str, str] = {
     "wavegan": "tfgan_app.gans.audio",
     "gansynth": "tfgan_app.gans.audio",
     "text": "tfgan_app.gans.text",
+    "char_lm": "tfgan_app.gans.text",
     "template": "tfgan_app.gans.template",
 }
 ENTRY_POINT_GROUP = "tfgan_app.families"

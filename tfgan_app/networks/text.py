@@ -1,7 +1,8 @@
 """The character-level networks of Gulrajani et al. 2017 (sec. 5 and appendix: the WGAN-GP
 language model): 1-D convolutional residual stacks. G maps noise to a softmax over the
 vocabulary at every position; D reads such distributions (one-hot for real text) directly,
-so no sampling sits between them and the gradient flows through G's softmax."""
+so no sampling sits between them and the gradient flows through G's softmax. Beside them,
+the maximum-likelihood baseline: a recurrent character language model and its sampler."""
 
 from __future__ import annotations
 
@@ -43,3 +44,39 @@ def text_discriminator(length: int, vocabulary: int, width: int = 128, blocks: i
     features = keras.layers.Flatten(name="features")(x)
     logit = keras.layers.Dense(1, dtype="float32", name="logit")(features)
     return keras.Model(data, {"logit": logit, "features": features}, name="text_discriminator")
+
+
+def char_language_model(length: int, vocabulary: int, units: int = 256, layers: int = 1, cell: str = "gru") -> keras.Model:
+    """The maximum-likelihood baseline: ``previous`` [length, vocabulary] (the one-hot
+    characters before each position, zeros at the first) -> stacked GRU/LSTM -> ``logits``
+    [length, vocabulary] of the next character. Causal, so position t sees characters < t."""
+    previous = keras.Input((length, vocabulary), name="previous")
+    x = previous
+    recurrent = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[cell]
+    for index in range(layers):
+        x = recurrent(units, return_sequences=True, name=f"language_model_{cell}_{index}")(x)
+    logits = keras.layers.Dense(vocabulary, dtype="float32", name="logits")(x)
+    return keras.Model(previous, logits, name="char_language_model")
+
+
+def autoregressive_sampler(language_model: keras.Model) -> keras.Model:
+    """``z`` [length] -> ``characters`` [length, vocabulary]: a window sampled from a causal
+    language model one position at a time. The noise (standard normal, mapped to uniforms by
+    the normal CDF) picks each character by inverting the cumulative softmax, so a sample is
+    a function of ``z`` and an export takes it as a GAN's export does. The window runs at full
+    length at every step with the later positions zero: the model is causal, so they do not
+    change position t. The characters come out one-hot, the shape of the GAN's ``characters``."""
+    ops = keras.ops
+    length, vocabulary = language_model.inputs[0].shape[1:]
+    z = keras.Input((length,), name="z")
+    uniforms = 0.5 * (1.0 + ops.erf(z / 2.0**0.5))
+    empty = ops.zeros_like(ops.expand_dims(ops.repeat(z[:, :1], vocabulary, axis=1), 1))  # [N, 1, vocabulary]
+    chosen = []
+    for position in range(length):
+        window = ops.concatenate([empty, *chosen, *[empty] * (length - 1 - position)], axis=1)
+        logits = language_model(window)[:, position]
+        cumulative = ops.cumsum(ops.softmax(logits, axis=-1), axis=-1)
+        index = ops.sum(ops.cast(cumulative < uniforms[:, position : position + 1], "int32"), axis=-1)
+        chosen.append(ops.expand_dims(ops.one_hot(ops.minimum(index, vocabulary - 1), vocabulary), 1))
+    characters = keras.layers.Identity(dtype="float32", name="characters")(ops.concatenate(chosen, axis=1))
+    return keras.Model(z, characters, name="char_lm_sampler")
