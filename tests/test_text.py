@@ -106,6 +106,14 @@ def test_the_text_pipelines_train_resume_export_serve_and_generate_writes_their_
         server.shutdown()
     assert characters.shape == (2, 16, text.VOCABULARY_SIZE)
     np.testing.assert_allclose(characters.sum(-1), 1.0, atol=1e-5)
+    # The SavedModel's text signature decodes on the server: ids and one string per sample.
+    import tensorflow as tf
+
+    assert export.manifest["signatures"] == ["serving_default", "text"]
+    decoded = tf.saved_model.load(str(export.path)).signatures["text"](z=tf.constant(z))
+    assert decoded["ids"].shape == (2, 16) and decoded["ids"].dtype == tf.int32
+    strings = [value.decode("utf-8") for value in decoded["text"].numpy()]
+    assert strings == [text.decode(row) for row in decoded["ids"].numpy()]
     out = tmp_path / "samples.txt"
     for runtime in ("tf", "onnx"):
         assert generate_cli.main(["--model", str(tmp_path / "models" / name), "--runtime", runtime, "--num", "5",

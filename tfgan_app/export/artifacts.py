@@ -29,6 +29,7 @@ from tfgan_app.inputs import InputKind, describe
 
 SERVING_SIGNATURE = "serving_default"
 PIXELS_SIGNATURE = "uint8_pixels"
+TEXT_SIGNATURE = "text"  # text generators: each position's likeliest character, as ids and as strings
 ONNX_FILE = "model.onnx"
 
 
@@ -84,9 +85,12 @@ def _serving_functions(network):
     return specs, serve, (pixels if name == "images" else None)
 
 
-def write_savedmodel(network, path: Path) -> None:
-    """Write the network (inference mode: batch norm uses its moving averages) to ``path``."""
+def write_savedmodel(network, path: Path, vocabulary: str = "") -> None:
+    """Write the network (inference mode: batch norm uses its moving averages) to ``path``.
+    With a ``vocabulary`` (a text generator's characters of ids 1, 2, ...; id 0 is any other)
+    a ``text`` signature also returns ``ids`` [N, length] and ``text`` (a string per sample)."""
     import keras
+    import tensorflow as tf
 
     specs, serve, pixels = _serving_functions(network)
     archive = keras.export.ExportArchive()
@@ -94,6 +98,14 @@ def write_savedmodel(network, path: Path) -> None:
     archive.add_endpoint(name=SERVING_SIGNATURE, fn=serve, input_signature=specs)
     if pixels is not None:
         archive.add_endpoint(name=PIXELS_SIGNATURE, fn=pixels, input_signature=specs)
+    if vocabulary:
+        characters = tf.constant(["\ufffd", *vocabulary])
+
+        def text(*args):
+            ids = tf.argmax(next(iter(serve(*args).values())), axis=-1, output_type=tf.int32)
+            return {"ids": ids, "text": tf.strings.reduce_join(tf.gather(characters, ids), axis=-1)}
+
+        archive.add_endpoint(name=TEXT_SIGNATURE, fn=text, input_signature=specs)
     archive.write_out(str(path), verbose=False)
 
 

@@ -206,7 +206,7 @@ def _export_network(
         parity: dict[str, dict[str, float]] = {}
         files, onnx_rewrites = [], None
         if "savedmodel" in formats:
-            artifacts.write_savedmodel(network, staging)
+            artifacts.write_savedmodel(network, staging, details.get("vocabulary", ""))
             parity["savedmodel_fresh_process"] = _check_parity(
                 "the reloaded SavedModel", expected, verify_in_fresh_process(staging, cases), tolerance
             )
@@ -228,7 +228,8 @@ def _export_network(
             "conditional": any(entry.get("kind") == "label" for entry in details["inputs"]),
             "output_shape": [int(d) for d in network.output_shape[1:]],
             "output": artifacts.output_name(network),
-            "signatures": [artifacts.SERVING_SIGNATURE] + ([artifacts.PIXELS_SIGNATURE] if output_rank == 4 else []),
+            "signatures": [artifacts.SERVING_SIGNATURE] + ([artifacts.PIXELS_SIGNATURE] if output_rank == 4 else [])
+            + ([artifacts.TEXT_SIGNATURE] if details.get("vocabulary") and "savedmodel" in formats else []),
             "formats": list(formats), "files": files, "onnx_opset": onnx_opset if "onnx" in formats else None,
             # Transposed convolutions the ONNX model runs as phase convolutions (exact; onnx_rewrite.py).
             "onnx_rewritten_transposed_convolutions": onnx_rewrites,
