@@ -119,13 +119,13 @@ def conditioning_rows(samples: np.ndarray, conditions: dict, extractor, classifi
 def labelled_subset(data_config, split: str, num: int, seed: int) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """(up to ``num`` random real examples of the split in the generator's range, their
     labels or None, the data's class names)."""
-    from tfgan_app.data import load_source
-    from tfgan_app.metrics.report import real_subset
+    from tfgan_app.data import load_source, to_model_range
+    from tfgan_app.metrics.report import subset_order
 
     source = load_source(dataclasses.replace(data_config, split=split, limit=0))
-    order = np.random.default_rng(seed).permutation(len(source.images))[:num]
+    order = subset_order(len(source.images), num, seed)
     labels = None if source.labels is None else source.labels[order]
-    return real_subset(source.images, num, seed), labels, source.class_names
+    return to_model_range(source.images[order]).numpy(), labels, source.class_names
 
 
 def real_images(data_config, split: str, num: int, seed: int) -> tuple[np.ndarray, list[str]]:
@@ -216,13 +216,12 @@ def evaluate_text(args, samples: np.ndarray, config, description: str) -> dict:
     windows the same way (the dictionary share's ceiling)."""
     from tfgan_app.data import load_source
     from tfgan_app.data.text import decode, dictionary
-    from tfgan_app.metrics.report import row
+    from tfgan_app.metrics.report import row, subset_order
     from tfgan_app.metrics.text import bleu, dictionary_share, ngram_jsd, self_bleu
 
     def texts_of(split: str, seed: int) -> list[str]:
         ids = load_source(dataclasses.replace(config.data, split=split, limit=0)).images
-        order = np.random.default_rng(seed).permutation(len(ids))[: len(samples)]
-        return [decode(window) for window in ids[order]]
+        return [decode(window) for window in ids[subset_order(len(ids), len(samples), seed)]]
 
     def rows(texts: list[str], reference: list[str]) -> list[dict]:
         meta = dict(extractor="none (the text itself)", layer="characters", num_real=len(reference), num_fake=len(texts))

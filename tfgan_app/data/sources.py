@@ -216,7 +216,8 @@ def load_audio(config: DataConfig) -> Source:
                 log.warning("data: %d unreadable audio files skipped (first: %s)", len(skipped), skipped[0][1])
             description = f"audio folder {config.folder}"
         else:
-            raise DataError(f"data.name {config.name!r} is not an audio source; choose one of {', '.join(AUDIO_SOURCES)}")
+            raise DataError(f"data.name {config.name!r}: the audio families train on {' or '.join(AUDIO_SOURCES)} "
+                            "(clips of sound)")
     except AudioError as error:
         raise DataError(str(error)) from None
     if config.limit:
@@ -238,7 +239,7 @@ def load_text(config: DataConfig) -> Source:
                 raise DataError("data.name = 'text_file' needs data.file: a UTF-8 text file, or a folder of .txt files")
             ids, description = text_windows(Path(config.file), config.text_length), f"text {config.file}"
         else:
-            raise DataError(f"data.name {config.name!r} is not a text source; choose one of {', '.join(TEXT_SOURCES)}")
+            raise DataError(f"data.name {config.name!r}: the text families train on {' or '.join(TEXT_SOURCES)} (text)")
     except TextError as error:
         raise DataError(str(error)) from None
     ids = ids[: config.limit or None]

@@ -28,13 +28,17 @@ def in_batches(generate, inputs: np.ndarray | dict[str, np.ndarray], batch: int 
     return np.concatenate([np.asarray(generate(cut(start))) for start in range(0, count, batch)])
 
 
+def subset_order(total: int, count: int, seed: int) -> np.ndarray:
+    """The indices of ``count`` random examples of ``total``, drawn from ``seed``."""
+    return np.random.default_rng(seed).permutation(total)[:count]
+
+
 def real_subset(images: np.ndarray, count: int, seed: int) -> np.ndarray:
-    """``count`` random uint8 images of a source, scaled to the generator's [-1, 1]."""
+    """``count`` random uint8 images of a source (``subset_order``), scaled to the generator's [-1, 1]."""
     # TensorFlow on use only: the commands import this module before their quiet start-up.
     from tfgan_app.data.pipeline import to_model_range
 
-    order = np.random.default_rng(seed).permutation(len(images))[:count]
-    return to_model_range(images[order]).numpy()
+    return to_model_range(images[subset_order(len(images), count, seed)]).numpy()
 
 
 def row(metric, value, std=None, extractor="", layer="", num_real=0, num_fake=0) -> dict:
