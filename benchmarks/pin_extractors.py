@@ -4,7 +4,7 @@
 
 For each dataset, train the domain classifier once (``python -m tfgan_app.evaluate
 train-classifier``: 5 epochs for Fashion-MNIST, 8 for the emoji subcategories, 15 for the
-notes' pitches, 2 threads)
+notes' pitches, 6 for the Moving Fashion-MNIST clips (item x direction), 3 for their frames (item), 2 threads)
 or take the one already trained in ``--from DIR/<dataset>``, and write into
 ``tfgan_app/metrics/pinned/<dataset>/``:
 
@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 PINNED_VERSION = 1
-EPOCHS = {"fashion_mnist": 5, "emoji": 8, "notes": 15}
+EPOCHS = {"fashion_mnist": 5, "emoji": 8, "notes": 15, "moving_fashion_mnist": 6, "moving_fashion_mnist_frames": 3}
 
 
 def cpu_model() -> str:

@@ -216,3 +216,22 @@ def test_a_sound_generator_gets_play_buttons_named_by_pitch(page_url, browser, t
     buttons = [button.text for button in browser.find_elements("css selector", ".sound button")]
     assert len(buttons) == 8 and buttons[0] == "Play 1 (high)" and buttons[-1] == "Play 8 (low)"
     assert browser.execute_script("return window.tfgan.last.output.dims") == [8, 1024]
+
+
+@needs_browser
+@needs_runtime
+def test_a_video_generator_draws_a_contact_sheet_of_its_clips(page_url, browser, tmp_path):
+    from tfgan_app.export import export_run
+    from tfgan_app.gans.registry import load_config
+    from tfgan_app.training.trainer import train
+
+    config = load_config("moving_fashion_mnist_mocogan", [
+        "data.video_frames=8", "data.video_size=16", "data.video_item=8", "data.limit=8", "train.batch_size=4",
+        "train.steps=1", "model.latent_dim=6", "mocogan.width=4", "train.steps_per_execution=1"])
+    train(config, tmp_path / "run", progress_stream=open("/dev/null", "w"))
+    [result] = export_run(tmp_path / "run", tmp_path / "models", "tiny_mocogan")
+    browser.get(page_url(result.path / "web"))
+    assert wait_for_page(browser) == {"ready": True, "error": ""}
+    assert browser.execute_script("return window.tfgan.last.output.dims") == [16, 8, 16, 16, 1]
+    width, height = browser.execute_script("const c = document.getElementById('grid'); return [c.width, c.height];")
+    assert (width, height) == (8 * 18 + 2, 16 * 18 + 2)  # one clip per row, its 8 frames across

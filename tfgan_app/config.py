@@ -30,13 +30,14 @@ class ConfigError(ValueError):
 # The data.name values of the sound sources (clips of audio) and of the text sources.
 AUDIO_SOURCES = ("notes", "audio_folder")
 TEXT_SOURCES = ("fortunes", "text_file")
+VIDEO_SOURCES = ("moving_fashion_mnist", "video_folder")
 
 
 @dataclasses.dataclass
 class DataConfig:
     # A TFDS name (fashion_mnist, mnist, cifar10, ...), "image_folder", "emoji" (64x64 RGB,
     # fetched from the npm registry), audio ("notes", "audio_folder"), text ("fortunes",
-    # "text_file"), or a toy distribution
+    # "text_file"), video ("moving_fashion_mnist", "video_folder"), or a toy distribution
     # ("gaussian_1d", "ring", "grid").
     name: str = "fashion_mnist"
     split: str = "train"  # the split to train on (TFDS split names; emoji: train or test)
@@ -79,6 +80,15 @@ class DataConfig:
     # or "text_file" (`file`: a UTF-8 file, or a folder of .txt files), cut into windows of
     # text_length characters.
     text_length: int = 32
+    # Video: name = "moving_fashion_mnist" (video_clips clips of video_items garments, shrunk
+    # to video_item pixels, bouncing on a video_size canvas; made from the Fashion-MNIST split)
+    # or "video_folder" (GIF/MP4 files or folders of frames under `folder`). Clips are
+    # video_frames frames of video_size x video_size.
+    video_frames: int = 16
+    video_size: int = 32  # see video_frames
+    video_item: int = 16  # see video_frames
+    video_items: int = 1  # see video_frames
+    video_clips: int = 12000  # see video_frames
 
 
 @dataclasses.dataclass
@@ -583,6 +593,7 @@ _POSITIVE = (
     "train.checkpoint_every", "train.keep_checkpoints", "sampling.every",
     "sampling.num_samples", "model.latent_dim", "model.packing",
     "data.sequence_length", "data.sequence_features", "data.audio_samples", "data.audio_rate", "data.text_length",
+    "data.video_frames", "data.video_size", "data.video_item", "data.video_items", "data.video_clips",
     "train.steps_per_execution",
     "train.non_finite_check_every", "train.ada_images", "train.ada_interval", "loss.penalty_every",
 )

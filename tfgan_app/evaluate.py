@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfgan_app.config import AUDIO_SOURCES, TEXT_SOURCES
+from tfgan_app.config import AUDIO_SOURCES, TEXT_SOURCES, VIDEO_SOURCES
 from tfgan_app.inputs import kind_of
 
 
@@ -169,6 +169,8 @@ def evaluate(args) -> dict:
         return evaluate_sounds(args, samples, config, description, conditions)
     if config.data.name in TEXT_SOURCES:
         return evaluate_text(args, samples, config, description)
+    if config.data.name in VIDEO_SOURCES:
+        return evaluate_video(args, samples, config, description)
     if config.data.name in TOY_DISTRIBUTIONS:
         import tensorflow as tf
 
@@ -206,6 +208,25 @@ def evaluate_sounds(args, samples: np.ndarray, config, description: str, conditi
     if args.real_floor:
         train, _, _ = labelled_subset(config.data, "train", len(real), args.seed + 1)
         result["real_floor"] = audio_rows(train, real, real_labels, extractor)
+    return result
+
+
+def evaluate_video(args, samples: np.ndarray, config, description: str) -> dict:
+    """A video generator's table (``metrics.video``): the FVD-style distance on the clip
+    classifier, the per-frame FID and the content consistency on the frame classifier, against
+    the real clips of ``--real-split``; ``--real-floor`` measures as many training clips the
+    same way. The classifiers are the pinned Moving Fashion-MNIST ones (``--classifier`` names
+    another clip classifier)."""
+    from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
+    from tfgan_app.metrics.video import video_rows
+
+    clip_extractor, _ = make_extractor(args, config.data.name)
+    frame_extractor, _ = load_domain_classifier(classifier_folder(FRAMES_DATASET))
+    real, _, _ = labelled_subset(config.data, args.real_split, len(samples), args.seed)
+    result = {"source": description, "metrics": video_rows(real, samples, clip_extractor, frame_extractor)}
+    if args.real_floor:
+        train, _, _ = labelled_subset(config.data, "train", len(real), args.seed + 1)
+        result["real_floor"] = video_rows(real, train, clip_extractor, frame_extractor)
     return result
 
 
@@ -269,6 +290,8 @@ def train_classifier_command(argv: list[str], prog: str = "python -m tfgan_app.e
     try:
         if args.dataset == "emoji":
             train, test = (_emoji_classifier_split(split) for split in ("train", "test"))
+        elif args.dataset == FRAMES_DATASET:
+            train, test = (_frames_classifier_split(split) for split in ("train", "test"))
         else:
             train, test = (load_source(DataConfig(name=args.dataset, split=split, idx_dir=args.idx_dir,
                                                   data_dir=args.data_dir)) for split in ("train", "test"))
@@ -285,6 +308,26 @@ def train_classifier_command(argv: list[str], prog: str = "python -m tfgan_app.e
           f"after {args.epochs} epochs on {info['train_threads']} threads ({info['train_seconds']} s), "
           f"weights {info['weights_sha256'][:12]} -> {out}")
     return 0
+
+
+FRAMES_DATASET = "moving_fashion_mnist_frames"  # the frame classifier of the video metrics
+FRAME_STRIDE = 5  # frames 0, 5, 10, 15 of each clip train the frame classifier
+
+
+def _frames_classifier_split(split: str):
+    """Single frames of Moving Fashion-MNIST clips labelled by their item's class: the frame
+    classifier behind the per-frame FID and the content consistency of generated clips."""
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import load_source
+    from tfgan_app.data.sources import FASHION_MNIST_CLASSES
+    from tfgan_app.data.video import DIRECTIONS
+
+    source = load_source(DataConfig(name="moving_fashion_mnist", split=split))
+    picked = source.images[:, ::FRAME_STRIDE]
+    source.images = picked.reshape(-1, *picked.shape[2:])
+    source.labels = np.repeat(source.labels // len(DIRECTIONS), picked.shape[1]).astype(np.int32)
+    source.class_names = list(FASHION_MNIST_CLASSES)
+    return source
 
 
 def _emoji_classifier_split(split: str):

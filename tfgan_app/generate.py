@@ -6,6 +6,7 @@
         --input photos/ --out translated/
     python -m tfgan_app.generate --model saved_models/fashion_mnist_spade --input maps/ --out images/
     python -m tfgan_app.generate --model saved_models/notes_gansynth --label C4 --num 8 --out notes/
+    python -m tfgan_app.generate --model saved_models/moving_fashion_mnist_mocogan --num 16 --out clips/
 
 Noise-to-image models write a PNG grid (a conditional model without --label: one row per
 class), one PNG per sample into a folder (--out without a suffix) or an array (.npz); the
@@ -15,7 +16,8 @@ the --out folder under the same relative names, plus ``grid.png`` (input | outpu
 a label-map-to-image model (SPADE) does the same for the label maps of --input
 (single-channel PNGs whose pixel values are class ids). Sound generators (the notes
 pipelines) write a folder of WAV files with ``spectrograms.png``, one .wav (--num 1) or .npz;
-text generators write a .txt file, one sample per line.
+text generators write a .txt file, one sample per line; video generators a folder of GIFs
+with ``contact_sheet.png``, one .gif or .mp4 (--num 1) or .npz.
 Reads the export's manifest (export.json) for the inputs, their kinds and shapes: each input
 is filled by its kind (``tfgan_app.inputs``), from the options or from --input files.
 """
@@ -275,6 +277,40 @@ def write_audio(samples: np.ndarray, out: Path, columns: int | None, rate: int) 
                             "as one .wav (--num 1) or as an .npz")
 
 
+MAX_CONTACT_SHEET = 16  # clips shown in a folder's contact_sheet.png
+
+
+def write_video(samples: np.ndarray, out: Path) -> None:
+    """Clips [N, frames, H, W, C] in [-1, 1]: a folder of looping GIFs and ``contact_sheet.png``
+    (the first ``MAX_CONTACT_SHEET`` clips, one per row, frames across), one .gif or .mp4 for
+    --num 1, or .npz (uint8)."""
+    from tfgan_app.data.video import VideoError, contact_sheet, to_uint8, write_gif, write_mp4
+    from tfgan_app.plots import image_grid, save_png
+
+    suffix, clips = out.suffix.lower(), to_uint8(samples)
+    if suffix in (".gif", ".mp4"):
+        if len(clips) != 1:
+            raise GenerateError(f"--out {out}: one {suffix} holds one clip; write {len(clips)} into a folder "
+                                f"(--out {out.with_suffix('')}) or pass --num 1")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            (write_gif if suffix == ".gif" else write_mp4)(out, clips[0])
+        except VideoError as error:
+            raise GenerateError(str(error)) from None
+    elif suffix == ".npz":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(out, video=clips)
+    elif not suffix:
+        out.mkdir(parents=True, exist_ok=True)
+        for index, clip in enumerate(clips):
+            write_gif(out / f"{index:06d}.gif", clip)
+        shown = samples[:MAX_CONTACT_SHEET]
+        save_png(image_grid(contact_sheet(shown), shown.shape[1]), out / "contact_sheet.png")
+    else:
+        raise GenerateError(f"--out {out}: clips are written into a folder (GIFs and contact_sheet.png), "
+                            "as one .gif or .mp4 (--num 1) or as an .npz")
+
+
 def write_text(samples: np.ndarray, out: Path, vocabulary: str) -> list[str]:
     """Character distributions [N, length, vocabulary + 1] -> the texts (each position's most
     likely character; id 0, outside the vocabulary, as U+FFFD), one per line in a .txt file."""
@@ -334,7 +370,7 @@ def build_parser(prog: str = "python -m tfgan_app.generate") -> argparse.Argumen
                         "label maps (SPADE: PNGs of class ids)")
     parser.add_argument("--out", type=Path, required=True,
                         help="a .png grid, a folder (one PNG per sample; sounds: WAV files), .npz, .csv/.npy for vector samples, "
-                        ".wav for one sound, .txt for text")
+                        ".wav for one sound, .txt for text, .gif/.mp4 for one clip")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file or write into a non-empty folder")
     return parser
 
@@ -376,6 +412,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.generat
                 write_audio(samples, args.out, columns, int(manifest.get("sample_rate") or 16000))
             elif manifest.get("output") == "characters":
                 write_text(samples, args.out, manifest["vocabulary"])
+            elif manifest.get("output") == "video":
+                write_video(samples, args.out)
             else:
                 write_samples(samples, args.out, columns)
             what = f"{args.num} samples"

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.config import AUDIO_SOURCES, TEXT_SOURCES, DataConfig
+from tfgan_app.config import AUDIO_SOURCES, TEXT_SOURCES, VIDEO_SOURCES, DataConfig
 from tfgan_app.data.emoji import default_root, load_emoji
 from tfgan_app.data.folder import (
     folder_files, load_image_folder, load_images, load_paired_folders,
@@ -34,7 +34,7 @@ FASHION_MNIST_CLASSES = [
 # Datasets whose TFDS files are the same IDX files the Debian/Yann LeCun archives ship.
 IDX_DATASETS = {"fashion_mnist": FASHION_MNIST_CLASSES, "mnist": [str(d) for d in range(10)]}
 LOCAL_SOURCES = ("image_folder", "prepared", "emoji", "stacked_fashion_mnist", *AUDIO_SOURCES, *TEXT_SOURCES,
-                 *TOY_DISTRIBUTIONS)
+                 *VIDEO_SOURCES, *TOY_DISTRIBUTIONS)
 SEQUENCE_SOURCES = ("sines", "csv")
 
 
@@ -247,6 +247,40 @@ def load_text(config: DataConfig) -> Source:
     return Source(f"{description}, windows of {config.text_length} characters", (config.text_length,), ids)
 
 
+def load_video(config: DataConfig) -> Source:
+    """Clips, uint8 [N, video_frames, video_size, video_size, C]: Moving Fashion-MNIST made
+    from the Fashion-MNIST ``split`` (labelled by item class and direction, ``data.video``),
+    or a folder of the user's clips (unlabelled)."""
+    from tfgan_app.data.video import SPLIT_SEEDS, VideoError, clip_class_names, load_video_folder, moving_clips
+
+    frames, size = config.video_frames, config.video_size
+    try:
+        if config.name == "moving_fashion_mnist":
+            if config.split not in SPLIT_SEEDS:
+                raise DataError(f"data.split = {config.split!r}: Moving Fashion-MNIST has the splits {', '.join(SPLIT_SEEDS)}")
+            garments = load_source(dataclasses.replace(config, name="fashion_mnist", limit=0, image_size=0, channels=0))
+            count = config.limit or config.video_clips
+            made = moving_clips(garments.images[..., 0], garments.labels, count, SPLIT_SEEDS[config.split], frames, size,
+                                config.video_item, config.video_items)
+            clips, labels, classes = made.clips, made.labels, clip_class_names(garments.class_names)
+            description = (f"Moving Fashion-MNIST, split {config.split!r}, {config.video_items} item(s) of "
+                           f"{config.video_item}px")
+        elif config.name == "video_folder":
+            if not config.folder:
+                raise DataError("data.name = 'video_folder' needs data.folder: a folder of GIF/MP4 clips or of frame folders")
+            clips, skipped = load_video_folder(Path(config.folder), frames, size, config.channels or 3, config.on_bad_image)
+            if skipped:
+                log.warning("data: %d unreadable clips skipped (first: %s)", len(skipped), skipped[0][1])
+            clips, labels, classes = clips[: config.limit or None], None, []
+            description = f"video folder {config.folder}"
+        else:
+            raise DataError(f"data.name {config.name!r}: the video families train on {' or '.join(VIDEO_SOURCES)} (clips)")
+    except VideoError as error:
+        raise DataError(str(error)) from None
+    log.info("data: %s, %d clips of %d frames at %dx%d", description, len(clips), frames, size, size)
+    return Source(f"{description}, {frames} frames of {size}x{size}", tuple(clips.shape[1:]), clips, labels, classes)
+
+
 def _refuse_fixed_size_change(config: DataConfig, shape: tuple, what: str, remedy: str) -> None:
     """Sources stored at one size are not resized: a ``data.image_size`` or ``data.channels``
     that differs is refused rather than ignored."""
@@ -301,6 +335,8 @@ def load_source(config: DataConfig) -> Source:
         return load_audio(config)
     if name in TEXT_SOURCES:
         return load_text(config)
+    if name in VIDEO_SOURCES:
+        return load_video(config)
     if name in TOY_DISTRIBUTIONS:
         toy = TOY_DISTRIBUTIONS[name]
         return Source(f"toy distribution {name}", (toy.dim,), sampler=toy.sample)

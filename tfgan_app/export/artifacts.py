@@ -41,7 +41,7 @@ def versions(model_dir: Path) -> list[int]:
     return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
 
 
-OUTPUT_NAMES = ("images", "samples", "sequences", "audio", "characters", "probabilities", "scores")
+OUTPUT_NAMES = ("images", "samples", "sequences", "audio", "characters", "video", "probabilities", "scores")
 
 
 def output_name(network) -> str:

@@ -135,6 +135,8 @@ BUILT_IN: dict[str, str] = {
     "gansynth": "tfgan_app.gans.audio",
     "text": "tfgan_app.gans.text",
     "char_lm": "tfgan_app.gans.text",
+    "mocogan": "tfgan_app.gans.video",
+    "video": "tfgan_app.gans.video",
     "template": "tfgan_app.gans.template",
 }
 ENTRY_POINT_GROUP = "tfgan_app.families"

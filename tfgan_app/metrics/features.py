@@ -32,6 +32,7 @@ from tfgan_app.networks import weights_sha256
 # Also registers the pitch classifier's LogSpectrum layer, which loading its archive needs.
 from tfgan_app.networks.audio import pitch_classifier
 from tfgan_app.networks.layers import classifier_head
+from tfgan_app.networks.video import clip_classifier
 
 FEATURE_LAYER = "features"
 # Threads a classifier trains on, whatever the machine's cores: one thread and two give
@@ -68,11 +69,14 @@ class ExtractorError(ValueError):
 
 def build_classifier(image_shape: tuple[int, ...], num_classes: int):
     """Conv(32)-Conv(32)-pool, Conv(64)-Conv(64)-pool, Dense(128) "features", Dense(K) logits;
-    for sounds ([samples]), the pitch classifier (``networks.audio.pitch_classifier``)."""
+    for sounds ([samples]), the pitch classifier (``networks.audio.pitch_classifier``); for
+    clips ([frames, H, W, C]), the clip classifier (``networks.video.clip_classifier``)."""
     import keras
 
     if len(image_shape) == 1:
         return pitch_classifier(image_shape[0], num_classes, FEATURE_LAYER)
+    if len(image_shape) == 4:
+        return clip_classifier(tuple(image_shape), num_classes, FEATURE_LAYER)
 
     inputs = keras.Input(image_shape, name="image")
     x = inputs

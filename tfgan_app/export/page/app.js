@@ -220,6 +220,13 @@ function drawOther(output) {
   $("sounds").textContent = rows.join("\n");
 }
 
+// Clips [N, T, H, W, C] -> a contact sheet: one clip per row, its frames across (the
+// layout of tfgan generate's contact_sheet.png).
+function drawClips(output) {
+  const [n, frames, ...frame] = output.dims;
+  return drawImages({ dims: [n * frames, ...frame], data: output.data }, frames);
+}
+
 async function generate(zOverride, rows) {
   if (state.busy) return;
   state.busy = true;
@@ -229,6 +236,7 @@ async function generate(zOverride, rows) {
     const { values, output, ms } = await run(rows, seed, zOverride);
     let grid = null;
     if (output.dims.length === 4) grid = drawImages(output, zOverride ? 1 : gridColumns(rows));
+    else if (state.manifest.output === "video") grid = drawClips(output);
     else if (state.manifest.output === "audio") drawSounds(output, values);
     else if (state.manifest.output === "characters") drawText(output);
     else drawOther(output);

@@ -1,0 +1,150 @@
+"""A family against the baseline its paper beats, at equal minutes on one machine:
+sound, text and video.
+
+    python benchmarks/baselines.py audio|text|video [--out runs/<contest>] [--num N] [--reuse] [--samples DIR]
+
+| contest | pipeline (its committed budget) | baseline (stopped at the same minutes) | measured on |
+|---|---|---|---|
+| audio | ``notes_gansynth`` | ``notes_wavegan`` | the pinned pitch classifier |
+| text | ``fortunes_wgan_gp_text`` | ``fortunes_char_lm`` | the text itself (n-grams, wamerican) |
+| video | ``moving_fashion_mnist_mocogan`` | ``moving_fashion_mnist_video`` | the pinned clip and frame classifiers |
+
+1. The pipeline trains at its committed defaults (``python -m tfgan_app.train``, export off);
+   its wall-clock minutes, start-up included, are the budget.
+2. The baseline trains with an open-ended step count and is interrupted (SIGINT: the trainer
+   saves a checkpoint and stops) when its wall clock reaches the same minutes.
+3. ``python -m tfgan_app.evaluate --run`` measures each at its last checkpoint on ``--num``
+   samples against as many real test examples, and once ``--real-floor``.
+4. Both are exported and ``generate`` writes a few samples of each into ``--samples``
+   (notes C3, C4, C5 as WAV files with spectrograms; text lines; GIFs and a contact sheet).
+
+Writes ``benchmarks/<contest>.json`` and prints the table for benchmarks/README.md.
+``--reuse`` measures runs already in ``--out`` without training them again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+OPEN_ENDED_STEPS = 10**7
+
+
+class Contest(NamedTuple):
+    pipeline: str
+    baseline: str
+    num: int  # generated samples per measurement
+    columns: tuple[str, ...]  # the figures of the printed table
+    samples: tuple[tuple[str, ...], ...]  # generate's extra arguments per sample set (with its name first)
+
+
+CONTESTS = {
+    "audio": Contest("notes_gansynth", "notes_wavegan", 2000,
+                     ("pitch_accuracy", "pitch_entropy", "fid", "ndb"),
+                     tuple((pitch, "--label", pitch, "--num", "2") for pitch in ("C3", "C4", "C5"))),
+    "text": Contest("fortunes_wgan_gp_text", "fortunes_char_lm", 10000,
+                    ("jsd_1", "jsd_2", "jsd_3", "jsd_4", "dictionary_share", "bleu_4", "self_bleu_4"),
+                    (("samples.txt", "--num", "20"),)),
+    "video": Contest("moving_fashion_mnist_mocogan", "moving_fashion_mnist_video", 2000,
+                     ("fvd", "frame_fid", "content_consistency"),
+                     (("clips", "--num", "8"),)),
+}
+
+
+def train(pipeline: str, run_dir: Path, minutes: float | None) -> float:
+    """Train ``pipeline`` into ``run_dir``: at its defaults, or for ``minutes`` of wall clock
+    (then interrupted). Returns the wall-clock minutes the run took."""
+    command = [sys.executable, "-m", "tfgan_app.train", "--pipeline", pipeline, "--out", str(run_dir),
+               "--set", "export.enabled=false"]
+    if minutes is not None:
+        command += ["--steps", str(OPEN_ENDED_STEPS)]
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=REPO)
+    try:
+        process.wait(timeout=None if minutes is None else minutes * 60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)  # the trainer checkpoints and stops
+        process.wait()
+    if process.returncode not in (0, 130) and minutes is None:
+        raise SystemExit(f"training {pipeline} failed (exit {process.returncode})")
+    return round((time.monotonic() - started) / 60, 1)
+
+
+def evaluate(run_dir: Path, num: int, out: Path, floor: bool) -> dict:
+    command = [sys.executable, "-m", "tfgan_app.evaluate", "--run", str(run_dir), "--checkpoint", "latest",
+               "--num", str(num), "--json", str(out), "--overwrite"] + (["--real-floor"] if floor else [])
+    subprocess.run(command, cwd=REPO, check=True)
+    return json.loads(out.read_text())
+
+
+def figures(rows: list[dict]) -> dict:
+    return {row["metric"]: round(row["value"], 4) for row in rows if not row["metric"].startswith(" ")}
+
+
+def write_samples(run_dir: Path, models: Path, samples: Path, name: str, sets: tuple[tuple[str, ...], ...]) -> None:
+    subprocess.run([sys.executable, "-m", "tfgan_app.export", "--run", str(run_dir), "--out", str(models),
+                    "--name", name, "--formats", "savedmodel"], cwd=REPO, check=True)
+    for target, *arguments in sets:
+        subprocess.run([sys.executable, "-m", "tfgan_app.generate", "--model", str(models / name), *arguments,
+                        "--out", str(samples / name / target), "--overwrite"], cwd=REPO, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("contest", choices=sorted(CONTESTS))
+    parser.add_argument("--out", type=Path, help="run folders (default runs/<contest>)")
+    parser.add_argument("--num", type=int, help="generated samples per measurement (default: the contest's)")
+    parser.add_argument("--reuse", action="store_true", help="measure the runs in --out without training")
+    parser.add_argument("--samples", type=Path, help="where the samples go (default docs/samples/<contest>)")
+    args = parser.parse_args(argv)
+    from benchmarks.zoo import commit, machine
+
+    contest = CONTESTS[args.contest]
+    out = args.out or REPO / "runs" / args.contest
+    samples = args.samples or REPO / "docs" / "samples" / args.contest
+    num = args.num or contest.num
+    results_file = REPO / "benchmarks" / f"{args.contest}.json"
+    out.mkdir(parents=True, exist_ok=True)
+    results = json.loads(results_file.read_text()) if args.reuse and results_file.is_file() else {}
+    minutes = {}
+    for pipeline in (contest.pipeline, contest.baseline):
+        run_dir = out / pipeline
+        if args.reuse and (run_dir / "run.json").is_file():
+            minutes[pipeline] = results.get("rows", {}).get(pipeline, {}).get("minutes")
+            continue
+        if run_dir.exists():
+            raise SystemExit(f"{run_dir} exists: pass --reuse to measure it, or remove it to train again")
+        budget = None if pipeline == contest.pipeline else minutes[contest.pipeline]
+        minutes[pipeline] = train(pipeline, run_dir, budget)
+        print(f"{pipeline}: trained {minutes[pipeline]} min", flush=True)
+    rows, floor = {}, None
+    for pipeline in (contest.pipeline, contest.baseline):
+        run_dir = out / pipeline
+        measured = evaluate(run_dir, num, out / f"{pipeline}.json", floor=floor is None)
+        floor = floor or figures(measured["real_floor"])
+        info = json.loads((run_dir / "run.json").read_text())
+        rows[pipeline] = {**figures(measured["metrics"]), "minutes": minutes[pipeline], "step": info["step"],
+                          "extractor": measured["metrics"][0]["extractor"]}
+        write_samples(run_dir, out / "models", samples, pipeline, contest.samples)
+    results = {
+        "rows": rows, "real_floor": floor, "num": num, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+        "commit": commit(), "command": f"python benchmarks/baselines.py {args.contest}",
+    }
+    results_file.write_text(json.dumps(results, indent=2) + "\n")
+    columns = (*contest.columns, "minutes", "step")
+    print("| pipeline | " + " | ".join(columns) + " |\n|---" * (len(columns) + 1) + "|")
+    for name, row in [*rows.items(), ("real test data (floor)", floor)]:
+        print(f"| {name} | " + " | ".join(f"{row.get(column, '-')}" for column in columns) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
