@@ -17,6 +17,8 @@ sound, text and video.
    samples against as many real test examples, and once ``--real-floor``.
 4. Both are exported and ``generate`` writes a few samples of each into ``--samples``
    (notes C3, C4, C5 as WAV files with spectrograms; text lines; GIFs and a contact sheet).
+   MoCoGAN's export is also asked how often a held content code brings the same item back
+   under new motion noise (``held_content``).
 
 Writes ``benchmarks/<contest>.json`` and prints the table for benchmarks/README.md.
 ``--reuse`` measures runs already in ``--out`` without training them again.
@@ -97,6 +99,39 @@ def write_samples(run_dir: Path, models: Path, samples: Path, name: str, sets: t
                         "--out", str(samples / name / target), "--overwrite"], cwd=REPO, check=True)
 
 
+HELD_CONTENT_CLIPS = 1000
+
+
+def held_content(model: Path, seed: int = 0) -> dict:
+    """MoCoGAN's content/motion split on its export: clips in pairs with one content code and
+    two draws of the motion noise, against pairs with two content codes (the chance level):
+    how often the frame classifier sees the same item in both (``metrics.video``)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
+    from tfgan_app.metrics.video import held_content_agreement
+
+    version = max(int(path.name) for path in model.iterdir() if path.name.isdigit())
+    serve = tf.saved_model.load(str(model / str(version))).signatures["serving_default"]
+    manifest = json.loads((model / str(version) / "export.json").read_text())
+    shapes = {entry["name"]: entry["shape"] for entry in manifest["inputs"]}
+    rng = np.random.default_rng(seed)
+    count = HELD_CONTENT_CLIPS
+
+    def clips(content: np.ndarray) -> np.ndarray:
+        motion = rng.standard_normal((count, *shapes["z_motion"])).astype(np.float32)
+        return np.concatenate([serve(z_content=tf.constant(content[start : start + 250]),
+                                     z_motion=tf.constant(motion[start : start + 250]))["video"].numpy()
+                               for start in range(0, count, 250)])
+
+    content = rng.standard_normal((count, *shapes["z_content"])).astype(np.float32)
+    frames, _ = load_domain_classifier(classifier_folder("moving_fashion_mnist_frames"))
+    held = held_content_agreement(clips(content), clips(content), frames)
+    other = held_content_agreement(clips(content), clips(content[rng.permutation(count)]), frames)
+    return {"held_content_agreement": round(held, 4), "other_content_agreement": round(other, 4)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("contest", choices=sorted(CONTESTS))
@@ -134,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         rows[pipeline] = {**figures(measured["metrics"]), "minutes": minutes[pipeline], "step": info["step"],
                           "extractor": measured["metrics"][0]["extractor"]}
         write_samples(run_dir, out / "models", samples, pipeline, contest.samples)
+        if pipeline == "moving_fashion_mnist_mocogan":
+            rows[pipeline].update(held_content(out / "models" / pipeline))
     results = {
         "rows": rows, "real_floor": floor, "num": num, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
         "commit": commit(), "command": f"python benchmarks/baselines.py {args.contest}",

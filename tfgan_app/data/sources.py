@@ -258,6 +258,8 @@ def load_video(config: DataConfig) -> Source:
         if config.name == "moving_fashion_mnist":
             if config.split not in SPLIT_SEEDS:
                 raise DataError(f"data.split = {config.split!r}: Moving Fashion-MNIST has the splits {', '.join(SPLIT_SEEDS)}")
+            if config.channels not in (0, 1):
+                raise DataError(f"data.channels = {config.channels}: Moving Fashion-MNIST is grayscale; drop data.channels")
             garments = load_source(dataclasses.replace(config, name="fashion_mnist", limit=0, image_size=0, channels=0))
             count = config.limit or config.video_clips
             made = moving_clips(garments.images[..., 0], garments.labels, count, SPLIT_SEEDS[config.split], frames, size,

@@ -51,3 +51,16 @@ def video_rows(real: np.ndarray, fake: np.ndarray, clip_extractor, frame_extract
         row("content_consistency", content_consistency(fake_classes),
             **{**frame_meta, "layer": "logits", "num_real": 0, "num_fake": len(fake)}),
     ]
+
+
+def majority_classes(clips: np.ndarray, frame_extractor) -> np.ndarray:
+    """The frame classifier's most frequent class over each clip's frames, int [N]."""
+    _, classes = frame_outputs(clips, frame_extractor)
+    return np.array([np.bincount(clip).argmax() for clip in classes])
+
+
+def held_content_agreement(first: np.ndarray, second: np.ndarray, frame_extractor) -> float:
+    """Clips made in pairs (``first[i]``, ``second[i]``): the share of pairs whose majority
+    classes agree. For a content code held while the motion noise is drawn again, it says how
+    often the same item comes back; pairs of unrelated clips give the chance level."""
+    return float(np.mean(majority_classes(first, frame_extractor) == majority_classes(second, frame_extractor)))
