@@ -11,7 +11,7 @@ import pytest
 from tfgan_app.data.video import (
     VideoError, bounce, clip_paths, load_video_folder, moving_clips, read_clip, write_gif, write_mp4,
 )
-from tfgan_app.metrics.video import content_consistency, video_rows
+from tfgan_app.metrics.video import content_consistency, held_content_agreement, video_rows
 
 needs_imageio = pytest.mark.skipif(importlib.util.find_spec("imageio_ffmpeg") is None,
                                    reason="imageio-ffmpeg (the video extra) is not installed")
@@ -114,6 +114,14 @@ def test_video_rows_are_zero_for_the_same_clips_and_grow_with_a_shift():
     flicker = np.concatenate([np.full((10, 2, 8, 8, 1), -0.5), np.full((10, 2, 8, 8, 1), 0.5)], axis=1)
     assert {row["metric"]: row["value"] for row in video_rows(real[:10], flicker, _FakeExtractor(), _FakeExtractor())}[
         "content_consistency"] == pytest.approx(0.5)
+
+
+def test_held_content_agreement_compares_the_pairs_majority_classes():
+    bright, dark = np.full((1, 3, 4, 4, 1), 0.5), np.full((1, 3, 4, 4, 1), -0.5)
+    first = np.concatenate([bright, bright, dark, dark])
+    second = np.concatenate([bright, dark, dark, bright])
+    assert held_content_agreement(first, second, _FakeExtractor()) == pytest.approx(0.5)
+    assert held_content_agreement(first, first, _FakeExtractor()) == 1.0
 
 
 SMALL = ["data.video_frames=8", "data.video_size=16", "data.video_item=8", "data.limit=24", "train.batch_size=4",

@@ -227,8 +227,14 @@ def reference_batch(image_shape: tuple[int, ...], count: int = 32, seed: int = 2
     """A fixed batch of images in [-1, 1]: smooth random blobs drawn from NumPy's PCG64 with
     a fixed seed (the same numbers on every platform), on which the pinned extractors'
     stored features are checked; for sounds ([samples]), decaying tones of random pitch with
-    a few harmonics."""
+    a few harmonics; for clips ([frames, H, W, C]), such images drifting a pixel per frame."""
     rng = np.random.default_rng(seed)
+    if len(image_shape) == 4:
+        frames, *frame_shape = image_shape
+        first = reference_batch(tuple(frame_shape), count, seed)
+        steps = rng.integers(-1, 2, size=(count, 2))
+        return np.stack([np.stack([np.roll(image, tuple(step * t), axis=(0, 1)) for t in range(frames)])
+                         for image, step in zip(first, steps)]).astype(np.float32)
     if len(image_shape) == 1:
         time_axis = np.arange(image_shape[0]) / 16000.0
         sounds = np.zeros((count, image_shape[0]), np.float64)
