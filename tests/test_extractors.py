@@ -21,6 +21,8 @@ PINNED_WEIGHTS = {
     "fashion_mnist": "2acc08b9acbcd66d2d7091691ad3b553e1510c8c97406e1f11502253778f3a78",
     "emoji": "f7c95a18631764959f15a1bb765f0bb8fd3dd9bd9699d160504302b7f3b694a9",
     "notes": "d47fd6f4dcaae1d24544c3a0b194776baca11fce4e31812127396676fe5edbab",
+    "moving_fashion_mnist": "7f55a16ef41c79e768b1d92b7e1bfb3d6a3f3c0195ac23c7fc19e24019b7c8d4",
+    "moving_fashion_mnist_frames": "786b33227be72974055bf1478b86b8c645adb33b4f9fdda79cac71a04cd00e00",
 }
 
 # One process per thread count: TensorFlow fixes its threads at start-up.
