@@ -214,3 +214,35 @@ def test_the_video_families_refuse_image_data_and_odd_clip_sizes():
     config = load_config("moving_fashion_mnist_video", [*SMALL, "data.video_size=12", "data.video_item=8"])
     with pytest.raises(ValueError, match="data.video_size = 12: the video networks take multiples of 8"):
         build_model(config, family_source(config).element_shape)
+
+
+def test_evaluate_measures_a_video_generator_on_the_pinned_classifiers_and_refuses_other_clips(tmp_path, capsys):
+    import json
+    import os
+
+    from tfgan_app import evaluate as evaluate_cli
+    from tfgan_app.gans.registry import load_config
+    from tfgan_app.training.trainer import train
+
+    config = load_config("moving_fashion_mnist_mocogan", ["data.limit=8", "train.batch_size=2", "train.steps=1",
+                                                          "mocogan.width=2", "model.latent_dim=4",
+                                                          "train.steps_per_execution=1"])
+    train(config, tmp_path / "run", progress_stream=open(os.devnull, "w"))
+    assert evaluate_cli.main(["--run", str(tmp_path / "run"), "--num", "60", "--real-floor",
+                              "--json", str(tmp_path / "m.json")]) == 0
+    result = json.loads((tmp_path / "m.json").read_text())
+    generated = {row["metric"]: row for row in result["metrics"]}
+    floor = {row["metric"]: row["value"] for row in result["real_floor"]}
+    assert set(generated) == {"fvd", "frame_fid", "content_consistency"}
+    assert generated["fvd"]["extractor"] == "pinned_classifier[moving_fashion_mnist]/v1"
+    assert generated["frame_fid"]["extractor"] == "pinned_classifier[moving_fashion_mnist_frames]/v1"
+    assert generated["frame_fid"]["num_fake"] == 60 * 16  # every frame
+    # One step of training is far from the clips; real clips agree with each other.
+    assert floor["fvd"] < generated["fvd"]["value"] and floor["frame_fid"] < generated["frame_fid"]["value"]
+    assert 0.8 < floor["content_consistency"] <= 1.0
+    small = load_config("moving_fashion_mnist_video", ["data.limit=8", "train.batch_size=2", "train.steps=1",
+                                                       "video.width=2", "data.video_frames=8", "data.video_size=16",
+                                                       "data.video_item=8", "train.steps_per_execution=1"])
+    train(small, tmp_path / "small", progress_stream=open(os.devnull, "w"))
+    assert evaluate_cli.main(["--run", str(tmp_path / "small"), "--num", "10"]) == 2
+    assert "no clip classifier exists" in capsys.readouterr().err

@@ -220,8 +220,15 @@ def evaluate_video(args, samples: np.ndarray, config, description: str) -> dict:
     from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
     from tfgan_app.metrics.video import video_rows
 
+    frame_extractor, frame_info = load_domain_classifier(classifier_folder(FRAMES_DATASET))
+    pinned_shape = tuple(frame_info["image_shape"])
+    if config.data.name != "moving_fashion_mnist" or tuple(samples.shape[2:]) != pinned_shape:
+        raise EvaluateError(
+            f"the video measures read Moving Fashion-MNIST clips of {pinned_shape[0]}x{pinned_shape[1]} frames "
+            f"(data.name moving_fashion_mnist); {description} makes {config.data.name} clips of "
+            f"{'x'.join(map(str, samples.shape[1:]))}, for which no clip classifier exists"
+        )
     clip_extractor, _ = make_extractor(args, config.data.name)
-    frame_extractor, _ = load_domain_classifier(classifier_folder(FRAMES_DATASET))
     real, _, _ = labelled_subset(config.data, args.real_split, len(samples), args.seed)
     result = {"source": description, "metrics": video_rows(real, samples, clip_extractor, frame_extractor)}
     if args.real_floor:
