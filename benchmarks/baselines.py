@@ -20,8 +20,10 @@ sound, text and video.
    MoCoGAN's export is also asked how often a held content code brings the same item back
    under new motion noise (``held_content``).
 
-Writes ``benchmarks/<contest>.json`` and prints the table for benchmarks/README.md.
-``--reuse`` measures runs already in ``--out`` without training them again.
+Writes ``benchmarks/<contest>.json``, records both pipelines' rows in the model zoo
+(``zoo.json``, then ``zoo.md`` and the README's table) and prints the table for
+benchmarks/README.md. ``--reuse`` measures runs already in ``--out`` without training them
+again; ``--record`` only records an existing ``benchmarks/<contest>.json`` in the zoo.
 """
 
 from __future__ import annotations
@@ -132,6 +134,20 @@ def held_content(model: Path, seed: int = 0) -> dict:
     return {"held_content_agreement": round(held, 4), "other_content_agreement": round(other, 4)}
 
 
+def record_in_zoo(results: dict) -> None:
+    """Both pipelines' figures as model-zoo rows, with the contest's machine, date, commit and
+    command; the zoo's Markdown and the README's table are rendered again."""
+    from benchmarks import zoo
+
+    table = json.loads(zoo.ZOO_JSON.read_text())
+    for pipeline, row in results["rows"].items():
+        figures = {key: value for key, value in row.items() if key not in ("minutes", "step")}
+        table["rows"][pipeline] = {**figures, "train_minutes": row["minutes"], "steps": row["step"],
+                                   **{key: results[key] for key in ("machine", "date", "commit", "command")}}
+    zoo.ZOO_JSON.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
+    zoo.render(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("contest", choices=sorted(CONTESTS))
@@ -139,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num", type=int, help="generated samples per measurement (default: the contest's)")
     parser.add_argument("--reuse", action="store_true", help="measure the runs in --out without training")
     parser.add_argument("--samples", type=Path, help="where the samples go (default docs/samples/<contest>)")
+    parser.add_argument("--record", action="store_true", help="record benchmarks/<contest>.json in the zoo, nothing else")
     args = parser.parse_args(argv)
     from benchmarks.zoo import commit, machine
 
@@ -147,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     samples = args.samples or REPO / "docs" / "samples" / args.contest
     num = args.num or contest.num
     results_file = REPO / "benchmarks" / f"{args.contest}.json"
+    if args.record:
+        record_in_zoo(json.loads(results_file.read_text()))
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     results = json.loads(results_file.read_text()) if args.reuse and results_file.is_file() else {}
     minutes = {}
@@ -176,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         "commit": commit(), "command": f"python benchmarks/baselines.py {args.contest}",
     }
     results_file.write_text(json.dumps(results, indent=2) + "\n")
+    record_in_zoo(results)
     columns = (*contest.columns, "minutes", "step")
     print("| pipeline | " + " | ".join(columns) + " |\n|---" * (len(columns) + 1) + "|")
     for name, row in [*rows.items(), ("real test data (floor)", floor)]:

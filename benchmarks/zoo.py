@@ -283,6 +283,7 @@ LABELS = {
     "fid": "FID", "fid_a2b": "FID A->B", "test_accuracy": "accuracy", "modes_covered": "modes", "modes": "modes",
     "ks_statistic": "KS", "psnr": "PSNR", "hole_psnr": "hole PSNR", "target_accuracy": "target accuracy",
     "auroc": "AUROC", "discriminative_score": "discriminative score", "top5": "top-5 retrieval",
+    "jsd_4": "JSD-4", "fvd": "FVD-style distance",
 }
 
 

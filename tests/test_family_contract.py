@@ -50,6 +50,11 @@ FAMILY_SETTINGS = {
     "text": {"data": {"name": "text_file", "text_length": 8}, "text": {"width": 8, "blocks": 1},
              "loss": {"name": "wasserstein", "gradient_penalty_weight": 10.0}},
     "char_lm": {"data": {"name": "text_file", "text_length": 8}, "char_lm": {"units": 8}},
+    # Clips of 8 frames of 16x16 made from the tests' bar images.
+    "mocogan": {"data": {"name": "moving_fashion_mnist", "video_frames": 8, "video_size": 16, "video_item": 8,
+                         "limit": 16}, "mocogan": {"width": 2, "motion_dim": 2}},
+    "video": {"data": {"name": "moving_fashion_mnist", "video_frames": 8, "video_size": 16, "video_item": 8,
+                       "limit": 16}, "video": {"width": 2}},
 }
 
 

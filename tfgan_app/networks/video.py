@@ -141,8 +141,9 @@ def mocogan_discriminator(frames: int, size: int, channels: int, width: int) -> 
     image_features = keras.layers.Flatten(name="image_features")(x)
     video_logit = keras.layers.Dense(1, dtype="float32", name="video_logit")(video_features)
     image_logit = keras.layers.Dense(1, dtype="float32", name="image_logit")(image_features)
-    logit = keras.layers.Reshape((2, 1), name="logit")(keras.layers.Concatenate()([video_logit, image_logit]))
-    features = keras.layers.Concatenate(name="features")([video_features, image_features])
+    both = keras.layers.Concatenate(dtype="float32")([video_logit, image_logit])
+    logit = keras.layers.Reshape((2, 1), dtype="float32", name="logit")(both)
+    features = keras.layers.Concatenate(dtype="float32", name="features")([video_features, image_features])
     return keras.Model(data, {"logit": logit, "features": features}, name="mocogan_discriminator")
 
 
