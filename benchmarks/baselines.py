@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     results_file.write_text(json.dumps(results, indent=2) + "\n")
     record_in_zoo(results)
     columns = (*contest.columns, "minutes", "step")
-    print("| pipeline | " + " | ".join(columns) + " |\n|---" * (len(columns) + 1) + "|")
+    print("| pipeline | " + " | ".join(columns) + " |\n" + "|---" * (len(columns) + 1) + "|")
     for name, row in [*rows.items(), ("real test data (floor)", floor)]:
         print(f"| {name} | " + " | ".join(f"{row.get(column, '-')}" for column in columns) + " |")
     return 0
