@@ -21,7 +21,9 @@ config is measured without training again), then is measured at the checkpoint i
 - the emoji generators: FID of 5,000 samples against all 3,786 Google emoji, and the
   translators: PSNR on the Google -> Twitter test pairs, on the pinned emoji extractor
   (``benchmarks/emoji.py`` measures them the same way, with the DCGAN-64 baseline).
-Text to image is judged by retrieval (``benchmarks/applications.py text2image``).
+Text to image is judged by retrieval (``benchmarks/applications.py text2image``). The sound,
+text and video pipelines are measured against their baselines at equal minutes by
+``benchmarks/baselines.py``, which records both rows here.
 
 Each measured row records the extractor, the machine (CPU model, cores), the date and the
 commit; ``zoo.md`` and the README's table are rendered from ``zoo.json`` alone, and the test
