@@ -16,7 +16,7 @@ sound, text and video.
 3. ``python -m tfgan_app.evaluate --run`` measures each at its last checkpoint on ``--num``
    samples against as many real test examples, and once ``--real-floor``.
 4. Both are exported and ``generate`` writes a few samples of each into ``--samples``
-   (notes C3, C4, C5 as WAV files with spectrograms; text lines; GIFs and a contact sheet).
+   (notes C3, C4, C5 as WAV files with spectrograms; text lines; a contact sheet of clips).
    MoCoGAN's export is also asked how often a held content code brings the same item back
    under new motion noise (``held_content``).
 
@@ -59,7 +59,7 @@ CONTESTS = {
                     (("samples.txt", "--num", "20"),)),
     "video": Contest("moving_fashion_mnist_mocogan", "moving_fashion_mnist_video", 2000,
                      ("fvd", "frame_fid", "content_consistency"),
-                     (("clips", "--num", "8"),)),
+                     (("contact_sheet.png", "--num", "8"),)),
 }
 
 

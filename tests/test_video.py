@@ -166,6 +166,9 @@ def test_the_video_pipelines_train_resume_export_serve_and_generate_gifs(pipelin
     assert sorted(path.name for path in out.iterdir()) == ["000000.gif", "000001.gif", "000002.gif", "contact_sheet.png"]
     with Image.open(out / "000001.gif") as gif:
         assert gif.n_frames == 8 and gif.size == (16, 16)
+    assert generate_cli.main(["--model", str(tmp_path / "models" / pipeline), "--num", "3",
+                              "--out", str(tmp_path / "sheet.png")]) == 0
+    assert np.asarray(Image.open(tmp_path / "sheet.png")).shape[:2] == sheet.shape[:2]  # 3 clips of 8 frames
     assert generate_cli.main(["--model", str(tmp_path / "models" / pipeline), "--num", "2",
                               "--out", str(tmp_path / "one.gif")]) == 2
     assert "one .gif holds one clip" in capsys.readouterr().err

@@ -17,7 +17,7 @@ a label-map-to-image model (SPADE) does the same for the label maps of --input
 (single-channel PNGs whose pixel values are class ids). Sound generators (the notes
 pipelines) write a folder of WAV files with ``spectrograms.png``, one .wav (--num 1) or .npz;
 text generators write a .txt file, one sample per line; video generators a folder of GIFs
-with ``contact_sheet.png``, one .gif or .mp4 (--num 1) or .npz.
+with ``contact_sheet.png``, the contact sheet alone (.png), one .gif or .mp4 (--num 1) or .npz.
 Reads the export's manifest (export.json) for the inputs, their kinds and shapes: each input
 is filled by its kind (``tfgan_app.inputs``), from the options or from --input files.
 """
@@ -282,8 +282,8 @@ MAX_CONTACT_SHEET = 16  # clips shown in a folder's contact_sheet.png
 
 def write_video(samples: np.ndarray, out: Path) -> None:
     """Clips [N, frames, H, W, C] in [-1, 1]: a folder of looping GIFs and ``contact_sheet.png``
-    (the first ``MAX_CONTACT_SHEET`` clips, one per row, frames across), one .gif or .mp4 for
-    --num 1, or .npz (uint8)."""
+    (the first ``MAX_CONTACT_SHEET`` clips, one per row, frames across), the contact sheet
+    alone (.png), one .gif or .mp4 for --num 1, or .npz (uint8)."""
     from tfgan_app.data.video import VideoError, contact_sheet, to_uint8, write_gif, write_mp4
     from tfgan_app.plots import image_grid, save_png
 
@@ -300,6 +300,12 @@ def write_video(samples: np.ndarray, out: Path) -> None:
     elif suffix == ".npz":
         out.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(out, video=clips)
+    elif suffix == ".png":
+        if len(samples) > MAX_CONTACT_SHEET:
+            raise GenerateError(f"--out {out}: a contact sheet shows at most {MAX_CONTACT_SHEET} clips; "
+                                f"write {len(samples)} into a folder (--out {out.with_suffix('')})")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_png(image_grid(contact_sheet(samples), samples.shape[1]), out)
     elif not suffix:
         out.mkdir(parents=True, exist_ok=True)
         for index, clip in enumerate(clips):
@@ -308,7 +314,7 @@ def write_video(samples: np.ndarray, out: Path) -> None:
         save_png(image_grid(contact_sheet(shown), shown.shape[1]), out / "contact_sheet.png")
     else:
         raise GenerateError(f"--out {out}: clips are written into a folder (GIFs and contact_sheet.png), "
-                            "as one .gif or .mp4 (--num 1) or as an .npz")
+                            "as a contact sheet (.png), one .gif or .mp4 (--num 1) or as an .npz")
 
 
 def write_text(samples: np.ndarray, out: Path, vocabulary: str) -> list[str]:
