@@ -284,10 +284,13 @@ def write_video(samples: np.ndarray, out: Path) -> None:
     """Clips [N, frames, H, W, C] in [-1, 1]: a folder of looping GIFs and ``contact_sheet.png``
     (the first ``MAX_CONTACT_SHEET`` clips, one per row, frames across), the contact sheet
     alone (.png), one .gif or .mp4 for --num 1, or .npz (uint8)."""
-    from tfgan_app.data.video import VideoError, contact_sheet, to_uint8, write_gif, write_mp4
-    from tfgan_app.plots import image_grid, save_png
+    from tfgan_app.data.video import VideoError, contact_sheet, write_gif, write_mp4
+    from tfgan_app.plots import image_grid, save_png, to_pixels
 
-    suffix, clips = out.suffix.lower(), to_uint8(samples)
+    def save_sheet(shown: np.ndarray, path: Path) -> None:
+        save_png(image_grid(contact_sheet(shown), shown.shape[1]), path)
+
+    suffix, clips = out.suffix.lower(), to_pixels(samples)
     if suffix in (".gif", ".mp4"):
         if len(clips) != 1:
             raise GenerateError(f"--out {out}: one {suffix} holds one clip; write {len(clips)} into a folder "
@@ -305,13 +308,12 @@ def write_video(samples: np.ndarray, out: Path) -> None:
             raise GenerateError(f"--out {out}: a contact sheet shows at most {MAX_CONTACT_SHEET} clips; "
                                 f"write {len(samples)} into a folder (--out {out.with_suffix('')})")
         out.parent.mkdir(parents=True, exist_ok=True)
-        save_png(image_grid(contact_sheet(samples), samples.shape[1]), out)
+        save_sheet(samples, out)
     elif not suffix:
         out.mkdir(parents=True, exist_ok=True)
         for index, clip in enumerate(clips):
             write_gif(out / f"{index:06d}.gif", clip)
-        shown = samples[:MAX_CONTACT_SHEET]
-        save_png(image_grid(contact_sheet(shown), shown.shape[1]), out / "contact_sheet.png")
+        save_sheet(samples[:MAX_CONTACT_SHEET], out / "contact_sheet.png")
     else:
         raise GenerateError(f"--out {out}: clips are written into a folder (GIFs and contact_sheet.png), "
                             "as a contact sheet (.png), one .gif or .mp4 (--num 1) or as an .npz")

@@ -10,12 +10,17 @@ import numpy as np
 from PIL import Image
 
 
+def to_pixels(values: np.ndarray) -> np.ndarray:
+    """Samples in [-1, 1] (images, clips) -> uint8 pixels, rounded and clipped."""
+    return np.clip(np.rint((np.asarray(values) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
 def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
     """[N, H, W, C] images in [-1, 1] -> one uint8 [rows*H, columns*W, C] grid image."""
     count, height, width, channels = images.shape
     columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
-    pixels = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    pixels = to_pixels(images)
     grid = np.full(
         (rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
         255, np.uint8,

@@ -185,11 +185,6 @@ def load_video_folder(root: Path, frames: int, size: int, channels: int, on_bad:
 # --- writing clips -----------------------------------------------------------------------------
 
 
-def to_uint8(clips: np.ndarray) -> np.ndarray:
-    """Clips in [-1, 1] -> uint8."""
-    return np.clip(np.rint((np.asarray(clips, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
 def write_gif(path: Path, clip: np.ndarray, fps: int = 8) -> None:
     """One clip (uint8 [frames, H, W, C]) as a looping GIF (Pillow)."""
     from PIL import Image

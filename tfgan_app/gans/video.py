@@ -79,11 +79,6 @@ class MoCoGAN(VideoSamples, GAN):
     def input_kinds(self) -> dict[str, InputKind]:
         return {"z_content": Noise(), "z_motion": Noise()}
 
-    def clips(self, z_content: tf.Tensor, z_motion: tf.Tensor) -> tf.Tensor:
-        """Clips for given content and motion codes (the exported function)."""
-        return self.exports()[""]([tf.convert_to_tensor(z_content, tf.float32), tf.convert_to_tensor(z_motion, tf.float32)],
-                                  training=False)
-
 
 def _clip_shape(context: BuildContext) -> tuple[int, int, int]:
     frames, height, width, channels = context.element_shape

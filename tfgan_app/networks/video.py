@@ -83,11 +83,12 @@ def video_generator(latent_dim: int, frames: int, size: int, channels: int, widt
     return keras.Model(z, video, name="video_generator")
 
 
-def _video_features(clip: keras.KerasTensor, width: int, name: str) -> keras.KerasTensor:
-    """[Conv3D 4x4x4 stride 2, LeakyReLU 0.2] x 3 (batch norm after the first), flattened."""
-    x = clip
+def _downsampling_stack(x: keras.KerasTensor, width: int, convolution: type, name: str) -> keras.KerasTensor:
+    """[convolution 4 stride 2, LeakyReLU 0.2] x 3, doubling the filters from ``width``, batch
+    norm after all but the first, flattened (the DCGAN discriminator, in 2-D or 3-D by
+    ``convolution``)."""
     for index in range(STEPS):
-        x = keras.layers.Conv3D(width * 2**index, KERNEL, 2, padding="same", name=f"{name}_down_{index}")(x)
+        x = convolution(width * 2**index, KERNEL, 2, padding="same", name=f"{name}_down_{index}")(x)
         if index:
             x = keras.layers.BatchNormalization(name=f"{name}_down_{index}_norm")(x)
         x = keras.layers.LeakyReLU(0.2)(x)
@@ -98,7 +99,7 @@ def video_discriminator(frames: int, size: int, channels: int, width: int) -> ke
     """``data`` [frames, H, W, C] -> 3-D convolutions -> ``logit`` (MoCoGAN's D_V, and the
     baseline's only discriminator)."""
     data = keras.Input((frames, size, size, channels), name="data")
-    features = _video_features(data, width, "video")
+    features = _downsampling_stack(data, width, keras.layers.Conv3D, "video")
     logit = keras.layers.Dense(1, dtype="float32", name="logit")(features)
     return keras.Model(data, {"logit": logit, "features": features}, name="video_discriminator")
 
@@ -130,15 +131,9 @@ def mocogan_discriminator(frames: int, size: int, channels: int, width: int) -> 
     scores, so one update trains both discriminators with MoCoGAN's equally weighted
     image and video terms (eq. 2)."""
     data = keras.Input((frames, size, size, channels), name="data")
-    video_features = _video_features(data, width, "video")
+    video_features = _downsampling_stack(data, width, keras.layers.Conv3D, "video")
     frame = RandomFrame(name="random_frame")(data)
-    x = frame
-    for index in range(STEPS):
-        x = keras.layers.Conv2D(width * 2**index, KERNEL, 2, padding="same", name=f"image_down_{index}")(x)
-        if index:
-            x = keras.layers.BatchNormalization(name=f"image_down_{index}_norm")(x)
-        x = keras.layers.LeakyReLU(0.2)(x)
-    image_features = keras.layers.Flatten(name="image_features")(x)
+    image_features = _downsampling_stack(frame, width, keras.layers.Conv2D, "image")
     video_logit = keras.layers.Dense(1, dtype="float32", name="video_logit")(video_features)
     image_logit = keras.layers.Dense(1, dtype="float32", name="image_logit")(image_features)
     both = keras.layers.Concatenate(dtype="float32")([video_logit, image_logit])
