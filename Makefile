@@ -6,7 +6,7 @@ FASHION_MNIST = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 # Extra flags for the trainer, e.g. make train ARGS="--pipeline toy_ring_mlp --steps 500"
 ARGS ?=
 
-.PHONY: soundfont notes text web npm browser setup data fashion-mnist emoji train test docs zoo clean
+.PHONY: soundfont notes text web npm browser setup data fashion-mnist emoji train test docs tutorials zoo clean
 
 setup: $(VENV)/.installed
 
@@ -73,6 +73,12 @@ test: setup
 # The documentation site (docs/, mkdocs.yml) into site/; --strict fails on a broken link or reference.
 docs: setup
 	$(VENV)/bin/mkdocs build --strict
+
+# Run every tutorial (docs/tutorials/NN_*.py) at full budget, each in a fresh kernel, and
+# write the executed notebooks beside them (docs/tutorials/*.ipynb, what `make docs` shows);
+# about an hour on a 2-core CPU. The test suite runs them at a small budget.
+tutorials: setup fashion-mnist
+	$(VENV)/bin/python docs/tutorials/execute.py
 
 # Retrain and remeasure every pipeline the zoo command measures (hours on a 2-core CPU), then
 # rewrite benchmarks/zoo.md and the README's table from benchmarks/zoo.json.

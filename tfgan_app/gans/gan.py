@@ -568,6 +568,10 @@ class GAN(GeneratorDiscriminatorModel):
     def fit(self, x=None, *args, **kwargs):
         """Keras' ``fit``; plain data (``gan.fit(images)``) is checked first (``check_plain_data``)."""
         check_plain_data(x, tuple(self.generator.output_shape[1:]), type(self).__name__)
+        if isinstance(x, tf.data.Dataset):
+            # Keras ignores ``shuffle`` for a dataset (it is shuffled in the pipeline, if at
+            # all) but warns that its default was passed.
+            kwargs.setdefault("shuffle", False)
         return super().fit(x, *args, **kwargs)
 
     def typed_batch(self, batch):

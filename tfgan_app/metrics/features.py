@@ -223,6 +223,17 @@ def load_domain_classifier(folder: Path) -> tuple[Extractor, dict]:
     return Extractor(extractor_name(info), FEATURE_LAYER, two_heads), info
 
 
+def pinned_extractor(dataset: str) -> Extractor:
+    """The extractor shipped for ``dataset`` (``fashion_mnist``, ``emoji``, ...; hash-checked
+    as ``load_domain_classifier`` does): the one ``evaluate`` uses by default, for FID, KID
+    and precision/recall from Python (``extractor.run(images)`` gives the features)."""
+    folder = pinned_folder(dataset)
+    if folder is None:
+        shipped = sorted(path.name for path in PINNED_DIR.iterdir() if (path / "classifier.json").is_file())
+        raise ExtractorError(f"no pinned extractor for {dataset!r}; the package ships: {', '.join(shipped)}")
+    return load_domain_classifier(folder)[0]
+
+
 def reference_batch(image_shape: tuple[int, ...], count: int = 32, seed: int = 20261206) -> np.ndarray:
     """A fixed batch of images in [-1, 1]: smooth random blobs drawn from NumPy's PCG64 with
     a fixed seed (the same numbers on every platform), on which the pinned extractors'
