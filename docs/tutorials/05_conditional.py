@@ -19,10 +19,11 @@
 #   the logit gains the inner product of a class embedding with D's features.
 # - **InfoGAN** (Chen et al. 2016): no labels at all. Part of G's input is a code c (here one
 #   categorical code of 10 values and 2 continuous ones), and an extra head Q on D must read
-#   c back from G's image. Maximising that mutual information pushes G to make c *visible*;
-#   on Fashion-MNIST the categorical code tends to pick garment types, unsupervised.
+#   c back from G's image. Maximising that mutual information pushes G to make c readable
+#   from the image; the hope is that the easiest way is a visible factor, such as the
+#   garment type. This tutorial checks whether it is.
 #
-# About nine minutes on a 2-core CPU.
+# About six minutes on a 2-core CPU.
 
 # %%
 import os
@@ -61,9 +62,11 @@ conditional = tfgan_app.ConditionalGAN(
     dcgan_discriminator((28, 28, 1), width=32, num_classes=10),
     num_classes=10,
 )
-conditional.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+# steps_per_execution=4: four steps per call of the compiled step, for speed.
+conditional.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
+                    steps_per_execution=4)
 pairs = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(60_000, seed=0).repeat().batch(64, drop_remainder=True)
-conditional.fit(pairs, steps_per_epoch=max(4, int(1200 * BUDGET)), epochs=1, verbose=0)
+conditional.fit(pairs, steps_per_epoch=max(4, int(1600 * BUDGET) // 4 * 4), epochs=1, verbose=0)
 
 # %% [markdown]
 # One row per class: the noise is the same down each column, only the label changes.
@@ -82,7 +85,7 @@ plt.show()
 
 # %% [markdown]
 # **Class agreement**: how often the pinned classifier sees the class that was asked for, on
-# 100 samples per class (the real test images score about 0.93 on it, its accuracy).
+# 100 samples per class (the real test images score 0.92 on it, its test accuracy).
 
 # %%
 z_many = np.random.default_rng(2).standard_normal((1000, LATENT)).astype(np.float32)
@@ -98,9 +101,10 @@ plt.title("share of samples the classifier puts in the class asked for")
 plt.show()
 
 # %% [markdown]
-# **What to notice.** The columns keep their style (thickness, brightness, pose) across
-# classes: the noise carries what the label does not. The classes G confuses most are the
-# ones real images confuse too (shirt, T-shirt, pullover, coat).
+# **What to notice.** The classifier finds the class asked for in 89% of the samples, close
+# to its 92% on real test images. The columns keep their style (brightness, width, pose)
+# across classes: the noise carries what the label does not. The classes G misses most
+# (pullover, T-shirt, shirt) are tops that real images are confused among too.
 #
 # ## InfoGAN: codes without labels
 #
@@ -114,11 +118,13 @@ infogan = tfgan_app.InfoGAN(
     dcgan_discriminator((28, 28, 1), width=32, auxiliary_outputs=12),
     categories=10, continuous=2,
 )
-infogan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+infogan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
+                steps_per_execution=4)
 unlabelled = tf.data.Dataset.from_tensor_slices(images).shuffle(60_000, seed=0).repeat().batch(64, drop_remainder=True)
-history = infogan.fit(unlabelled, steps_per_epoch=max(4, int(1500 * BUDGET)), epochs=1, verbose=0)
+# Epochs of 100 steps: Keras logs each epoch's mean information loss.
+history = infogan.fit(unlabelled, steps_per_epoch=100 if BUDGET >= 0.5 else 4, epochs=20, verbose=0)
 plt.figure(figsize=(6, 3))
-plt.plot(np.convolve(history.history["information_loss"], np.ones(50) / 50, "valid"))
+plt.plot(np.arange(1, 21) * (100 if BUDGET >= 0.5 else 4), history.history["information_loss"], "o-")
 plt.title("information loss, -log Q(c | G(z, c)): Q learns to read the code")
 plt.xlabel("step")
 plt.show()
@@ -164,10 +170,16 @@ print("code value -> class:", {v: class_names[c] for v, c in mapping.items()})
 print(f"share of samples in their code value's class: {purity:.2f}; distinct classes found: {len(set(mapping.values()))}")
 
 # %% [markdown]
-# **What to notice.** Without a single label, several code values settle on one garment type
-# each; others split a type in two (two kinds of shoe) or mix similar ones. The continuous
-# code usually takes a smooth property such as width or brightness. Nothing forces the code to
-# align with *our* classes: InfoGAN finds the factors that are easiest to make visible.
+# **What to notice** (in the run shown here). The information loss fell from 2.0 to about
+# 0.2: Q reads the code from G's images almost perfectly. Yet the rows of the traversal look
+# alike, the continuous code changes nothing you can see, and the code values match garment
+# types no better than a few classes would (about a quarter of the samples). G has written the
+# code into small pixel patterns that Q can read and we cannot see. That is InfoGAN's known
+# weakness: the mutual-information term is met by *any* detectable change, not necessarily a
+# meaningful one; what makes the code semantic in Chen et al.'s experiments (their
+# architecture, learning rates and data, where the digits differ far more than garments do)
+# is not guaranteed by the loss. The conditional GAN above, with labels, had no such trouble:
+# when you have labels, use them.
 #
 # ## Ship it
 #
