@@ -117,7 +117,8 @@ def train_1d(loss="non_saturating", k=1, total=2000, at=(), optimizer=lambda: ke
     snapshots = Snapshots(at, look_1d)
     # With k D updates per step, each step reads k batches: the dataset's batch is k x 128.
     data = tf.data.Dataset.from_tensor_slices(real).shuffle(64_000, seed=0).repeat().batch(128 * k, drop_remainder=True)
-    history = gan.fit(data, steps_per_epoch=total, epochs=1, verbose=0, callbacks=[snapshots])
+    # Epochs of 100 steps: Keras logs each epoch's mean D(x) and D(G(z)), so the history is a curve.
+    history = gan.fit(data, steps_per_epoch=min(100, total), epochs=max(1, total // 100), verbose=0, callbacks=[snapshots])
     return gan, snapshots, history.history
 
 
@@ -152,7 +153,7 @@ plt.show()
 # %%
 final = gan.generator(Z_FIXED).numpy()
 print(f"KS statistic of G against N(4, 0.5): {ks_statistic(final, gaussian.modes, gaussian.sigma):.3f}")
-print(f"mean D(x) {history['d_real'][-1]:.3f}, mean D(G(z)) {history['d_fake'][-1]:.3f}")
+print(f"over the last 100 steps: mean D(x) {history['d_real'][-1]:.3f}, mean D(G(z)) {history['d_fake'][-1]:.3f}")
 
 # %% [markdown]
 # ## k: how many D steps per G step
@@ -167,6 +168,12 @@ for k in (1, 3):
     print(f"k = {k}: KS {ks_statistic(samples, gaussian.modes, gaussian.sigma):.3f} after {steps(1000)} G steps")
 
 # %% [markdown]
+# **What to notice.** With k = 3, G fits better after the same 1,000 G steps (KS 0.16 against
+# 0.21 in the run shown): each G step follows a D closer to its best response. The cost is
+# three D updates per G step, so with a budget in minutes rather than steps k = 1 is the
+# usual choice for this loss (the project's default); Wasserstein critics need k = 5
+# (tutorial 4).
+#
 # ## Why G minimises $-\log D(G(z))$: the saturating minimax loss
 #
 # The minimax game asks G to minimise $\log(1 - D(G(z)))$. Early in training D rejects G's
