@@ -20,7 +20,7 @@
 #
 # This tutorial trains the `fashion_mnist_dann` pipeline twice through the project's trainer,
 # once with the adversarial term switched off (source only) and once with it, and compares
-# target accuracy and the features themselves. About eight minutes on a 2-core CPU.
+# target accuracy and the features themselves. About ten minutes on a 2-core CPU.
 
 # %%
 import os
@@ -43,7 +43,8 @@ from tfgan_app.training.trainer import train
 
 BUDGET = float(os.environ.get("TUTORIAL_BUDGET", "1"))  # the test suite runs a small share
 plt.rcParams.update({"figure.dpi": 80})
-STEPS = max(10, int(700 * BUDGET))
+STEPS = max(10, int(1000 * BUDGET))
+ADAPTATION_WEIGHT = 0.5  # the pipeline uses 0.1 over 3,000 steps; here a stronger term in a short run
 
 # %% [markdown]
 # ## The two domains
@@ -68,11 +69,11 @@ plt.show()
 #
 # The same pipeline file; `dann.adaptation_weight=0` switches the adversarial term off, so the
 # first run is an ordinary classifier trained on the source labels. The reversal weight of the
-# second rises over training as in the paper ($\lambda_p = 2/(1+e^{-10p}) - 1$).
+# second rises over training as in the paper ($\lambda_p = 2/(1+e^{-10p}) - 1$, times 0.5).
 
 # %%
 runs = {}
-for name, weight in (("source only", 0.0), ("DANN", 0.1)):
+for name, weight in (("source only", 0.0), ("DANN", ADAPTATION_WEIGHT)):
     config = load_config("fashion_mnist_dann", [f"train.steps={STEPS}", f"dann.adaptation_weight={weight}",
                                                 "export.enabled=false"])
     run_dir = Path("runs") / name.replace(" ", "_")
@@ -88,9 +89,18 @@ def accuracy(model, images):
     return float((predictions == labels).mean())
 
 
-for name, (_, model) in runs.items():
-    print(f"{name:12s} source accuracy {accuracy(model, source_images):.3f}   "
-          f"target accuracy {accuracy(model, target_images):.3f}")
+scores = {name: (accuracy(model, source_images), accuracy(model, target_images)) for name, (_, model) in runs.items()}
+for name, (source_accuracy, target_accuracy) in scores.items():
+    print(f"{name:12s} source accuracy {source_accuracy:.3f}   target accuracy {target_accuracy:.3f}")
+figure, axis = plt.subplots(figsize=(6, 3))
+positions = np.arange(2)
+for offset, (name, values) in zip((-0.2, 0.2), scores.items()):
+    axis.bar(positions + offset, values, width=0.4, label=name)
+axis.set_xticks(positions, ["source test images", "target test images"])
+axis.set_ylim(0, 1)
+axis.set_ylabel("accuracy")
+axis.legend()
+plt.show()
 
 # %% [markdown]
 # ## What the features look like
@@ -118,11 +128,16 @@ plt.suptitle("F's features, first two principal components")
 plt.show()
 
 # %% [markdown]
-# **What to notice.** Trained on the source alone, F maps the two domains to different
-# regions: the background is the most visible thing about a target image, and nothing asked F
-# to ignore it, so C's boundaries, drawn among the source points, miss the target points.
-# With the adversarial term the clouds overlap, and target accuracy rises while source
-# accuracy barely moves. (At the pipeline's 3,000 steps the zoo's row reports the figure.)
+# **What to notice** (in the run shown here). In this short run the adversarial term did
+# *not* help: target accuracy fell from 0.660 to 0.618, and source accuracy fell too. The
+# features show why: with DANN the target cloud does sit inside the source one, but the
+# features' scale has grown several times and much of both domains is squeezed together at
+# one end, where the classes are harder to tell apart. The term moved the features faster
+# than the classifier could follow. Gradient reversal makes F play a game against D, and like
+# every GAN game it needs time and a gentle start: the pipeline itself uses a weight of 0.1
+# over 3,000 steps, where the zoo's `fashion_mnist_dann` row reaches 0.769 target accuracy
+# against about 0.69 for source-only training. Set `STEPS = 3000` and `ADAPTATION_WEIGHT =
+# 0.1` (about 20 minutes on a 2-core CPU) to see the gain.
 #
 # ## Ship it
 #
