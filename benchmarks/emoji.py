@@ -124,6 +124,16 @@ def reference_emoji(vendor: str, classifier: Path | None = None):
     return extractor, info, every, extractor.run(every.images.astype(np.float32) / 127.5 - 1.0)[0]
 
 
+def google_split_images() -> tuple[np.ndarray, np.ndarray]:
+    """(the Google emoji the generators train on, the held-out ones) in [-1, 1]: what
+    memorisation compares samples with."""
+    from tfgan_app.config import DataConfig
+    from tfgan_app.data import load_source
+
+    return tuple(load_source(DataConfig(name="emoji", vendor="google", split=split)).images.astype(np.float32) / 127.5 - 1.0
+                 for split in ("train", "test"))
+
+
 def generated_emoji(model, num: int, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``num`` samples of a generator run's model; a conditional one's labels are drawn from
     ``labels`` (the categories' own frequencies: cycling through them uniformly would score

@@ -95,6 +95,16 @@ class Measurement:
         test_config = dataclasses.replace(data_config or DataConfig(), split="test", limit=0)
         self.test_source = load_source(test_config)
         self.train_source = load_source(dataclasses.replace(test_config, split="train"))
+        self._train_features = None
+
+    @property
+    def train_features(self) -> np.ndarray:
+        """Features of every training image (memorisation searches them), computed once."""
+        from tfgan_app.data.pipeline import to_model_range
+
+        if self._train_features is None:
+            self._train_features = self.extractor.run(to_model_range(self.train_source.images).numpy())[0]
+        return self._train_features
 
 
 def load_shipped_model(run_dir: Path):
@@ -123,8 +133,10 @@ def measure_run(run_dir: Path, measurement: Measurement, num: int) -> dict:
         real_features = extractor.run(real_subset(test_source.images, num, 0))[0]
         z = np.random.default_rng(0).standard_normal((num, model.noise_dim)).astype(np.float32)
         fake = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
-        measured = {r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, False)}
-        row.update(fid=measured["fid"], kid=measured["kid"])
+        measured = {r["metric"]: r["value"] for r in image_rows(real_features, fake, extractor, False,
+                                                                 train_features=measurement.train_features)}
+        row.update(fid=measured["fid"], kid=measured["kid"], memorised_share=measured["memorised_share"],
+                   memorised_heldout=measured["  held-out share"])
     elif family == "pix2pix":
         targets = real_subset(test_source.images, min(num, len(test_source.images)), 0)
         inputs = edge_maps(targets).numpy()

@@ -165,7 +165,7 @@ def fashion_figure(pipeline: str, run_dir: Path, measurement, num: int) -> dict:
         test = measurement.test_source
         return {metric: float(accuracy(model.classify, to_model_range(test.images).numpy(), test.labels))}
     row = measure_run(run_dir, measurement, num)
-    return {key: row[key] for key in (metric, "kid") if key in row}
+    return {key: row[key] for key in (metric, "kid", "memorised_share", "memorised_heldout") if key in row}
 
 
 def application_figure(pipeline: str, run_dir: Path, measurement, num: int) -> dict:
@@ -236,8 +236,11 @@ def emoji_figure(pipeline: str, run_dir: Path, num: int) -> dict:
     """{metric: value, extractor} of an emoji run on the pinned emoji extractor, as
     ``benchmarks/emoji.py`` measures it: a generator's FID (KID beside it) against all Google
     emoji; a translator's PSNR (FID beside it) on the Google -> Twitter test pairs."""
-    from benchmarks.emoji import generated_emoji, reference_emoji, translated, translation_pairs, translation_scores
+    from benchmarks.emoji import (
+        generated_emoji, google_split_images, reference_emoji, translated, translation_pairs, translation_scores,
+    )
     from benchmarks.families import load_shipped_model
+    from tfgan_app.metrics.distances import copying
     from tfgan_app.metrics.report import image_rows
 
     model = load_shipped_model(run_dir)[0]
@@ -251,7 +254,10 @@ def emoji_figure(pipeline: str, run_dir: Path, num: int) -> dict:
     extractor, _, every, real_features = reference_emoji("google")
     fake = generated_emoji(model, min(num, 5000), every.labels, np.random.default_rng(0))
     rows = {row["metric"]: row["value"] for row in image_rows(real_features, fake, extractor, True)}
-    return {"fid": rows["fid"], "kid": rows["kid"], "extractor": extractor.name}
+    train, heldout = (extractor.run(images)[0] for images in google_split_images())
+    copies = copying(train, heldout, extractor.run(fake)[0], quantile=0.1)
+    return {"fid": rows["fid"], "kid": rows["kid"], "memorised_share": copies.share,
+            "memorised_heldout": copies.real_share, "extractor": extractor.name}
 
 
 def measure(pipeline: str, run_dir: Path, num: int, measurement) -> dict:

@@ -143,6 +143,14 @@ def test_evaluate_a_run_with_real_floor(trained_run, classifier, tmp_path, capsy
     assert {"fid", "kid", "precision", "recall", "classifier_score"} <= set(metrics)
     assert metrics["fid"]["num_real"] == 200 and metrics["fid"]["num_fake"] == 200
     assert metrics["fid"]["layer"] == "features"
+    # Memorisation: against every training image, the test images setting what "near" is.
+    train_count = len(load_source(DataConfig(**{**json.loads((trained_run / "config.json").read_text())["data"],
+                                                "split": "train"})).images)
+    assert metrics["memorised_share"]["num_real"] == train_count and metrics["memorised_share"]["num_fake"] == 200
+    # This data's test split repeats its train split: every test image is a training image
+    # (held-out share 1); a 6-step generator's samples are none of them.
+    assert metrics["  held-out share"]["value"] == 1.0 and metrics["memorised_share"]["value"] == 0.0
+    assert np.isfinite(metrics["copying_z_u"]["value"])
     floor = {row["metric"]: row["value"] for row in result["real_floor"]}
     # A 6-step generator is far from the data; two real splits are close.
     assert floor["fid"] < metrics["fid"]["value"] / 5

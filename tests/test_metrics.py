@@ -8,9 +8,10 @@ import pytest
 
 from tfgan_app.data import TOY_DISTRIBUTIONS
 from tfgan_app.metrics import (
-    Statistics, classifier_score, feature_statistics, frechet_distance, kernel_distance,
+    Statistics, classifier_score, copying, feature_statistics, frechet_distance, kernel_distance,
     ks_statistic, mode_metrics, precision_recall, wasserstein_1d,
 )
+from tfgan_app.metrics.distances import _mann_whitney_z
 
 
 def random_covariance(rng, dim):
@@ -103,6 +104,37 @@ def test_precision_recall_separates_quality_from_coverage():
     collapsed = 0.05 * rng.standard_normal((400, 2))
     precision, recall = precision_recall(real, collapsed)
     assert precision > 0.95 and recall < 0.2
+
+
+def test_copying_finds_copies_and_leaves_new_samples_at_the_held_out_share():
+    rng = np.random.default_rng(6)
+    train, heldout, new = (rng.standard_normal((n, 8)) for n in (3000, 1000, 2000))
+    fresh = copying(train, heldout, new, quantile=0.1)
+    # New draws of the data: as near to the training set as held-out data is.
+    assert abs(fresh.share - 0.1) < 0.04 and abs(fresh.real_share - 0.1) < 0.04
+    assert abs(fresh.z_u) < 3
+    # A generator that copies a quarter of its samples from the training set (tiny noise).
+    copies = np.concatenate([train[:500] + 1e-3 * rng.standard_normal((500, 8)), new[:1500]])
+    copied = copying(train, heldout, copies, quantile=0.1)
+    assert copied.share > 0.25 + 0.75 * 0.05 and copied.z_u < -5
+    assert copied.threshold == fresh.threshold and copied.real_share == fresh.real_share
+    # Samples off the data are far from every training example: no copies, Z_U positive.
+    far = copying(train, heldout, new + 10)
+    assert far.share == 0.0 and far.z_u > 10
+    # Exact copies are found also where held-out examples repeat training ones (distance 0).
+    repeated = copying(train, np.concatenate([train[:200], heldout[:200]]), train[1000:1100])
+    assert repeated.threshold == 0.0 and repeated.share == 1.0
+    with pytest.raises(ValueError, match="quantile"):
+        copying(train, heldout, new, quantile=1.0)
+
+
+def test_mann_whitney_z_matches_the_count_of_pairs():
+    rng = np.random.default_rng(7)
+    first, second = rng.integers(0, 5, 40).astype(float), rng.integers(1, 6, 30).astype(float)
+    pairs = (first[:, None] > second[None]).sum() + 0.5 * (first[:, None] == second[None]).sum()
+    m, n = len(first), len(second)
+    expected = (pairs - m * n / 2) / math.sqrt(m * n * (m + n + 1) / 12)
+    assert _mann_whitney_z(first, second) == pytest.approx(expected)
 
 
 def test_mode_metrics_on_hand_made_samples():

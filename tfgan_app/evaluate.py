@@ -10,7 +10,9 @@ Text generators: the character n-gram JSDs, the dictionary-word share, BLEU-4 an
 on the pinned pitch classifier against the real clips (``tfgan_app.metrics.audio``).
 Image generators: FID, KID, classifier score and precision/recall on features of the
 project's domain classifier (or InceptionV3 from a local weights file) against the real
-test split; ``--real-floor`` adds the same metrics between the train and test splits, the
+test split, and memorisation (the share of samples nearer to a training image than nine in
+ten test images are, beside the test images' own share; ``metrics.distances.copying``);
+``--real-floor`` adds the same metrics between the train and test splits, the
 floor a generator is measured against. Conditional generators add the class agreement (the
 fraction of samples the classifier assigns to the class asked for, overall and per class);
 InfoGAN adds code-to-class accuracy (each categorical code value mapped to a class by the
@@ -41,6 +43,11 @@ from tfgan_app.inputs import kind_of
 
 class EvaluateError(ValueError):
     pass
+
+
+# Training images an image generator's samples are searched for copies of (all of
+# Fashion-MNIST's 60,000 and of the emoji's; a random subset of a larger set).
+MEMORISATION_TRAIN = 60_000
 
 
 def generator_samples(
@@ -181,7 +188,11 @@ def evaluate(args) -> dict:
     extractor, classifier_classes = make_extractor(args, config.data.name)
     real, data_classes = real_images(config.data, args.real_split, num, args.seed)
     real_features = extractor.run(real)[0]
-    result = {"source": description, "metrics": image_rows(real_features, samples[: len(real)], extractor)}
+    train_features = None
+    if args.real_split != "train":  # memorisation: the samples' distance to the training images
+        train_features = extractor.run(real_images(config.data, "train", MEMORISATION_TRAIN, args.seed + 2)[0])[0]
+    result = {"source": description,
+              "metrics": image_rows(real_features, samples[: len(real)], extractor, train_features=train_features)}
     if conditions:
         from tfgan_app.gans.registry import family_settings
 

@@ -5,12 +5,12 @@ classifier score) from any extractor go into these functions.
 """
 
 from tfgan_app.metrics.distances import (
-    Statistics, classifier_score, feature_statistics, frechet_distance, kernel_distance,
+    Copying, Statistics, classifier_score, copying, feature_statistics, frechet_distance, kernel_distance,
     precision_recall,
 )
 from tfgan_app.metrics.toy import ModeMetrics, ks_statistic, mode_metrics, wasserstein_1d
 
 __all__ = [
-    "ModeMetrics", "Statistics", "classifier_score", "feature_statistics", "frechet_distance",
+    "Copying", "ModeMetrics", "Statistics", "classifier_score", "copying", "feature_statistics", "frechet_distance",
     "kernel_distance", "ks_statistic", "mode_metrics", "precision_recall", "wasserstein_1d",
 ]

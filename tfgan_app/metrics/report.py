@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from tfgan_app.metrics.distances import (
-    classifier_score, feature_statistics, frechet_distance, kernel_distance, precision_recall,
+    classifier_score, copying, feature_statistics, frechet_distance, kernel_distance, precision_recall,
 )
 from tfgan_app.metrics.toy import ks_statistic, mode_metrics, wasserstein_1d
 
 # Which direction is better, for choosing a "best" checkpoint.
-LOWER_IS_BETTER = {"fid", "kid", "reverse_kl", "ks_statistic", "wasserstein_1"}
+LOWER_IS_BETTER = {"fid", "kid", "reverse_kl", "ks_statistic", "wasserstein_1", "memorised_share"}
 HIGHER_IS_BETTER = {"modes_covered", "high_quality", "precision", "recall", "classifier_score"}
 
 
@@ -68,9 +68,12 @@ def toy_rows(samples: np.ndarray, toy, reference: np.ndarray | None = None) -> l
     ]
 
 
-def image_rows(real_features: np.ndarray, fake: np.ndarray, extractor, precision_and_recall: bool = True) -> list[dict]:
+def image_rows(real_features: np.ndarray, fake: np.ndarray, extractor, precision_and_recall: bool = True,
+               train_features: np.ndarray | None = None) -> list[dict]:
     """FID, KID, (precision, recall) and the classifier score of generated images ``fake``
-    against precomputed real features (computed once, reused across evaluations)."""
+    against precomputed real features (computed once, reused across evaluations); with the
+    training images' features, the memorisation rows (``memorisation_rows``, the real
+    features then being held-out images)."""
     fake_features, fake_probabilities = extractor.run(fake)
     meta = dict(extractor=extractor.name, layer=extractor.layer, num_real=len(real_features), num_fake=len(fake))
     rows = [row("fid", frechet_distance(feature_statistics(real_features), feature_statistics(fake_features)), **meta)]
@@ -82,4 +85,20 @@ def image_rows(real_features: np.ndarray, fake: np.ndarray, extractor, precision
     if fake_probabilities is not None:
         score, score_std = classifier_score(fake_probabilities)
         rows.append(row("classifier_score", score, score_std, **{**meta, "layer": "logits", "num_real": 0}))
+    if train_features is not None:
+        rows += memorisation_rows(train_features, real_features, fake_features, extractor)
     return rows
+
+
+def memorisation_rows(train_features: np.ndarray, heldout_features: np.ndarray, fake_features: np.ndarray,
+                      extractor) -> list[dict]:
+    """The share of samples nearer to a training image than nine in ten held-out real images
+    are, the held-out images' own share (``distances.copying``) and Meehan et al.'s Z_U."""
+    result = copying(train_features, heldout_features, fake_features, quantile=0.1)
+    meta = dict(extractor=extractor.name, layer=extractor.layer, num_real=len(train_features))
+    return [
+        row("memorised_share", result.share, **meta, num_fake=len(fake_features)),
+        row("  held-out share", result.real_share, **{**meta, "layer": "the same, real test images"},
+            num_fake=len(heldout_features) - len(heldout_features) // 2),
+        row("copying_z_u", result.z_u, **meta, num_fake=len(fake_features)),
+    ]
