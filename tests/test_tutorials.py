@@ -48,6 +48,9 @@ def test_the_rendered_notebook_is_a_full_run_of_its_source(source):
         f"{rendered.name} is not {source.name} as it is: `make tutorials` (or `--text-only` after a prose edit)")
     cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
     assert all(cell["execution_count"] for cell in cells)
+    # The index states the minutes of this run.
+    row = next(line for line in (TUTORIALS / "index.md").read_text().splitlines() if f"({source.stem}.ipynb)" in line)
+    assert row.rstrip(" |").endswith(executor().minutes_text(notebook["metadata"]["tfgan_app"]["seconds"])), row
     assert not any(output["output_type"] == "error" for cell in cells for output in cell["outputs"])
 
 

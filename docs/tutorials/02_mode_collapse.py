@@ -30,7 +30,7 @@
 # - **packing** (Lin et al. 2018, "PacGAN"): D judges m samples concatenated, all real or all
 #   fake.
 #
-# About ten minutes on a 2-core CPU.
+# About four minutes on a 2-core CPU.
 
 # %%
 import os

@@ -22,7 +22,7 @@
 # This tutorial writes the two networks in plain Keras so that each guideline is one argument,
 # trains the DCGAN and two variants that break a guideline with `tfgan_app.GAN`, and follows
 # FID during training on the pinned Fashion-MNIST extractor. It ends with latent-space
-# interpolation and an export. About nine minutes on a 2-core CPU.
+# interpolation and an export. About six minutes on a 2-core CPU.
 
 # %%
 import os

@@ -26,7 +26,7 @@
 # In `tfgan_app` each of these is one argument: `loss="wasserstein"`,
 # `gradient_penalty_weight=10`, `discriminator_steps=5`. This tutorial trains WGAN-GP and a
 # standard (non-saturating) GAN on Fashion-MNIST and plots each loss against FID. About
-# five minutes on a 2-core CPU.
+# three minutes on a 2-core CPU.
 
 # %%
 import os

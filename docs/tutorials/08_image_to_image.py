@@ -25,7 +25,7 @@
 # Both run through the project's trainer with the shipped pipelines (`fashion_mnist_pix2pix`,
 # `fashion_mnist_cyclegan`) for fewer steps; the emoji pipelines (`emoji_pix2pix`,
 # `emoji_cyclegan`: Google to Twitter style, 64x64 colour) are the same families on harder
-# data. About twelve minutes on a 2-core CPU.
+# data. About six minutes on a 2-core CPU.
 
 # %%
 import os
