@@ -177,8 +177,7 @@ def zoo_table() -> str:
     spec.loader.exec_module(zoo)
 
     committed = json.loads(zoo.ZOO_JSON.read_text())
-    return (zoo.render_table(committed) + "\n\n" + zoo.render_notes(committed) + "\n\n## Where each figure comes "
-            "from\n\n" + zoo.render_commands(committed))
+    return zoo.render_page(committed)
 
 
 GENERATORS = {

@@ -98,7 +98,7 @@ def memorisation_rows(train_features: np.ndarray, heldout_features: np.ndarray, 
     meta = dict(extractor=extractor.name, layer=extractor.layer, num_real=len(train_features))
     return [
         row("memorised_share", result.share, **meta, num_fake=len(fake_features)),
-        row("  held-out share", result.real_share, **{**meta, "layer": "the same, real test images"},
+        row("  held-out share", result.real_share, **{**meta, "layer": "features, test images"},
             num_fake=len(heldout_features) - len(heldout_features) // 2),
         row("copying_z_u", result.z_u, **meta, num_fake=len(fake_features)),
     ]
