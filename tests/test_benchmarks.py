@@ -19,6 +19,18 @@ def test_the_zoo_reuses_only_a_completed_run_of_exactly_the_pipelines_config(tmp
     assert reusable("fashion_mnist_lsgan", run, [])
     assert not reusable("fashion_mnist_lsgan", run, ["train.steps=10"])  # another budget
     assert not reusable("fashion_mnist_hinge_sn", run, [])  # another pipeline
+    # The same pipeline file read from another checkout (a clone, a worktree) trains the same thing.
+    recorded = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**recorded, "pipeline": "/elsewhere/fashion_mnist_lsgan.toml"}))
+    assert reusable("fashion_mnist_lsgan", run, [])
+    (run / "config.json").write_text(json.dumps({**recorded, "pipeline": "/elsewhere/fashion_mnist_lsgan.toml",
+                                                 "seed": recorded["seed"] + 1}))
+    assert not reusable("fashion_mnist_lsgan", run, [])  # a setting differs
+    # A run recorded before a field existed trained with that field's default.
+    older = {**recorded, "data": {key: value for key, value in recorded["data"].items() if key != "text_length"}}
+    (run / "config.json").write_text(json.dumps(older))
+    assert reusable("fashion_mnist_lsgan", run, [])
+    (run / "config.json").write_text(json.dumps(recorded))
     (run / "run.json").write_text(json.dumps({"status": "stopped"}))
     assert not reusable("fashion_mnist_lsgan", run, [])  # not finished
     (run / "run.json").unlink()

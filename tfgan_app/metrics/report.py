@@ -13,7 +13,7 @@ from tfgan_app.metrics.distances import (
 from tfgan_app.metrics.toy import ks_statistic, mode_metrics, wasserstein_1d
 
 # Which direction is better, for choosing a "best" checkpoint.
-LOWER_IS_BETTER = {"fid", "kid", "reverse_kl", "ks_statistic", "wasserstein_1", "memorised_share"}
+LOWER_IS_BETTER = {"fid", "kid", "reverse_kl", "ks_statistic", "wasserstein_1"}
 HIGHER_IS_BETTER = {"modes_covered", "high_quality", "precision", "recall", "classifier_score"}
 
 
