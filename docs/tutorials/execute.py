@@ -136,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         except CellExecutionError as error:
             print(f"{source.name}: a cell failed:\n{error}", file=sys.stderr)
             return 1
-        seconds = time.monotonic() - start
+        seconds = round(time.monotonic() - start)
         # What the docs show was run at this budget, for this long: the tests check the budget.
-        notebook.metadata["tfgan_app"] = {"budget": args.budget, "seconds": round(seconds)}
+        notebook.metadata["tfgan_app"] = {"budget": args.budget, "seconds": seconds}
         nbformat.write(without_chatter(notebook), args.out / f"{source.stem}.ipynb")
         if args.out.resolve() == HERE and args.budget == 1.0:  # what the docs show: the index gives its time
             record_minutes(source.stem, seconds)
