@@ -189,7 +189,7 @@ def evaluate(args) -> dict:
     real, data_classes = real_images(config.data, args.real_split, num, args.seed)
     real_features = extractor.run(real)[0]
     train_features = None
-    if args.real_split != "train":  # memorisation: the samples' distance to the training images
+    if args.real_split != "train" and len(real) >= 4:  # memorisation: the samples' distance to the training images
         train_features = extractor.run(real_images(config.data, "train", MEMORISATION_TRAIN, args.seed + 2)[0])[0]
     result = {"source": description,
               "metrics": image_rows(real_features, samples[: len(real)], extractor, train_features=train_features)}
