@@ -250,8 +250,7 @@ def emoji_figure(pipeline: str, run_dir: Path, num: int) -> dict:
         generated_emoji, google_split_images, reference_emoji, translated, translation_pairs, translation_scores,
     )
     from benchmarks.families import load_shipped_model
-    from tfgan_app.metrics.distances import copying
-    from tfgan_app.metrics.report import image_rows
+    from tfgan_app.metrics.report import image_rows, memorisation_rows
 
     model = load_shipped_model(run_dir)[0]
     if pipeline in ("emoji_pix2pix", "emoji_cyclegan"):
@@ -264,10 +263,11 @@ def emoji_figure(pipeline: str, run_dir: Path, num: int) -> dict:
     extractor, _, every, real_features = reference_emoji("google")
     fake = generated_emoji(model, min(num, 5000), every.labels, np.random.default_rng(0))
     rows = {row["metric"]: row["value"] for row in image_rows(real_features, fake, extractor, True)}
+    # Memorisation against the training split (``real_features`` are every Google emoji).
     train, heldout = (extractor.run(images)[0] for images in google_split_images())
-    copies = copying(train, heldout, extractor.run(fake)[0], quantile=0.1)
-    return {"fid": rows["fid"], "kid": rows["kid"], "memorised_share": copies.share,
-            "memorised_heldout": copies.real_share, "extractor": extractor.name}
+    rows |= {row["metric"]: row["value"] for row in memorisation_rows(train, heldout, extractor.run(fake)[0], extractor)}
+    return {"fid": rows["fid"], "kid": rows["kid"], "memorised_share": rows["memorised_share"],
+            "memorised_heldout": rows["  held-out share"], "extractor": extractor.name}
 
 
 def measure(pipeline: str, run_dir: Path, num: int, measurement) -> dict:
