@@ -57,6 +57,16 @@ def pitch_frequency(midi: int) -> float:
     return 440.0 * 2.0 ** ((midi - 69) / 12)
 
 
+def midi_of(name: str) -> int:
+    """"C4" -> 60, "A#3" -> 58: the inverse of ``pitch_name``; AudioError for a name that is
+    not a note name followed by an octave number."""
+    letters = name[:2] if name[1:2] == "#" else name[:1]
+    octave = name[len(letters):]
+    if letters not in NOTE_NAMES or not octave.lstrip("-").isdigit():
+        raise AudioError(f"class {name!r} is not a pitch name such as C4 or A#3")
+    return NOTE_NAMES.index(letters) + 12 * (int(octave) + 1)
+
+
 # --- WAV files ------------------------------------------------------------------------
 
 

@@ -13,6 +13,11 @@ losses as the cross-entropy ``losses.auxiliary_classifier_loss`` weighted by
 they were made for), G on its fakes. Fakes in a D step carry the labels of that step's real
 minibatch, as in the conditional GAN, so the class mix follows the data.
 
+With ``classify_fakes = false`` D's class head learns from the real examples alone: G's class
+loss then asks for fakes that a classifier of the data recognises, and D cannot satisfy it by
+learning how G marks its fakes (the weakness of AC-GAN that Shu et al. 2017 and Gong et al.
+2019, "Twin Auxiliary Classifiers GAN", trace to the fake term of L_C).
+
 Unlike the projection discriminator of ``cgan``, the class head also makes D a classifier of
 real images; its accuracy on the real minibatch is logged (``class_accuracy``).
 """
@@ -35,14 +40,15 @@ class ACGANSettings:
     """``[acgan]``: the weight of the class loss L_C against the source loss L_S."""
 
     class_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})  # weight of the auxiliary class loss in both players' losses
+    classify_fakes: bool = True  # D's class head also learns the fakes' labels (the paper); false: the real examples only
 
 
 class ACGAN(ConditionalGAN):
     discriminator_takes_label = False
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, num_classes: int,
-                 class_weight: float = 1.0, **kwargs):
-        self.class_weight = class_weight
+                 class_weight: float = 1.0, classify_fakes: bool = True, **kwargs):
+        self.class_weight, self.classify_fakes = class_weight, classify_fakes
         super().__init__(generator, discriminator, num_classes, **kwargs)
         outputs = self.discriminator.output
         head = outputs.get("q") if isinstance(outputs, dict) else None
@@ -60,6 +66,9 @@ class ACGAN(ConditionalGAN):
     def auxiliary_loss(self, fake_outputs: dict, minibatch: Minibatch) -> tf.Tensor:
         return self.class_weight * losses.auxiliary_classifier_loss(fake_outputs["q"], minibatch.label)
 
+    def discriminator_auxiliary_loss(self, fake_outputs: dict, minibatch: Minibatch) -> tf.Tensor | None:
+        return self.auxiliary_loss(fake_outputs, minibatch) if self.classify_fakes else None
+
     def real_auxiliary_loss(self, real_outputs: dict, minibatch: Minibatch) -> tf.Tensor:
         class_loss = losses.auxiliary_classifier_loss(real_outputs["q"], minibatch.label)
         correct = tf.cast(tf.argmax(real_outputs["q"], -1, output_type=tf.int32) == tf.cast(minibatch.label, tf.int32), tf.float32)
@@ -73,7 +82,7 @@ def build_acgan(context: BuildContext) -> ACGAN:
         raise ValueError(f"AC-GAN needs labelled data with at least 2 classes, got {context.num_classes}")
     settings: ACGANSettings = context.settings
     generator, discriminator = image_networks(context, num_classes=context.num_classes, class_head=True)
-    model = ACGAN(generator, discriminator, context.num_classes, settings.class_weight,
+    model = ACGAN(generator, discriminator, context.num_classes, settings.class_weight, settings.classify_fakes,
                   **noise_model_options(context))
     return compile_noise_model(model, context)
 

@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.data.audio import AudioError, midi_of, pitch_frequency
 from tfgan_app.data.sources import load_audio
 from tfgan_app.data.spectral import FRAME, HOP, spectrogram_pictures, spectrogram_shape, waveform_to_spectrogram
 from tfgan_app.gans.acgan import ACGAN
@@ -31,7 +32,7 @@ from tfgan_app.gans.gan import compile_noise_model, named_inputs, noise_model_op
 from tfgan_app.gans.registry import NOT_IMAGE_SWITCHES, BuildContext, DataNeeds, Family
 from tfgan_app.inputs import InputKind, Label, Noise
 from tfgan_app.networks.audio import (
-    spectral_discriminator, spectral_generator, waveform_synthesis, wavegan_discriminator, wavegan_generator,
+    PitchExcitation, ToneExcitation, spectral_discriminator, spectral_generator, waveform_synthesis, wavegan_discriminator, wavegan_generator,
 )
 
 PREVIEW_ROWS = 6  # pitches shown in a sample grid (C1 ... C6 for the notes)
@@ -45,6 +46,8 @@ class WaveGANSettings:
     width: int = dataclasses.field(default=16, metadata={"min": 1})  # d of the paper's Tables 2-3 (64 there)
     phase_shuffle: int = dataclasses.field(default=2, metadata={"min": 0})  # D's phase shuffle radius n in samples (0 = off)
     class_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})  # weight of the pitch head's loss (AC-GAN)
+    classify_fakes: bool = True  # D's pitch head also learns the fakes' pitches (AC-GAN); false: real notes only
+    excitation: bool = False  # G also reads a harmonic tone at the pitch (classes named C4, A#3, ...)
 
 
 @dataclasses.dataclass
@@ -53,6 +56,8 @@ class GANSynthSettings:
 
     width: int = dataclasses.field(default=16, metadata={"min": 1})  # channels at full resolution x 2; 8 x width at most
     class_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})  # weight of the pitch head's loss (AC-GAN)
+    classify_fakes: bool = True  # D's pitch head also learns the fakes' pitches (AC-GAN); false: real notes only
+    excitation: bool = False  # G also reads a harmonic tone's spectrogram at the pitch (classes named C4, A#3, ...)
 
 
 class AudioGAN(ACGAN):
@@ -126,16 +131,29 @@ def _check_classes(context: BuildContext, family: str) -> None:
                          f"got {context.num_classes}")
 
 
+def _class_frequencies(context: BuildContext, family: str) -> list[float]:
+    """The frequency of each class, read from its name (C4, A#3): what the excitation plays."""
+    try:
+        return [pitch_frequency(midi_of(name)) for name in context.class_names]
+    except AudioError as error:
+        raise ValueError(f"{family}.excitation = true needs classes named by pitch: {error}; rename the class "
+                         f"folders or set {family}.excitation=false") from None
+
+
 def build_wavegan(context: BuildContext) -> WaveGAN:
     _check_classes(context, "wavegan")
     settings: WaveGANSettings = context.settings
     (samples,) = context.element_shape
     latent = context.config.model.latent_dim
-    generator = wavegan_generator(latent, samples, context.num_classes, settings.width)
+    excitation = None
+    if settings.excitation:
+        excitation = ToneExcitation(_class_frequencies(context, "wavegan"), samples, context.config.data.audio_rate,
+                                    name="excitation")
+    generator = wavegan_generator(latent, samples, context.num_classes, settings.width, excitation)
     discriminator = wavegan_discriminator(samples, context.num_classes, settings.width, settings.phase_shuffle,
                                           context.config.model.minibatch_stddev)
     model = WaveGAN(generator, discriminator, context.num_classes, samples, context.config.data.audio_rate,
-                    class_weight=settings.class_weight,
+                    class_weight=settings.class_weight, classify_fakes=settings.classify_fakes,
                     **noise_model_options(context))
     return compile_noise_model(model, context)
 
@@ -144,11 +162,17 @@ def build_gansynth(context: BuildContext) -> GANSynth:
     _check_classes(context, "gansynth")
     settings: GANSynthSettings = context.settings
     shape = tuple(context.element_shape)
-    generator = spectral_generator(context.config.model.latent_dim, shape, context.num_classes, settings.width)
+    excitation = None
+    if settings.excitation:
+        frequencies = _class_frequencies(context, "gansynth")
+        excitation = PitchExcitation(frequencies, shape[0], context.config.data.audio_rate, FRAME, HOP, name="excitation")
+    generator = spectral_generator(context.config.model.latent_dim, shape, context.num_classes, settings.width,
+                                   excitation)
     discriminator = spectral_discriminator(shape, context.num_classes, settings.width, context.config.model.minibatch_stddev)
     model = GANSynth(generator, discriminator, context.num_classes, context.config.data.audio_samples,
                      context.config.data.audio_rate,
-                     class_weight=settings.class_weight, **noise_model_options(context))
+                     class_weight=settings.class_weight, classify_fakes=settings.classify_fakes,
+                     **noise_model_options(context))
     return compile_noise_model(model, context)
 
 

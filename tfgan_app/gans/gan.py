@@ -396,7 +396,8 @@ class GAN(GeneratorDiscriminatorModel):
             real_outputs, fake_outputs, penalty = self.scored_pair(minibatch, fake)
             adversarial = self.discriminator_loss(logit_of(real_outputs), logit_of(fake_outputs))
             terms = [adversarial]
-            for auxiliary in (self.auxiliary_loss(fake_outputs, minibatch), self.real_auxiliary_loss(real_outputs, minibatch)):
+            for auxiliary in (self.discriminator_auxiliary_loss(fake_outputs, minibatch),
+                              self.real_auxiliary_loss(real_outputs, minibatch)):
                 if auxiliary is not None:
                     terms.append(auxiliary)
             loss, logged = summed_means(terms)
@@ -557,6 +558,11 @@ class GAN(GeneratorDiscriminatorModel):
         """A per-example term on the fakes that both players minimise (InfoGAN's information
         loss, AC-GAN's class loss on generated images)."""
         return None
+
+    def discriminator_auxiliary_loss(self, fake_outputs: dict, minibatch: Minibatch) -> tf.Tensor | None:
+        """The term on the fakes in D's loss: ``auxiliary_loss`` unless a family keeps D's
+        auxiliary head to the real examples."""
+        return self.auxiliary_loss(fake_outputs, minibatch)
 
     def real_auxiliary_loss(self, real_outputs: dict, minibatch: Minibatch) -> tf.Tensor | None:
         """A per-example term on the real examples that D alone minimises (AC-GAN's class

@@ -12,9 +12,10 @@ output ``audio``: WaveGAN's generator makes it directly, the spectral generator 
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from tfgan_app.data.spectral import FRAME, HOP, hann, spectrogram_to_waveform
+from tfgan_app.data.spectral import FRAME, HOP, hann, spectrogram_to_waveform, waveform_to_spectrogram
 from tfgan_app.networks.layers import MinibatchStddev, classifier_head, discriminator_heads
 
 WAVEGAN_KERNEL = 25  # the paper's length-25 filters ...
@@ -58,10 +59,14 @@ class PhaseShuffle(keras.layers.Layer):
         return {**super().get_config(), "radius": self.radius}
 
 
-def wavegan_generator(latent_dim: int, samples: int, num_classes: int, width: int = 16) -> keras.Model:
+def wavegan_generator(
+    latent_dim: int, samples: int, num_classes: int, width: int = 16, excitation: "ToneExcitation | None" = None,
+) -> keras.Model:
     """[z, pitch] -> Dense(16 x 16 width) -> [Conv1DTranspose(k=25, stride 4), ReLU] x 4 ->
     Conv1DTranspose(1) -> tanh: ``audio`` [samples] (WaveGAN's generator, Table 2, with
-    ``width`` for its d = 64)."""
+    ``width`` for its d = 64). With an ``excitation`` (the pitch's harmonic tone, as the
+    spectral generator gets its spectrogram), the last transposed convolution makes width / 2
+    features, joined with the tone, and a length-25 convolution makes the waveform."""
     start = samples // WAVEGAN_STRIDE**WAVEGAN_LAYERS
     if start * WAVEGAN_STRIDE**WAVEGAN_LAYERS != samples:
         raise ValueError(f"WaveGAN makes {WAVEGAN_STRIDE}^{WAVEGAN_LAYERS} x n samples (16384 for n = 16); got {samples}")
@@ -74,7 +79,14 @@ def wavegan_generator(latent_dim: int, samples: int, num_classes: int, width: in
             8 * width // 2**index, WAVEGAN_KERNEL, strides=WAVEGAN_STRIDE, padding="same", name=f"up_{index}",
         )(x)
         x = keras.layers.ReLU()(x)
-    x = keras.layers.Conv1DTranspose(1, WAVEGAN_KERNEL, strides=WAVEGAN_STRIDE, padding="same", name="to_audio")(x)
+    if excitation is None:
+        x = keras.layers.Conv1DTranspose(1, WAVEGAN_KERNEL, strides=WAVEGAN_STRIDE, padding="same", name="to_audio")(x)
+    else:
+        x = keras.layers.Conv1DTranspose(max(width // 2, 1), WAVEGAN_KERNEL, strides=WAVEGAN_STRIDE, padding="same",
+                                         name=f"up_{WAVEGAN_LAYERS - 1}")(x)
+        x = keras.layers.ReLU()(x)
+        x = keras.layers.Concatenate(name="with_excitation")([x, excitation(inputs[1])])
+        x = keras.layers.Conv1D(1, WAVEGAN_KERNEL, padding="same", name="to_audio")(x)
     x = keras.layers.Reshape((samples,))(x)
     audio = keras.layers.Activation("tanh", dtype="float32", name="audio")(x)
     return keras.Model(inputs, audio, name="wavegan_generator")
@@ -99,6 +111,68 @@ def wavegan_discriminator(
     return keras.Model(audio, discriminator_heads(x, auxiliary_outputs=num_classes), name="wavegan_discriminator")
 
 
+def harmonic_tone(frequency: float, samples: int, rate: int) -> np.ndarray:
+    """A steady tone of every harmonic of ``frequency`` below the Nyquist frequency, the k-th
+    at amplitude 1/k (a band-limited sawtooth), peaking near 0.5: the excitation of a
+    source-filter model of a pitched note."""
+    time = np.arange(samples) / rate
+    harmonics = np.arange(1, int(rate / 2 / frequency) + 1)
+    tone = np.sum(np.sin(2 * np.pi * frequency * harmonics[:, None] * time) / harmonics[:, None], axis=0)
+    return (0.5 * tone / np.max(np.abs(tone))).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class PitchExcitation(keras.layers.Layer):
+    """pitch [N] (class index) -> [N, frames, bins, 2]: the (log magnitude, IF) spectrogram
+    frame of a harmonic tone at the class's frequency (``harmonic_tone``), the same in every
+    frame. The spectral generator reads it beside its last features, so the pitch reaches G
+    where the partials are drawn: as the bins they fall in and their exact frequencies (IF),
+    the source of a source-filter model (the sine excitation of neural source-filter models,
+    Wang et al. 2019; the harmonic oscillator of DDSP, Engel et al. 2020) that G learns to
+    filter and shape in time."""
+
+    def __init__(self, frequencies: list[float], frames: int, rate: int, frame: int = FRAME, hop: int = HOP, **kwargs):
+        super().__init__(**kwargs)
+        self.frequencies, self.frames, self.rate, self.frame, self.hop = list(frequencies), frames, rate, frame, hop
+        tones = np.stack([harmonic_tone(frequency, 8 * frame, rate) for frequency in self.frequencies])
+        middle = waveform_to_spectrogram(tf.constant(tones), frame, hop).numpy()[:, 4 * frame // hop]
+        # NumPy, made a constant in call: a tensor held by the layer would become an input
+        # of the traced export, which ONNX then asks for.
+        self.table = middle  # [classes, bins, 2]
+
+    def call(self, pitch):
+        steady = tf.gather(tf.constant(self.table), tf.cast(pitch, tf.int32))[:, None]
+        return tf.cast(tf.tile(steady, [1, self.frames, 1, 1]), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.frames, self.frame // 2, 2)
+
+    def get_config(self):
+        return {**super().get_config(), "frequencies": self.frequencies, "frames": self.frames, "rate": self.rate,
+                "frame": self.frame, "hop": self.hop}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class ToneExcitation(keras.layers.Layer):
+    """pitch [N] (class index) -> [N, samples, 1]: the harmonic tone at the class's frequency
+    (``harmonic_tone``), the waveform generator's excitation (``PitchExcitation`` is the
+    spectral generator's)."""
+
+    def __init__(self, frequencies: list[float], samples: int, rate: int, **kwargs):
+        super().__init__(**kwargs)
+        self.frequencies, self.samples, self.rate = list(frequencies), samples, rate
+        self.table = np.stack([harmonic_tone(frequency, samples, rate) for frequency in self.frequencies])  # see PitchExcitation
+
+    def call(self, pitch):
+        return tf.cast(tf.gather(tf.constant(self.table), tf.cast(pitch, tf.int32))[..., None], self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.samples, 1)
+
+    def get_config(self):
+        return {**super().get_config(), "frequencies": self.frequencies, "samples": self.samples, "rate": self.rate}
+
+
 def spectral_plan(frames: int, bins: int) -> tuple[int, int, int]:
     """(start frames, start bins, doublings): the coarsest grid the 2-D networks grow from,
     4 frames high, doubled until the image's size."""
@@ -118,12 +192,15 @@ def _channels(width: int, level: int, steps: int) -> int:
 
 def spectral_generator(
     latent_dim: int, shape: tuple[int, int, int], num_classes: int, width: int = 16,
+    excitation: PitchExcitation | None = None,
 ) -> keras.Model:
     """[z, pitch] -> Dense(start grid) -> [ConvTranspose 4x4 stride 2, batch norm, LeakyReLU]
     x (doublings - 1) -> ConvTranspose to 2 channels -> tanh: ``spectrogram`` [frames, bins, 2]
     (log magnitude, IF). GANSynth's generator (Engel et al. 2019, Table 3) without
     progressive growing, and with DCGAN's transposed convolutions for its upsampling and
-    3x3 convolutions: 1.7x faster per step on a 2-core CPU at the same widths."""
+    3x3 convolutions: 1.7x faster per step on a 2-core CPU at the same widths. With an
+    ``excitation``, the last transposed convolution makes width / 2 features at full size,
+    joined with the pitch's excitation spectrogram, and a 3x3 convolution makes the output."""
     frames, bins, channels = shape
     start_frames, start_bins, steps = spectral_plan(frames, bins)
     inputs, x = pitch_inputs(latent_dim, num_classes)
@@ -138,7 +215,14 @@ def spectral_generator(
         )(x)
         x = keras.layers.BatchNormalization(name=f"up_{index}_bn")(x)
         x = keras.layers.LeakyReLU(0.2)(x)
-    x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="to_spectrogram")(x)
+    if excitation is None:
+        x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="to_spectrogram")(x)
+    else:
+        x = keras.layers.Conv2DTranspose(_channels(width, steps, steps), 4, strides=2, padding="same", use_bias=False,
+                                         name=f"up_{steps - 1}")(x)
+        x = keras.layers.LeakyReLU(0.2)(keras.layers.BatchNormalization(name=f"up_{steps - 1}_bn")(x))
+        x = keras.layers.Concatenate(name="with_excitation")([x, excitation(inputs[1])])
+        x = keras.layers.Conv2D(channels, 3, padding="same", name="to_spectrogram")(x)
     spectrogram = keras.layers.Activation("tanh", dtype="float32", name="spectrogram")(x)
     return keras.Model(inputs, spectrogram, name="spectral_generator")
 
