@@ -81,6 +81,39 @@ def test_a_folder_of_wav_files_trains_wavegan_and_a_broken_file_is_named(tmp_pat
     error = capsys.readouterr().err
     assert "broken.wav: not a readable WAV file" in error and "Traceback" not in error
     assert not (tmp_path / "run" / "checkpoints").exists()
+    # The notes pipelines play each class's pitch to G: classes named high and low have none.
+    (tmp_path / "clips" / "low" / "broken.wav").unlink()
+    code = train_cli.main(["--pipeline", "notes_wavegan", "--out", str(tmp_path / "run"), "--steps", "1",
+                           "--set", "data.name=audio_folder", "--set", f"data.folder={tmp_path / 'clips'}",
+                           "--set", "data.audio_samples=1024", "--set", "train.batch_size=4"])
+    error = capsys.readouterr().err
+    assert code == 2 and "class 'high' is not a pitch name" in error and "wavegan.excitation=false" in error
+    assert "Traceback" not in error
+
+
+def test_pitch_names_and_the_excitation_sounds_each_partial_at_its_frequency():
+    from tfgan_app.data.spectral import HOP
+    from tfgan_app.networks.audio import PitchExcitation, ToneExcitation
+
+    assert [audio.midi_of(audio.pitch_name(midi)) for midi in range(128)] == list(range(128))
+    assert audio.midi_of("C4") == 60 and audio.midi_of("A#3") == 58
+    with pytest.raises(audio.AudioError, match="'piano' is not a pitch name"):
+        audio.midi_of("piano")
+    frequencies = [audio.pitch_frequency(60), audio.pitch_frequency(69)]
+    table = PitchExcitation(frequencies, frames=4, rate=16000)(np.array([1, 0]))
+    assert table.shape == (2, 4, 256, 2)
+    np.testing.assert_array_equal(table[:, 0], table[:, 3])  # a steady tone: every frame alike
+    magnitude, frequency = table[0, 0, :, 0].numpy(), table[0, 0, :, 1].numpy()  # A4, 440 Hz
+    bin_width = 16000 / 512
+    for harmonic in (1, 2, 3):
+        nearest = round(harmonic * 440 / bin_width)
+        assert magnitude[nearest] > magnitude[nearest + 4 : nearest + 8].max() + 0.2
+        # IF: the phase a partial advances in one hop, wrapped, over pi.
+        advance = (2 * np.pi * harmonic * 440 * HOP / 16000 + np.pi) % (2 * np.pi) - np.pi
+        assert frequency[nearest] == pytest.approx(advance / np.pi, abs=0.01)
+    tone = ToneExcitation(frequencies, samples=16000, rate=16000)(np.array([0]))[0, :, 0].numpy()
+    spectrum = np.abs(np.fft.rfft(tone))
+    assert np.argmax(spectrum) == round(audio.pitch_frequency(60)) and np.abs(tone).max() == pytest.approx(0.5)
 
 
 def test_the_audio_families_refuse_image_data():

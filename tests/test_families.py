@@ -92,6 +92,31 @@ def test_acgan_draws_the_class_it_is_asked_for_and_its_d_classifies(tmp_path):
     assert_draws_the_asked_class(model, config.model.latent_dim)
 
 
+@pytest.mark.parametrize("classify_fakes", [True, False])
+def test_acgan_class_head_learns_the_fakes_only_when_asked(classify_fakes):
+    """With classify_fakes off, D's class head is trained on the real examples alone: its
+    weights after a D update do not depend on which fakes D saw (the trunk's still do)."""
+    from tfgan_app.gans.gan import Minibatch
+
+    config = tiny_config(model={"family": "acgan"}, acgan={"classify_fakes": classify_fakes, "class_weight": 1.0})
+    first, second = (build_model(config, (28, 28, 1), 3) for _ in range(2))
+    second.discriminator.set_weights(first.discriminator.get_weights())
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    minibatch = Minibatch(real=tf.constant(real), label=tf.constant([0, 1, 2, 0, 1, 2, 0, 1]), z=None, epsilon=None,
+                          augment_real=None, augment_fake=None)
+    for model, seed in ((first, 1), (second, 2)):
+        fake = np.random.default_rng(seed).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+        model.discriminator_step(minibatch, tf.constant(fake))
+
+    def head(model):
+        return [weight.numpy() for layer in model.discriminator.layers if layer.name.startswith("q")
+                for weight in layer.weights]
+
+    heads_equal = all(np.array_equal(a, b) for a, b in zip(head(first), head(second)))
+    assert head(first) and heads_equal == (not classify_fakes)
+
+
 def test_acgan_refuses_a_discriminator_without_a_class_head():
     from tfgan_app.gans.acgan import ACGAN
     from tfgan_app.networks import dcgan_discriminator, dcgan_generator
