@@ -250,3 +250,23 @@ def test_evaluate_measures_a_sound_generator_with_a_pitch_classifier(tmp_path, c
     assert floor["pitch_accuracy"] == 1.0 and floor["pitch_entropy"] < 0.35
     assert [row["layer"] for row in result["metrics"] if row["metric"] == "ndb"] == ["features, K=2"]
     assert result["metrics"][0]["extractor"].startswith("self_trained_classifier[tones]#")
+
+
+@pytest.mark.parametrize("family", ["gansynth", "wavegan"])
+def test_a_discriminator_reading_the_excitation_judges_the_sound_against_the_pitch(family):
+    from tfgan_app.gans import build_model
+    from tfgan_app.gans.gan import Minibatch
+
+    config = tiny_config(data={"name": "audio_folder", "audio_samples": 1024}, model={"family": family, "latent_dim": 8},
+                         **{family: {"width": 2, "excitation": True, "discriminator_excitation": True}})
+    shape = spectrogram_shape(1024) if family == "gansynth" else (1024,)
+    model = build_model(config, shape, 3, class_names=("C4", "E4", "G4"))
+    assert [tensor.name for tensor in model.discriminator.inputs] == ["data", "pitch"]
+    sound = tf.random.stateless_uniform([1, *shape], [0, 1], -1, 1)
+    verdicts = [float(model.discriminator([sound, tf.constant([pitch])])["logit"][0, 0]) for pitch in range(3)]
+    assert len(set(verdicts)) == 3  # the same sound judged against three pitches
+    minibatch = Minibatch(real=tf.repeat(sound, 4, axis=0), label=tf.constant([0, 1, 2, 0]), z=tf.random.normal([4, 8]),
+                          epsilon=None, augment_real=None, augment_fake=None)
+    before = [weight.numpy() for weight in model.discriminator.trainable_weights]
+    model.discriminator_step(minibatch)
+    assert any(not np.array_equal(a, b.numpy()) for a, b in zip(before, model.discriminator.trainable_weights))

@@ -48,6 +48,7 @@ class WaveGANSettings:
     class_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})  # weight of the pitch head's loss (AC-GAN)
     classify_fakes: bool = True  # D's pitch head also learns the fakes' pitches (AC-GAN); false: real notes only
     excitation: bool = False  # G also reads a harmonic tone at the pitch (classes named C4, A#3, ...)
+    discriminator_excitation: bool = False  # D also reads the tone beside the waveform (a conditional D)
 
 
 @dataclasses.dataclass
@@ -58,6 +59,7 @@ class GANSynthSettings:
     class_weight: float = dataclasses.field(default=1.0, metadata={"min": 0})  # weight of the pitch head's loss (AC-GAN)
     classify_fakes: bool = True  # D's pitch head also learns the fakes' pitches (AC-GAN); false: real notes only
     excitation: bool = False  # G also reads a harmonic tone's spectrogram at the pitch (classes named C4, A#3, ...)
+    discriminator_excitation: bool = False  # D also reads it beside the spectrogram (a conditional D)
 
 
 class AudioGAN(ACGAN):
@@ -70,6 +72,8 @@ class AudioGAN(ACGAN):
         **kwargs,
     ):
         self.samples, self.sample_rate = samples, sample_rate
+        # A D that reads the pitch's excitation takes [data, pitch].
+        self.discriminator_takes_label = len(discriminator.inputs) == 2
         super().__init__(generator, discriminator, num_classes, **kwargs)
 
     def generate(self, z: tf.Tensor) -> tf.Tensor:
@@ -131,10 +135,13 @@ def _check_classes(context: BuildContext, family: str) -> None:
                          f"got {context.num_classes}")
 
 
-def _class_frequencies(context: BuildContext, family: str) -> list[float]:
-    """The frequency of each class, read from its name (C4, A#3): what the excitation plays."""
+def _excitation(context: BuildContext, family: str, wanted: bool, make):
+    """``make(frequencies)`` when ``wanted``: an excitation layer playing each class's pitch,
+    read from its name (C4, A#3); else None."""
+    if not wanted:
+        return None
     try:
-        return [pitch_frequency(midi_of(name)) for name in context.class_names]
+        return make([pitch_frequency(midi_of(name)) for name in context.class_names])
     except AudioError as error:
         raise ValueError(f"{family}.excitation = true needs classes named by pitch: {error}; rename the class "
                          f"folders or set {family}.excitation=false") from None
@@ -145,13 +152,15 @@ def build_wavegan(context: BuildContext) -> WaveGAN:
     settings: WaveGANSettings = context.settings
     (samples,) = context.element_shape
     latent = context.config.model.latent_dim
-    excitation = None
-    if settings.excitation:
-        excitation = ToneExcitation(_class_frequencies(context, "wavegan"), samples, context.config.data.audio_rate,
-                                    name="excitation")
-    generator = wavegan_generator(latent, samples, context.num_classes, settings.width, excitation)
+
+    def tone(frequencies):
+        return ToneExcitation(frequencies, samples, context.config.data.audio_rate, name="excitation")
+
+    generator = wavegan_generator(latent, samples, context.num_classes, settings.width,
+                                  _excitation(context, "wavegan", settings.excitation, tone))
     discriminator = wavegan_discriminator(samples, context.num_classes, settings.width, settings.phase_shuffle,
-                                          context.config.model.minibatch_stddev)
+                                          context.config.model.minibatch_stddev,
+                                          _excitation(context, "wavegan", settings.discriminator_excitation, tone))
     model = WaveGAN(generator, discriminator, context.num_classes, samples, context.config.data.audio_rate,
                     class_weight=settings.class_weight, classify_fakes=settings.classify_fakes,
                     **noise_model_options(context))
@@ -162,13 +171,14 @@ def build_gansynth(context: BuildContext) -> GANSynth:
     _check_classes(context, "gansynth")
     settings: GANSynthSettings = context.settings
     shape = tuple(context.element_shape)
-    excitation = None
-    if settings.excitation:
-        frequencies = _class_frequencies(context, "gansynth")
-        excitation = PitchExcitation(frequencies, shape[0], context.config.data.audio_rate, FRAME, HOP, name="excitation")
+
+    def spectrum(frequencies):
+        return PitchExcitation(frequencies, shape[0], context.config.data.audio_rate, FRAME, HOP, name="excitation")
+
     generator = spectral_generator(context.config.model.latent_dim, shape, context.num_classes, settings.width,
-                                   excitation)
-    discriminator = spectral_discriminator(shape, context.num_classes, settings.width, context.config.model.minibatch_stddev)
+                                   _excitation(context, "gansynth", settings.excitation, spectrum))
+    discriminator = spectral_discriminator(shape, context.num_classes, settings.width, context.config.model.minibatch_stddev,
+                                           _excitation(context, "gansynth", settings.discriminator_excitation, spectrum))
     model = GANSynth(generator, discriminator, context.num_classes, context.config.data.audio_samples,
                      context.config.data.audio_rate,
                      class_weight=settings.class_weight, classify_fakes=settings.classify_fakes,

@@ -94,11 +94,17 @@ def wavegan_generator(
 
 def wavegan_discriminator(
     samples: int, num_classes: int, width: int = 16, phase_shuffle: int = 2, minibatch_stddev: bool = False,
+    excitation: "ToneExcitation | None" = None,
 ) -> keras.Model:
     """audio [samples] -> [Conv1D(k=25, stride 4), LeakyReLU 0.2, phase shuffle] x 5 ->
-    heads (the logit and the pitch head ``q``). WaveGAN's discriminator (Table 3)."""
+    heads (the logit and the pitch head ``q``). WaveGAN's discriminator (Table 3). With an
+    ``excitation`` D takes [data, pitch] and reads the pitch's tone beside the waveform (as
+    the spectral discriminator reads its spectrogram)."""
     audio = keras.Input((samples,), name="data")
-    x = keras.layers.Reshape((samples, 1))(audio)
+    inputs, x = audio, keras.layers.Reshape((samples, 1))(audio)
+    if excitation is not None:
+        pitch = keras.Input((), dtype="int32", name="pitch")
+        inputs, x = [audio, pitch], keras.layers.Concatenate(name="with_excitation")([x, excitation(pitch)])
     for index in range(WAVEGAN_LAYERS):
         x = keras.layers.Conv1D(width * 2**index, WAVEGAN_KERNEL, strides=WAVEGAN_STRIDE, padding="same",
                                 name=f"down_{index}")(x)
@@ -108,7 +114,7 @@ def wavegan_discriminator(
     if minibatch_stddev:
         x = MinibatchStddev(name="minibatch_stddev")(x)
     x = keras.layers.Flatten(name="features")(x)
-    return keras.Model(audio, discriminator_heads(x, auxiliary_outputs=num_classes), name="wavegan_discriminator")
+    return keras.Model(inputs, discriminator_heads(x, auxiliary_outputs=num_classes), name="wavegan_discriminator")
 
 
 def harmonic_tone(frequency: float, samples: int, rate: int) -> np.ndarray:
@@ -229,14 +235,22 @@ def spectral_generator(
 
 def spectral_discriminator(
     shape: tuple[int, int, int], num_classes: int, width: int = 16, minibatch_stddev: bool = True,
+    excitation: PitchExcitation | None = None,
 ) -> keras.Model:
     """spectrogram -> Conv 1x1 -> [Conv 3x3 stride 2, LeakyReLU] x doublings -> minibatch
     stddev -> heads (the logit and the pitch head ``q``): GANSynth's discriminator, with
-    strided convolutions for its average pooling."""
+    strided convolutions for its average pooling. With an ``excitation`` D takes [data,
+    pitch] and reads the pitch's excitation spectrogram beside the data (a conditional D in
+    the manner of pix2pix's, which sees its input beside the output), so it can judge whether
+    the partials sit where the pitch puts them."""
     frames, bins, _ = shape
     _, _, steps = spectral_plan(frames, bins)
     data = keras.Input(shape, name="data")
-    x = keras.layers.Conv2D(_channels(width, steps, steps), 1, name="from_spectrogram")(data)
+    inputs, x = data, data
+    if excitation is not None:
+        pitch = keras.Input((), dtype="int32", name="pitch")
+        inputs, x = [data, pitch], keras.layers.Concatenate(name="with_excitation")([data, excitation(pitch)])
+    x = keras.layers.Conv2D(_channels(width, steps, steps), 1, name="from_spectrogram")(x)
     x = keras.layers.LeakyReLU(0.2)(x)
     for index in range(steps):
         level = steps - index - 1
@@ -245,7 +259,7 @@ def spectral_discriminator(
     if minibatch_stddev:
         x = MinibatchStddev(name="minibatch_stddev")(x)
     x = keras.layers.Flatten(name="features")(x)
-    return keras.Model(data, discriminator_heads(x, auxiliary_outputs=num_classes), name="spectral_discriminator")
+    return keras.Model(inputs, discriminator_heads(x, auxiliary_outputs=num_classes), name="spectral_discriminator")
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
