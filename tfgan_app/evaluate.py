@@ -75,10 +75,15 @@ def generator_samples(
         if not hasattr(model, "generate"):
             raise EvaluateError(f"{run} is a {config.model.family} run: evaluate measures noise-to-image generators")
         z = np.random.default_rng(seed).standard_normal((num, model.noise_dim)).astype(np.float32)
-        samples = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
         conditions = {}
         if getattr(model, "num_classes", 0):
+            # The classes in turn over all the samples, handed to each chunk with its noise
+            # (a chunk left to draw its own would start again at class 0).
             conditions["label"] = np.asarray(model.sample_labels(z))
+            samples = in_batches(lambda chunk: model.generate(chunk["z"], chunk["label"]).numpy(),
+                                 {"z": z, "label": conditions["label"]})
+        else:
+            samples = in_batches(lambda chunk: model.generate(chunk).numpy(), z)
         if hasattr(model, "codes"):
             conditions["category"] = np.argmax(np.asarray(model.codes(z)[0]), axis=1)
         return samples, config, f"run {run} step {step}", conditions

@@ -76,11 +76,12 @@ class AudioGAN(ACGAN):
         self.discriminator_takes_label = len(discriminator.inputs) == 2
         super().__init__(generator, discriminator, num_classes, **kwargs)
 
-    def generate(self, z: tf.Tensor) -> tf.Tensor:
-        """Sounds [N, samples] for noise ``z``, the pitches in turn (``sample_labels``): what
-        ``evaluate`` measures."""
+    def generate(self, z: tf.Tensor, label: tf.Tensor | None = None) -> tf.Tensor:
+        """Sounds [N, samples] for noise ``z`` at the pitches ``label`` (by default the
+        pitches in turn, ``sample_labels``): what ``evaluate`` measures."""
         z = tf.convert_to_tensor(z, tf.float32)
-        return self.waveforms({"z": z, "label": self.sample_labels(z)})
+        label = self.sample_labels(z) if label is None else tf.convert_to_tensor(label, tf.int32)
+        return self.waveforms({"z": z, "label": label})
 
     def waveforms(self, inputs: dict) -> tf.Tensor:
         """[N, samples] from the (averaged) generator for {"z", "label"}."""

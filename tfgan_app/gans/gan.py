@@ -305,10 +305,12 @@ class GAN(GeneratorDiscriminatorModel):
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(self.generator_inputs(z, None), training=training)
 
-    def generate(self, z: tf.Tensor) -> tf.Tensor:
-        """Samples for viewing, evaluation or export: G (its EMA copy) in inference mode."""
+    def generate(self, z: tf.Tensor, label: tf.Tensor | None = None) -> tf.Tensor:
+        """Samples for viewing, evaluation or export: G (its EMA copy) in inference mode; a
+        conditional G makes ``label`` (by default the classes in turn, ``sample_labels``)."""
         z = tf.convert_to_tensor(z, tf.float32)  # numpy noise and tensor labels do not mix in Keras
-        return self.sampling_generator(self.generator_inputs(z, self.sample_labels(z)), training=False)
+        label = self.sample_labels(z) if label is None else tf.convert_to_tensor(label, tf.int32)
+        return self.sampling_generator(self.generator_inputs(z, label), training=False)
 
     def refresh_sampling_statistics(self, batches: int, batch_size: int, seed: int = 0) -> None:
         """Standing statistics (Brock et al. 2019, appendix C): the sampling generator's
