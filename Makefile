@@ -65,7 +65,8 @@ train: setup fashion-mnist web
 
 # Two test processes, each module's tests (and its module-scoped fixtures) in one: much of
 # a test's time is single-threaded Python (tracing, building Keras models), so two
-# processes keep both cores busy. TEST_WORKERS=0 runs them in this process.
+# processes keep both cores busy; each gives TensorFlow its share of the cores
+# (tests/conftest.py), not all of them. TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
 test: setup
 	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15

@@ -16,6 +16,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+# Under pytest-xdist each worker takes its share of the cores for TensorFlow's op threads
+# (TEST_OP_THREADS overrides; 0 leaves TensorFlow's default of every core per worker).
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+_op_threads = int(os.environ.get("TEST_OP_THREADS", max(1, (os.cpu_count() or 1) // _workers)))
+if _workers > 1 and _op_threads > 0:
+    tf.config.threading.set_intra_op_parallelism_threads(_op_threads)
+
 _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     _cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]

@@ -123,7 +123,7 @@ def _wait_for_checkpoint(process, run_dir, minimum, timeout=120):
 
 
 # A small network keeps these subprocess runs fast whatever the pipeline's default size.
-SCHEDULE = ["--steps", "6000", "--set", "train.checkpoint_every=100", "--set", "sampling.every=100000",
+SCHEDULE = ["--steps", "1500", "--set", "train.checkpoint_every=100", "--set", "sampling.every=100000",
             "--set", "export.enabled=false", "--set", "model.hidden_units=128",
             "--set", "model.hidden_layers=2", "--set", "train.batch_size=256"]
 
@@ -134,13 +134,13 @@ def test_sigkill_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     killed_at = checkpoint_steps(tmp_path / "killed")[-1]
-    assert killed_at < 6000
+    assert killed_at < 1500
     resumed = _start(tmp_path / "killed", "--resume")
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     info = json.loads((tmp_path / "killed" / "run.json").read_text())
-    assert info["start_step"] == killed_at and info["step"] == 6000 and info["status"] == "completed"
-    assert checkpoint_steps(tmp_path / "killed")[-1] == 6000
+    assert info["start_step"] == killed_at and info["step"] == 1500 and info["status"] == "completed"
+    assert checkpoint_steps(tmp_path / "killed")[-1] == 1500
     whole = _start(tmp_path / "whole", *SCHEDULE)
     whole.communicate(timeout=300)
     expected, got = checkpoint_values(tmp_path / "whole"), checkpoint_values(tmp_path / "killed")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -181,9 +182,11 @@ def test_the_web_format_needs_onnx_and_serve_refuses_an_export_without_a_page(co
 
 @needs_runtime
 def test_serve_prints_the_url_serves_the_page_with_wasm_typed_and_stops_on_ctrl_c(conditional_export):
+    # Started with SIGINT ignored, as a non-interactive shell starts a background job: Ctrl-C
+    # (here the signal itself) still stops it.
     process = subprocess.Popen(
         [sys.executable, "-m", "tfgan_app.serving", "--web", str(conditional_export.path.parent), "--port", "0"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         line = process.stdout.readline()
@@ -193,7 +196,7 @@ def test_serve_prints_the_url_serves_the_page_with_wasm_typed_and_stops_on_ctrl_
         with urllib.request.urlopen(url + "ort-wasm-simd-threaded.wasm", timeout=10) as reply:
             assert reply.headers["Content-Type"] == "application/wasm"
     finally:
-        process.send_signal(2)
+        process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0  # generous: the server stops within seconds, slower on a loaded machine
     assert "stopped" in process.stdout.read()
 

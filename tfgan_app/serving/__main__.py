@@ -10,6 +10,7 @@ folder is static, so any static file server shows it as well.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -47,14 +48,22 @@ def main(argv: list[str] | None = None, prog: str = "python -m tfgan_app.serving
         print(f"error: port {args.port} on 127.0.0.1: {error.strerror or error}; choose another with --port", file=sys.stderr)
         return 2
     host, port = server.server_address[:2]
+    # Ctrl-C and SIGTERM (a service manager's stop) both stop it, also where the shell that
+    # started it in the background left SIGINT ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, _raise_keyboard_interrupt)
     print(f"{version_dir.parent.name} v{version_dir.name}: http://{host}:{port}/  (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        print("stopped")
+        print("stopped", flush=True)
     finally:
         server.server_close()
     return 0
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
