@@ -3,8 +3,8 @@ by the ``web`` export format) in the browser, from a local server on 127.0.0.1.
 
     tfgan serve --web saved_models/fashion_mnist_cgan [--version V] [--port 8080]
 
-Prints the URL; Ctrl-C (or SIGTERM) stops the server. The page runs the ONNX model in the browser; the
-folder is static, so any static file server shows it as well.
+Prints the URL; Ctrl-C (or SIGTERM) stops the server. The page runs the ONNX model in the
+browser; the folder is static, so any static file server shows it as well.
 """
 
 from __future__ import annotations
