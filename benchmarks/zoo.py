@@ -38,6 +38,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -310,13 +311,18 @@ def figure_text(metric: str, value) -> str:
     return f"{LABELS.get(metric, metric)} {shown}"
 
 
-def render_table(zoo: dict) -> str:
-    """The Markdown table of ``zoo.json``: one short line per pipeline."""
+def render_table(zoo: dict, names: Iterable[str] | None = None) -> str:
+    """The Markdown table of ``zoo.json``: one short line per pipeline (of ``names``, in the
+    zoo's order, when given: a family's page shows its own rows)."""
     lines = ["| pipeline | makes | paper | figure | train min | export inputs |", "|---|---|---|---|---|---|"]
     for name, entry in ENTRIES.items():
+        if names is not None and name not in names:
+            continue
         row = zoo["rows"].get(name) or {}
         measured = row.get(entry.metric) is not None
         figure = figure_text(entry.metric, row[entry.metric]) if measured else "-"
+        if measured and row.get("reverse_kl") is not None:  # modes say coverage; reverse KL, evenness
+            figure += f", reverse KL {row['reverse_kl']:.2g}"
         minutes = f"{row['train_minutes']:g}" if measured and row.get("train_minutes") else "-"
         lines.append(f"| `{name}` | {entry.makes} | {entry.paper} | {figure} | {minutes} | {entry.inputs} |")
     return "\n".join(lines)
@@ -330,9 +336,8 @@ def render_notes(zoo: dict) -> str:
              f"{'; '.join(machines) or '-'}."]
     default = zoo["rows"].get("fashion_mnist_dcgan", {})
     if default.get("images_per_sec"):
-        notes.append(f"Minutes are wall time as trained, so they depend on the machine's speed and load (each row's "
-                     f"images/s is in zoo.json): this machine trained the default at {default['images_per_sec']:,} "
-                     "images/s alone (the same CPU model has run it at about 2,000).")
+        notes.append("Minutes are wall time as trained, alone on the machine, so they depend on its speed and load "
+                     f"that day: each row's training images/s is below (the default's {default['images_per_sec']:,}).")
     if floor:
         notes.append(f"Real floor (test vs train split, {floor['num']:,} images each): FID {floor['fid']:.3g}.")
     notes.append("A row without a figure is not yet measured on the pinned extractors: `python benchmarks/zoo.py "
@@ -342,11 +347,12 @@ def render_notes(zoo: dict) -> str:
 
 def render_commands(zoo: dict) -> str:
     """Where each row comes from: its command, machine, date and commit when measured."""
-    lines = ["| pipeline | measured by | machine | date | commit |", "|---|---|---|---|---|"]
+    lines = ["| pipeline | measured by | machine | date | images/s | commit |", "|---|---|---|---|---:|---|"]
     for name, entry in ENTRIES.items():
         row = zoo["rows"].get(name) or {}
         command = row.get("command") or entry.other_command or f"python benchmarks/zoo.py --only {name}"
-        lines.append(f"| `{name}` | `{command}` | {row.get('machine', '-')} | {row.get('date', '-')} | "
+        speed = f"{row['images_per_sec']:,}" if row.get("images_per_sec") else "-"
+        lines.append(f"| `{name}` | `{command}` | {row.get('machine', '-')} | {row.get('date', '-')} | {speed} | "
                      f"{row.get('commit', '-')} |")
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ drift from it. A page asks for a generated part with an HTML comment on a line o
     <!-- generated: families -->                every family with its one-line summary
     <!-- generated: cli-reference -->           every command's --help
     <!-- generated: zoo-table -->               benchmarks/zoo.json as a table
+    <!-- generated: zoo-rows NAME[,NAME] -->     the zoo rows of the pipelines of those families
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-MARKER = re.compile(r"^<!-- generated: ([\w-]+)(?: (\w+))? -->$", re.MULTILINE)
+MARKER = re.compile(r"^<!-- generated: ([\w-]+)(?: ([\w,]+))? -->$", re.MULTILINE)
 
 
 def field_help(cls: type) -> dict[str, str]:
@@ -168,21 +169,38 @@ def cli_reference() -> str:
     return "\n\n".join(parts)
 
 
-def zoo_table() -> str:
+def _zoo():
     import importlib.util
 
     # By file: benchmarks/ is a folder of scripts, not an installed package.
     spec = importlib.util.spec_from_file_location("zoo", REPO / "benchmarks" / "zoo.py")
     zoo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(zoo)
+    return zoo, json.loads(zoo.ZOO_JSON.read_text())
 
-    committed = json.loads(zoo.ZOO_JSON.read_text())
+
+def zoo_table() -> str:
+    zoo, committed = _zoo()
     return zoo.render_page(committed)
+
+
+def zoo_rows(names: str) -> str:
+    """The zoo's rows of the shipped pipelines whose ``model.family`` is one of ``names``."""
+    from tfgan_app.gans.registry import load_config
+
+    zoo, committed = _zoo()
+    wanted = set(names.split(","))
+    pipelines = [path.stem for path in sorted((REPO / "pipelines").glob("*.toml"))
+                 if load_config(path.stem).model.family in wanted]
+    if not pipelines:
+        raise ValueError(f"zoo-rows {names}: no shipped pipeline trains these families")
+    return (f"{zoo.render_table(committed, pipelines)}\n\nMeasured on the pinned extractors; each row's command, "
+            "machine, date and speed are in the [model zoo](../zoo.md).")
 
 
 GENERATORS = {
     "config-reference": config_reference, "family-settings": family_settings, "families": families_table,
-    "cli-reference": cli_reference, "zoo-table": zoo_table,
+    "cli-reference": cli_reference, "zoo-table": zoo_table, "zoo-rows": zoo_rows,
 }
 
 

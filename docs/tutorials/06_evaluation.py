@@ -207,7 +207,7 @@ plt.show()
 # **What to notice.** The short DCGAN run's recall sits between the floor and the faulty
 # sets, and its precision is lower than theirs: its images are less real than real images
 # with faults. Unlike every faulty set it is *balanced*, moderate precision with moderate
-# recall; training longer raises both (the default pipeline's full run is the zoo's FID 14.4).
+# recall; training longer raises both (the default pipeline's full run is the zoo's FID 13.2).
 #
 # ## Memorisation: nearer to a training image than new images are
 #
