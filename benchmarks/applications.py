@@ -258,14 +258,22 @@ def spade(args) -> list[dict]:
 
 
 def text2image(args) -> list[dict]:
+    model, info = train_run("emoji_text2image", args.out / "text2image", args.overrides)
+    rows = text2image_retrieval(model, model_config(args.out / "text2image").data)
+    return [{**row, "steps": info["step"], "train_s": info["wall_time_s"]} for row in rows]
+
+
+def text2image_retrieval(model, data) -> list[dict]:
+    """Retrieval of the held-out (test) emoji by images generated from their names, on the
+    pinned emoji extractor: each generated image's rank among all test emoji by feature
+    distance to its own name's emoji (top-1, top-5, median), and the same with every image
+    generated from another example's name (the chance level)."""
     from tfgan_app.data import to_model_range
     from tfgan_app.data.emoji import emoji_texts, load_emoji
     from tfgan_app.data.sources import emoji_root
     from tfgan_app.metrics.applications import retrieval_ranks
     from tfgan_app.metrics.features import classifier_folder, load_domain_classifier
 
-    model, info = train_run("emoji_text2image", args.out / "text2image", args.overrides)
-    data = model_config(args.out / "text2image").data
     images, files, _, _ = load_emoji(emoji_root(data), data.vendor, "test")
     real = to_model_range(images).numpy()
     texts = emoji_texts(emoji_root(data), data.vendor, files)
@@ -277,8 +285,7 @@ def text2image(args) -> list[dict]:
         fake = np.concatenate([model.generate_from_text(z[i : i + 64], prompts[i : i + 64]).numpy() for i in range(0, len(texts), 64)])
         ranks = retrieval_ranks(extractor.run(np.clip(fake, -1, 1))[0], real_features)
         rows.append({"images of the held-out names": name, "top1": float(np.mean(ranks == 0)), "top5": float(np.mean(ranks < 5)),
-                     "median_rank": float(np.median(ranks) + 1), "candidates": len(texts), "steps": info["step"],
-                     "train_s": info["wall_time_s"]})
+                     "median_rank": float(np.median(ranks) + 1), "candidates": len(texts), "extractor": extractor.name})
     return rows
 
 

@@ -2,6 +2,7 @@
 sound, text and video.
 
     python benchmarks/baselines.py audio|text|video [--out runs/<contest>] [--num N] [--reuse] [--samples DIR]
+        [--set KEY=VALUE ...] [--baseline-set KEY=VALUE ...]
 
 | contest | pipeline (its committed budget) | baseline (stopped at the same minutes) | measured on |
 |---|---|---|---|
@@ -24,6 +25,11 @@ Writes ``benchmarks/<contest>.json``, records both pipelines' rows in the model 
 (``zoo.json``, then ``zoo.md`` and the README's table) and prints the table for
 benchmarks/README.md. ``--reuse`` measures runs already in ``--out`` without training them
 again; ``--record`` only records an existing ``benchmarks/<contest>.json`` in the zoo.
+
+``--set`` and ``--baseline-set`` change the pipeline's and the baseline's settings (the same
+change for both is an equal-footing test of it). Such a contest is an exploration, not the
+committed defaults: its results go to ``<out>/results.json`` and its samples to
+``<out>/samples``, and the zoo is left as it is.
 """
 
 from __future__ import annotations
@@ -63,11 +69,11 @@ CONTESTS = {
 }
 
 
-def train(pipeline: str, run_dir: Path, minutes: float | None) -> float:
-    """Train ``pipeline`` into ``run_dir``: at its defaults, or for ``minutes`` of wall clock
-    (then interrupted). Returns the wall-clock minutes the run took."""
+def train(pipeline: str, run_dir: Path, minutes: float | None, overrides: list[str] = ()) -> float:
+    """Train ``pipeline`` into ``run_dir`` (with ``overrides``, KEY=VALUE): at its budget, or
+    for ``minutes`` of wall clock (then interrupted). Returns the wall-clock minutes it took."""
     command = [sys.executable, "-m", "tfgan_app.train", "--pipeline", pipeline, "--out", str(run_dir),
-               "--set", "export.enabled=false"]
+               "--set", "export.enabled=false", *[part for override in overrides for part in ("--set", override)]]
     if minutes is not None:
         command += ["--steps", str(OPEN_ENDED_STEPS)]
     started = time.monotonic()
@@ -156,14 +162,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="measure the runs in --out without training")
     parser.add_argument("--samples", type=Path, help="where the samples go (default docs/samples/<contest>)")
     parser.add_argument("--record", action="store_true", help="record benchmarks/<contest>.json in the zoo, nothing else")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting of the pipeline")
+    parser.add_argument("--baseline-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting of the baseline")
     args = parser.parse_args(argv)
     from benchmarks.zoo import commit, machine
 
     contest = CONTESTS[args.contest]
     out = args.out or REPO / "runs" / args.contest
-    samples = args.samples or REPO / "docs" / "samples" / args.contest
+    exploring = bool(args.set or args.baseline_set)  # not the committed defaults: kept out of the zoo
+    samples = args.samples or (out / "samples" if exploring else REPO / "docs" / "samples" / args.contest)
     num = args.num or contest.num
-    results_file = REPO / "benchmarks" / f"{args.contest}.json"
+    results_file = out / "results.json" if exploring else REPO / "benchmarks" / f"{args.contest}.json"
+    overrides = {contest.pipeline: args.set, contest.baseline: args.baseline_set}
+    if args.record and exploring:
+        raise SystemExit("--record records the committed defaults' contest; leave out --set and --baseline-set")
     if args.record:
         record_in_zoo(json.loads(results_file.read_text()))
         return 0
@@ -178,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         if run_dir.exists():
             raise SystemExit(f"{run_dir} exists: pass --reuse to measure it, or remove it to train again")
         budget = None if pipeline == contest.pipeline else minutes[contest.pipeline]
-        minutes[pipeline] = train(pipeline, run_dir, budget)
+        minutes[pipeline] = train(pipeline, run_dir, budget, overrides[pipeline])
         print(f"{pipeline}: trained {minutes[pipeline]} min", flush=True)
     rows, floor = {}, None
     for pipeline in (contest.pipeline, contest.baseline):
@@ -193,10 +206,15 @@ def main(argv: list[str] | None = None) -> int:
             rows[pipeline].update(held_content(out / "models" / pipeline))
     results = {
         "rows": rows, "real_floor": floor, "num": num, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
-        "commit": commit(), "command": f"python benchmarks/baselines.py {args.contest}",
+        "commit": commit(), "command": " ".join(["python benchmarks/baselines.py", args.contest,
+                                                *[f"--set {item}" for item in args.set],
+                                                *[f"--baseline-set {item}" for item in args.baseline_set]]),
     }
     results_file.write_text(json.dumps(results, indent=2) + "\n")
-    record_in_zoo(results)
+    if exploring:
+        print(f"{results_file}: an exploration with changed settings, not recorded in the zoo")
+    else:
+        record_in_zoo(results)
     columns = (*contest.columns, "minutes", "step")
     print("| pipeline | " + " | ".join(columns) + " |\n" + "|---" * (len(columns) + 1) + "|")
     for name, row in [*rows.items(), ("real test data (floor)", floor)]:

@@ -114,3 +114,33 @@ def test_every_zoo_figure_names_its_machine_commit_and_a_pinned_or_no_extractor(
         assert row[metric] is not None and row["machine"] and row["commit"] and row["date"], name
         assert row["extractor"].startswith(("pinned_classifier[", "none")), (name, row["extractor"])
         assert row["command"] == (zoo.ENTRIES[name].other_command or f"python benchmarks/zoo.py --only {name}")
+
+
+def test_a_contest_with_changed_settings_passes_them_to_each_run_and_stays_out_of_the_zoo(tmp_path, monkeypatch):
+    from benchmarks import baselines
+
+    trained, recorded = [], []
+
+    def train(pipeline, run_dir, minutes, overrides=()):
+        trained.append((pipeline, minutes, list(overrides)))
+        run_dir.mkdir(parents=True)
+        (run_dir / "run.json").write_text(json.dumps({"step": 7}))
+        return 2.5
+
+    def evaluate(run_dir, num, out, floor):
+        return {"metrics": [{"metric": "fid", "value": 3.0, "extractor": "pinned"}],
+                "real_floor": [{"metric": "fid", "value": 1.0}]}
+
+    monkeypatch.setattr(baselines, "train", train)
+    monkeypatch.setattr(baselines, "evaluate", evaluate)
+    monkeypatch.setattr(baselines, "write_samples", lambda *args: None)
+    monkeypatch.setattr(baselines, "record_in_zoo", recorded.append)
+    out = tmp_path / "contest"
+    assert baselines.main(["audio", "--out", str(out), "--set", "gansynth.discriminator_excitation=true",
+                           "--baseline-set", "wavegan.discriminator_excitation=true"]) == 0
+    assert trained == [("notes_gansynth", None, ["gansynth.discriminator_excitation=true"]),
+                       ("notes_wavegan", 2.5, ["wavegan.discriminator_excitation=true"])]
+    results = json.loads((out / "results.json").read_text())
+    assert results["command"] == ("python benchmarks/baselines.py audio --set gansynth.discriminator_excitation=true "
+                                  "--baseline-set wavegan.discriminator_excitation=true")
+    assert set(results["rows"]) == {"notes_gansynth", "notes_wavegan"} and recorded == []
