@@ -59,24 +59,53 @@ def char_language_model(length: int, vocabulary: int, units: int = 256, layers: 
     return keras.Model(previous, logits, name="char_language_model")
 
 
+class RecurrentStep(keras.layers.Layer):
+    """One time step of a trained recurrent layer: (input [N, features], its states) ->
+    (output [N, units], the new states), through the layer's own cell and weights. A layer of
+    its own because the functional API needs one name per operation, and stacked GRUs' cells
+    are all called ``gru_cell``."""
+
+    def __init__(self, recurrent: keras.layers.RNN, **kwargs):
+        super().__init__(name=f"{recurrent.name}_step", **kwargs)
+        self.recurrent = recurrent
+
+    def initial_states(self, batch_like: keras.KerasTensor) -> list:
+        """Zero states [N, units] for each of the cell's states (one for a GRU, two for an LSTM)."""
+        sizes = self.recurrent.cell.state_size
+        zeros = keras.ops.zeros_like(keras.ops.repeat(batch_like[:, :1], self.recurrent.cell.units, axis=1))
+        return [zeros for _ in sizes] if isinstance(sizes, (list, tuple)) else [zeros]
+
+    def call(self, inputs, states):
+        output, new_states = self.recurrent.cell(inputs, states)
+        return output, list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+
+
 def autoregressive_sampler(language_model: keras.Model) -> keras.Model:
     """``z`` [length] -> ``characters`` [length, vocabulary]: a window sampled from a causal
     language model one position at a time. The noise (standard normal, mapped to uniforms by
     the normal CDF) picks each character by inverting the cumulative softmax, so a sample is
-    a function of ``z`` and an export takes it as a GAN's export does. The window runs at full
-    length at every step with the later positions zero: the model is causal, so they do not
-    change position t. The characters come out one-hot, the shape of the GAN's ``characters``."""
+    a function of ``z`` and an export takes it as a GAN's export does. The model's own
+    recurrent cells are stepped with their state carried (one cell step per position and
+    layer, the same weights): what the full-window model computes at position t, at a
+    length-th of its cost. The characters come out one-hot, the shape of the GAN's
+    ``characters``."""
     ops = keras.ops
     length, vocabulary = language_model.inputs[0].shape[1:]
+    steps = [RecurrentStep(layer) for layer in language_model.layers if isinstance(layer, keras.layers.RNN)]
+    readout = language_model.get_layer("logits")
     z = keras.Input((length,), name="z")
     uniforms = 0.5 * (1.0 + ops.erf(z / 2.0**0.5))
-    empty = ops.zeros_like(ops.expand_dims(ops.repeat(z[:, :1], vocabulary, axis=1), 1))  # [N, 1, vocabulary]
+
+    states = [step.initial_states(z) for step in steps]
+    previous = ops.zeros_like(ops.repeat(z[:, :1], vocabulary, axis=1))  # the first position sees no character
     chosen = []
     for position in range(length):
-        window = ops.concatenate([empty, *chosen, *[empty] * (length - 1 - position)], axis=1)
-        logits = language_model(window)[:, position]
-        cumulative = ops.cumsum(ops.softmax(logits, axis=-1), axis=-1)
+        x = previous
+        for index, step in enumerate(steps):
+            x, states[index] = step(x, states[index])
+        cumulative = ops.cumsum(ops.softmax(readout(x), axis=-1), axis=-1)
         index = ops.sum(ops.cast(cumulative < uniforms[:, position : position + 1], "int32"), axis=-1)
-        chosen.append(ops.expand_dims(ops.one_hot(ops.minimum(index, vocabulary - 1), vocabulary), 1))
+        previous = ops.one_hot(ops.minimum(index, vocabulary - 1), vocabulary)
+        chosen.append(ops.expand_dims(previous, 1))
     characters = keras.layers.Identity(dtype="float32", name="characters")(ops.concatenate(chosen, axis=1))
     return keras.Model(z, characters, name="char_lm_sampler")

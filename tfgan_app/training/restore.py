@@ -63,17 +63,14 @@ def load_run_model(run_dir: Path, which: str = "latest") -> tuple[keras.Model, C
     model, config, info = build_run_model(run_dir)
     # Only the networks that are deployed: the optimizers may differ (a LossScaleOptimizer
     # under float16), and a change to the discriminator's layers must not block an export.
-    # A deployed network is a checkpointed network, or composed of some (DANN's classifier
-    # = extractor + label classifier; EGBAD's scorer = encoder + generator + discriminator),
-    # or of a checkpointed network's sub-models.
-    parts = [
-        part for network in model.exports().values() for part in [network, *network.layers]
-        if isinstance(part, keras.Model)
-    ]
-    # (A style-based generator's export calls its mapping and synthesis sub-models.)
+    # A checkpointed network is restored when it holds a variable of a deployed network: the
+    # deployed network is it, or is composed of some (DANN's classifier = extractor + label
+    # classifier; EGBAD's scorer = encoder + generator + discriminator; a style-based
+    # generator's mapping and synthesis), or steps its layers (the language model's sampler).
+    deployed = {id(variable) for network in model.exports().values() for variable in network.weights}
     networks = {
         name: value for name, value in model.checkpoint_objects().items()
-        if any(value is part or (isinstance(value, keras.Model) and part in value.layers) for part in parts)
+        if isinstance(value, keras.Model) and any(id(variable) in deployed for variable in value.weights)
     }
     if not networks:
         raise RunDirError(f"{run_dir}: none of the checkpointed networks is part of what {config.model.family!r} exports")
