@@ -40,6 +40,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -69,7 +70,7 @@ CONTESTS = {
 }
 
 
-def train(pipeline: str, run_dir: Path, minutes: float | None, overrides: list[str] = ()) -> float:
+def train(pipeline: str, run_dir: Path, minutes: float | None, overrides: Sequence[str] = ()) -> float:
     """Train ``pipeline`` into ``run_dir`` (with ``overrides``, KEY=VALUE): at its budget, or
     for ``minutes`` of wall clock (then interrupted). Returns the wall-clock minutes it took."""
     command = [sys.executable, "-m", "tfgan_app.train", "--pipeline", pipeline, "--out", str(run_dir),

@@ -12,6 +12,7 @@ drift from it. A page asks for a generated part with an HTML comment on a line o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import os
@@ -184,14 +185,19 @@ def zoo_table() -> str:
     return zoo.render_page(committed)
 
 
-def zoo_rows(names: str) -> str:
-    """The zoo's rows of the shipped pipelines whose ``model.family`` is one of ``names``."""
+@functools.cache
+def pipeline_families() -> dict[str, str]:
+    """{shipped pipeline: its ``model.family``}, read once per build (every family page asks)."""
     from tfgan_app.gans.registry import load_config
 
+    return {path.stem: load_config(path.stem).model.family for path in sorted((REPO / "pipelines").glob("*.toml"))}
+
+
+def zoo_rows(names: str) -> str:
+    """The zoo's rows of the shipped pipelines whose ``model.family`` is one of ``names``."""
     zoo, committed = _zoo()
     wanted = set(names.split(","))
-    pipelines = [path.stem for path in sorted((REPO / "pipelines").glob("*.toml"))
-                 if load_config(path.stem).model.family in wanted]
+    pipelines = [pipeline for pipeline, family in pipeline_families().items() if family in wanted]
     if not pipelines:
         raise ValueError(f"zoo-rows {names}: no shipped pipeline trains these families")
     return (f"{zoo.render_table(committed, pipelines)}\n\nMeasured on the pinned extractors; each row's command, "

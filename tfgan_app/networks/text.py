@@ -59,6 +59,11 @@ def char_language_model(length: int, vocabulary: int, units: int = 256, layers: 
     return keras.Model(previous, logits, name="char_language_model")
 
 
+def batch_zeros(batch_like: keras.KerasTensor, width: int) -> keras.KerasTensor:
+    """Zeros [N, width] with the batch size N of ``batch_like``, kept symbolic in a model."""
+    return keras.ops.zeros_like(keras.ops.repeat(batch_like[:, :1], width, axis=1))
+
+
 class RecurrentStep(keras.layers.Layer):
     """One time step of a trained recurrent layer: (input [N, features], its states) ->
     (output [N, units], the new states), through the layer's own cell and weights. A layer of
@@ -72,7 +77,7 @@ class RecurrentStep(keras.layers.Layer):
     def initial_states(self, batch_like: keras.KerasTensor) -> list:
         """Zero states [N, units] for each of the cell's states (one for a GRU, two for an LSTM)."""
         sizes = self.recurrent.cell.state_size
-        zeros = keras.ops.zeros_like(keras.ops.repeat(batch_like[:, :1], self.recurrent.cell.units, axis=1))
+        zeros = batch_zeros(batch_like, self.recurrent.cell.units)
         return [zeros for _ in sizes] if isinstance(sizes, (list, tuple)) else [zeros]
 
     def call(self, inputs, states):
@@ -97,7 +102,7 @@ def autoregressive_sampler(language_model: keras.Model) -> keras.Model:
     uniforms = 0.5 * (1.0 + ops.erf(z / 2.0**0.5))
 
     states = [step.initial_states(z) for step in steps]
-    previous = ops.zeros_like(ops.repeat(z[:, :1], vocabulary, axis=1))  # the first position sees no character
+    previous = batch_zeros(z, vocabulary)  # the first position sees no character
     chosen = []
     for position in range(length):
         x = previous
